@@ -1,0 +1,5 @@
+import sys
+
+from poolnas.cli import main
+
+sys.exit(main())

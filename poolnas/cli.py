@@ -1,0 +1,157 @@
+"""The ``poolnas`` command (DESIGN.md, "The command line").
+
+Arguments are declared here; each command runs a function in the package that owns it,
+imported only when that command runs so that ``poolnas --help`` stays fast.
+Exit status: 0 done, 1 the work failed, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from poolnas import __version__
+from poolnas.errors import ConfigError
+
+__all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not accepted; expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not accepted; expected a positive integer")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not accepted; expected a port in 0..65535")
+    return value
+
+
+def _storage(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage", metavar="URL", default=None,
+                   help="SQLAlchemy URL (default: $POOLNAS_STORAGE or sqlite:///poolnas.db)")
+
+
+# command name -> "module:function"; the function takes the parsed args and returns an exit code.
+_HANDLERS = {
+    "sweep": "poolnas.search.commands:sweep_command",
+    "studies": "poolnas.search.commands:studies_command",
+    "train": "poolnas.trainers.commands:train_command",
+    "report": "poolnas.dashboards.commands:report_command",
+    "dashboard": "poolnas.dashboards.commands:dashboard_command",
+    "export": "poolnas.dashboards.commands:export_command",
+    "space validate": "poolnas.spaces.commands:validate_command",
+    "space show": "poolnas.spaces.commands:show_command",
+    "space schema": "poolnas.spaces.commands:schema_command",
+    "model show": "poolnas.models.commands:show_command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="poolnas", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"poolnas {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sweep", help="run a search space as a Ray Tune sweep stored in Optuna")
+    p.add_argument("space", metavar="SPACE", help="a space file, or the name of a preset")
+    _storage(p)
+    p.add_argument("--study", default=None, help="study name (default: the space's `study`)")
+    p.add_argument("--trials", type=_positive_int, default=None, help="number of trials")
+    p.add_argument("--resume", action="store_true", help="continue the study of the same name")
+    p.add_argument("--ray-address", default=None, help="an existing Ray cluster (or $RAY_ADDRESS)")
+    p.add_argument("--max-concurrent", type=_positive_int, default=None, help="trials at once")
+    p.add_argument("--report", metavar="HTML", default=None, help="write the study report here when done")
+    p.add_argument("--quiet", action="store_true", help="no live view")
+
+    p = sub.add_parser("studies", help="list studies with their trial counts and best value")
+    _storage(p)
+
+    p = sub.add_parser("train", help="train one trial config")
+    p.add_argument("--config", required=True, help="trial config (YAML or JSON)")
+    p.add_argument("--epochs", type=_positive_int, default=None)
+    p.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    p.add_argument("--out", default=None, help="folder for metrics, checkpoints and the config")
+    p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("report", help="write a study's HTML report")
+    p.add_argument("--study", required=True)
+    _storage(p)
+    p.add_argument("-o", "--output", default="report.html")
+    p.add_argument("--png", default=None, metavar="DIR", help="also export each figure as PNG here")
+
+    p = sub.add_parser("dashboard", help="serve optuna-dashboard with poolnas figures")
+    _storage(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_port, default=8080)
+    p.add_argument("--allow-write", action="store_true", help="allow requests that change the storage")
+
+    p = sub.add_parser("export", help="export the best configurations of a study")
+    p.add_argument("--study", required=True)
+    _storage(p)
+    p.add_argument("--top", type=_positive_int, default=1)
+    p.add_argument("-o", "--output", default=None, help="file (default: standard output)")
+    p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
+                   help="default: from the output's suffix, else yaml")
+
+    p = sub.add_parser("space", help="search-space files: validate, show presets, JSON Schema")
+    space = p.add_subparsers(dest="space_command", required=True, parser_class=_Parser)
+    q = space.add_parser("validate", help="check a space file; exit 2 with one line if bad")
+    q.add_argument("file")
+    q = space.add_parser("show", help="print a preset's YAML")
+    q.add_argument("preset")
+    space.add_parser("schema", help="print the JSON Schema of space files")
+
+    p = sub.add_parser("model", help="models: parameter count and attention sites")
+    model = p.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
+    q = model.add_parser("show", help="parameter count and a table of attention sites")
+    q.add_argument("config", help="trial config (YAML or JSON)")
+    return parser
+
+
+def _handler_key(args: argparse.Namespace) -> str:
+    if args.command == "space":
+        return f"space {args.space_command}"
+    if args.command == "model":
+        return f"model {args.model_command}"
+    return args.command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = _HANDLERS[_handler_key(args)].split(":")
+    try:
+        handler = getattr(importlib.import_module(module_name), func_name)
+        return int(handler(args) or 0)
+    except ConfigError as err:
+        print(f"poolnas: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("poolnas: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # the work failed: one line unless debugging
+        if os.environ.get("POOLNAS_DEBUG"):
+            raise
+        print(f"poolnas: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

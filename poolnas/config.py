@@ -1,0 +1,248 @@
+"""The trial config: one trained network (DESIGN.md, "The trial config").
+
+Every trial, every exported best configuration and ``poolnas train --config`` use this
+one schema. Sections own their keys: ``model`` (poolnas.models), ``attention``
+(poolnas.attention), ``trainer`` (poolnas.trainers). Cross-section checks that need an
+architecture (stages, reduction vs. the narrowest site) live in ``poolnas.models``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from poolnas.errors import ConfigError, closest
+
+__all__ = [
+    "ARCH_PATTERNS",
+    "AttentionConfig",
+    "BatchAttentionConfig",
+    "ModelConfig",
+    "PlacementConfig",
+    "TrainerConfig",
+    "TrialConfig",
+    "config_from_dict",
+    "format_validation_error",
+    "load_config_file",
+    "load_trial_config",
+    "dump_trial_config",
+]
+
+POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "none")
+METRICS = ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")
+
+# model.arch names (DESIGN.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
+ARCH_PATTERNS = {
+    "resnet{20,32,44,56,110}": r"resnet(20|32|44|56|110)",
+    "preresnet{9n+2}": r"preresnet(\d+)",
+    "wrn-{depth}-{width}": r"wrn-(\d+)-(\d+)",
+    "resnext29-{8,16}x64d": r"resnext29-(8|16)x64d",
+    "resnet50": r"resnet50",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Section):
+    arch: str = "resnet20"
+    num_classes: int = Field(10, ge=2)
+    in_channels: int = Field(3, ge=1)
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, v: str) -> str:
+        for pattern in ARCH_PATTERNS.values():
+            m = re.fullmatch(pattern, v)
+            if m is None:
+                continue
+            if v.startswith("preresnet") and (int(m.group(1)) - 2) % 9 != 0:
+                raise ValueError("preresnet depth must be 9n+2 (e.g. 164)")
+            if v.startswith("wrn-") and (int(m.group(1)) - 4) % 6 != 0:
+                raise ValueError("wrn depth must be 6n+4 (e.g. 16, 28)")
+            return v
+        raise ValueError("expected one of " + ", ".join(ARCH_PATTERNS))
+
+
+class PlacementConfig(_Section):
+    # None: every stage of the architecture.
+    stages: list[int] | None = None
+    position: Literal["residual", "post-add", "pre", "between"] = "residual"
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: list[int] | None) -> list[int] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("expected a non-empty list of stage numbers (1-based)")
+        if any(s < 1 for s in v) or len(set(v)) != len(v):
+            raise ValueError("expected distinct stage numbers >= 1")
+        return sorted(v)
+
+
+class BatchAttentionConfig(_Section):
+    """BA2M: batch-aware attention between blocks."""
+
+    enabled: bool = False
+    reduction: int = Field(32, ge=1)
+    stages: list[int] | None = None
+    in_eval: bool = False  # the paper deactivates it at inference
+
+    _check_stages = field_validator("stages")(PlacementConfig._stages.__func__)
+
+
+class AttentionConfig(_Section):
+    pooling: Literal[POOLINGS] = "gap"  # type: ignore[valid-type]
+    lam: float = Field(0.6, gt=0.0, le=1.0)  # SRP scale ratio λ (Eq. 2)
+    M: int = Field(5, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
+    schedule: Literal["fixed", "linear", "epochs"] = "fixed"
+    region: Literal["shared", "per-channel"] = "shared"  # one SRP region per sample or per map
+    excitation: Literal["se", "spem", "none"] = "se"
+    branch: Literal["one", "double"] = "one"
+    double_head: Literal["conv", "fc"] = "conv"  # CMPE-SE inner imaging | double FC
+    reduction: int = Field(16, ge=1)
+    mix_alpha: Literal["learn"] | float = "learn"
+    paths: int = Field(1, ge=1)  # SAAM score paths K
+    placement: PlacementConfig = Field(default_factory=PlacementConfig)
+    batch_attention: BatchAttentionConfig = Field(default_factory=BatchAttentionConfig)
+
+    @field_validator("mix_alpha")
+    @classmethod
+    def _alpha(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return v
+        if not 0.0 <= float(v) <= 1.0:
+            raise ValueError("expected 'learn' or a number in [0, 1]")
+        return float(v)
+
+
+class TrainerConfig(_Section):
+    dataset: Literal["digits", "fashion-mnist", "cifar10", "cifar100", "synthetic"] = "digits"
+    data_dir: str = "~/data"
+    download: bool = False
+    epochs: int = Field(200, ge=1)
+    batch_size: int = Field(128, ge=1)
+    recipe: Literal["paper-resnet", "paper-wrn", "paper-resnext", "spem", "saam", "fast"] = (
+        "paper-resnet"
+    )
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    nesterov: bool = True
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    lr: float = Field(0.1, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    attention_weight_decay: bool = True  # False: no decay on attention parameters (SAAM)
+    mixup: float = Field(0.0, ge=0.0)
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    train_subset: int | None = Field(None, ge=1)
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    augment: bool = True
+    image_size: int | None = Field(None, ge=4)  # synthetic only
+    num_samples: int | None = Field(None, ge=1)  # synthetic only
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "on", "off"] = "auto"
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    num_threads: int | None = Field(None, ge=1)
+    checkpoint: bool = False
+
+    @field_validator("amp", "channels_last", mode="before")
+    @classmethod
+    def _on_off(cls, v: Any) -> Any:
+        if v is True:
+            return "on"
+        if v is False:
+            return "off"
+        return v
+
+
+class TrialConfig(_Section):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    attention: AttentionConfig = Field(default_factory=AttentionConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    seed: int = Field(0, ge=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _loc_to_field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith(("literal", "float", "int", "list", "function")))]
+    return ".".join(parts)
+
+
+def _field_names(model: type[BaseModel], path: list[str]) -> list[str]:
+    """Names accepted at a dotted path of a schema, for 'did you mean'."""
+    current: Any = model
+    for part in path:
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        current = field.annotation
+    return list(current.model_fields)
+
+
+def format_validation_error(
+    err: ValidationError, schema: type[BaseModel], *, prefix: str = "", where: str | None = None
+) -> ConfigError:
+    """Turn pydantic's first error into one ConfigError line (field, value, accepted)."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    field = _loc_to_field(loc)
+    full = f"{prefix}{field}" if field else prefix.rstrip(".")
+    if first["type"] == "extra_forbidden":
+        parent = [str(p) for p in loc[:-1]]
+        names = _field_names(schema, parent)
+        return ConfigError(full, first.get("input"), "unknown key" + closest(str(loc[-1]), names)
+                           + (f"; accepted keys: {', '.join(names)}" if names else ""), where=where)
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    ctx = first.get("ctx") or {}
+    if first["type"] == "literal_error" and "expected" in ctx:
+        msg = f"expected one of {ctx['expected']}"
+    return ConfigError(full, first.get("input"), msg[0].lower() + msg[1:], where=where)
+
+
+def config_from_dict(data: dict[str, Any] | None, *, where: str | None = None) -> TrialConfig:
+    """Validate a trial config document; raises ConfigError (one line) on bad input."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("(document)", type(data).__name__, "expected a mapping with model, attention, trainer, seed", where=where)
+    try:
+        return TrialConfig.model_validate(data)
+    except ValidationError as err:
+        raise format_validation_error(err, TrialConfig, where=where) from None
+
+
+def load_config_file(path: str | Path) -> Any:
+    """Read a YAML or JSON document with yaml.safe_load; syntax errors name the line."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ConfigError("path", str(path), "expected an existing YAML or JSON file")
+    text = p.read_text()
+    try:
+        if p.suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"line {err.lineno}", err.msg, "expected valid JSON", where=str(path)) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "document"
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(line, problem, "expected valid YAML", where=str(path)) from None
+
+
+def load_trial_config(path: str | Path) -> TrialConfig:
+    return config_from_dict(load_config_file(path), where=str(path))
+
+
+def dump_trial_config(config: TrialConfig) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)
