@@ -1,0 +1,32 @@
+"""The search-space language (DESIGN.md, "The space file"): schema, loading, validation,
+the bridge to Optuna and Ray Tune, and presets that reproduce the papers' sweeps.
+
+    space = load_space("srp-fig3")            # a preset name or a space file
+    sampler = create_sampler(space, seed=0)   # GridPointSampler for sampler: grid
+    # Ray Tune: OptunaSearch(space=space.define_by_run, sampler=sampler, ...)
+    config = space.to_trial_config(trial.params)   # seed from params['seed'] or seeds()[0]
+"""
+
+from __future__ import annotations
+
+from poolnas.spaces._load import list_presets, preset_path
+from poolnas.spaces._params import Param, label_of
+from poolnas.spaces._sampler import GRID_CELL_ATTR, GridPointSampler, create_sampler
+from poolnas.spaces._schema import Distribution, SpaceFile, space_json_schema
+from poolnas.spaces._space import Space, load_space, space_from_dict
+
+__all__ = [
+    "GRID_CELL_ATTR",
+    "Distribution",
+    "GridPointSampler",
+    "Param",
+    "Space",
+    "SpaceFile",
+    "create_sampler",
+    "label_of",
+    "list_presets",
+    "load_space",
+    "preset_path",
+    "space_from_dict",
+    "space_json_schema",
+]

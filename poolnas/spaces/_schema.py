@@ -1,0 +1,127 @@
+"""The space file's schema (DESIGN.md, "The space file"): sweep settings and distributions.
+
+A space file is a partial trial config (``base``) plus ``space``: dotted paths into the
+trial config mapped to distributions, plus the sweep's own settings. A distribution is
+a mapping with exactly one of these kinds:
+
+- ``choice: [v, ...]``: categorical; values may be lists (e.g. stage subsets) or mappings.
+- ``grid: [v, ...]``: like choice, for ``sampler: grid`` only (the grid's axes).
+- ``float: [lo, hi]`` with ``log: true`` or ``step: s``; ``int: [lo, hi]`` likewise.
+- ``value: v``: a fixed value (a bare scalar or list in ``space`` is the same).
+
+and optionally ``when: {dotted.path: [values]}`` (sampled only where every listed
+parameter took one of the listed values) and, on choice/grid, ``link: {dotted.path:
+[one value per choice]}`` (other config fields set with the chosen value, e.g. the
+learning rate scaled with the batch size in BA2M Fig. 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from poolnas.config import METRICS, TrialConfig
+
+__all__ = [
+    "DIST_KINDS",
+    "Distribution",
+    "Objective",
+    "Resources",
+    "SAMPLERS",
+    "Scheduler",
+    "SpaceFile",
+    "space_json_schema",
+]
+
+SAMPLERS = ("grid", "tpe", "random", "cmaes", "bruteforce")
+DIST_KINDS = ("choice", "grid", "float", "int", "value")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Objective(_Strict):
+    metric: Literal[METRICS] = "test_acc"  # type: ignore[valid-type]
+    mode: Literal["max", "min"] = "max"
+
+
+class Scheduler(_Strict):
+    type: Literal["asha", "fifo"] = "fifo"
+    grace_period: int = Field(1, ge=1)  # epochs before ASHA may stop a trial
+    max_t: int | None = Field(None, ge=1)  # default: trainer.epochs
+    reduction_factor: float = Field(2.0, gt=1.0)
+
+
+class Resources(_Strict):
+    cpu: float = Field(1.0, gt=0.0)
+    gpu: float = Field(0.0, ge=0.0)  # fractional: 0.25 = four trials per GPU
+
+
+class Distribution(_Strict):
+    """One entry of ``space``: exactly one of choice, grid, float, int, value."""
+
+    choice: list[Any] | None = Field(None, min_length=1)
+    grid: list[Any] | None = Field(None, min_length=1)
+    float_: list[float] | None = Field(None, alias="float", min_length=2, max_length=2)
+    int_: list[int] | None = Field(None, alias="int", min_length=2, max_length=2)
+    value: Any = None
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+    when: dict[str, list[Any]] | None = None
+    link: dict[str, list[Any]] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Distribution:
+        kinds = self.kinds()
+        if len(kinds) != 1:
+            got = ", ".join(kinds) or "none; a fixed mapping is written {value: {...}}"
+            raise ValueError(f"expected exactly one of {', '.join(DIST_KINDS)} (got {got})")
+        return self
+
+    def kinds(self) -> list[str]:
+        alias = {"float_": "float", "int_": "int"}
+        return [alias.get(n, n) for n in ("choice", "grid", "float_", "int_", "value") if n in self.model_fields_set]
+
+    @property
+    def kind(self) -> str:
+        return self.kinds()[0]
+
+
+class SpaceFile(_Strict):
+    """A space file as written (after ``extends:`` is resolved)."""
+
+    extends: str | None = Field(None, description="a preset name or a space file to start from")
+    study: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    objective: Objective = Field(default_factory=Objective)
+    sampler: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
+    trials: int | None = Field(None, ge=1, description="configurations to sample; grid: default the whole grid")
+    repeats: int = Field(1, ge=1, description="seeds per configuration")
+    seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds (default 0..repeats-1)")
+    scheduler: Scheduler = Field(default_factory=Scheduler)
+    resources: Resources = Field(default_factory=Resources)
+    base: dict[str, Any] = Field(default_factory=dict, description="fixed part of the trial config")
+    space: dict[str, Any] = Field(default_factory=dict, description="dotted config path -> distribution")
+
+
+def space_json_schema() -> dict[str, Any]:
+    """JSON Schema of space files, for editors (``poolnas space schema``)."""
+    schema = SpaceFile.model_json_schema(by_alias=True)
+    defs = schema.setdefault("$defs", {})
+    trial = TrialConfig.model_json_schema(by_alias=True)
+    defs.update(trial.pop("$defs", {}))
+    defs["TrialConfig"] = trial
+    dist = Distribution.model_json_schema(by_alias=True)
+    defs.update(dist.pop("$defs", {}))
+    defs["Distribution"] = dist
+    props = schema["properties"]
+    props["base"] = {"$ref": "#/$defs/TrialConfig", "description": props["base"].get("description", "")}
+    props["space"] = {
+        "type": "object",
+        "description": props["space"].get("description", ""),
+        "additionalProperties": {"anyOf": [{"$ref": "#/$defs/Distribution"}, {"not": {"type": "object"}}]},
+    }
+    schema["title"] = "poolnas space file"
+    return schema

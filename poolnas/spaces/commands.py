@@ -1,0 +1,45 @@
+"""``poolnas space validate | show | schema``: check a space file, print a preset, print JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from poolnas.spaces._load import preset_path
+from poolnas.spaces._schema import space_json_schema
+from poolnas.spaces._space import Space, load_space
+
+__all__ = ["schema_command", "show_command", "summary", "validate_command"]
+
+
+def summary(space: Space) -> str:
+    """One short paragraph: parameters and how many trainings the sweep runs."""
+    searched = [p.name for p in space.searched]
+    seeds = space.seeds()
+    if space.is_finite() and space.sampler in ("grid", "bruteforce"):
+        size = f"grid {len(space.grid())} configurations"
+        if space.trials is not None:
+            size += f" (trials: {space.num_configs()})"
+    else:
+        size = f"{space.num_configs()} trials"
+    return (f"study {space.study}: sampler {space.sampler}, {len(searched)} parameter{'s' * (len(searched) != 1)}"
+            f" ({', '.join(searched) or 'none'}); {size} × {len(seeds)} seed{'s' * (len(seeds) != 1)}"
+            f" = {space.num_runs()} runs;"
+            f" objective {space.objective.mode} {space.objective.metric}")
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    space = load_space(args.file)
+    print(f"{args.file}: ok")
+    print(summary(space))
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    print(preset_path(args.preset).read_text(), end="")
+    return 0
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    print(json.dumps(space_json_schema(), indent=2))
+    return 0

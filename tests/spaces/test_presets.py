@@ -1,0 +1,101 @@
+"""Every preset validates, runs its papers' grid, and expands to the right size."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from math import prod
+
+import pytest
+import yaml
+
+from poolnas.cli import main
+from poolnas.spaces import list_presets, load_space, preset_path
+
+REQUIRED = {"srp-fig2", "srp-fig3", "spem-alpha", "saam-paths", "ba2m-reduction", "ba2m-batch",
+            "ba2m-placement", "se-placement", "quickstart"}
+
+# configurations per preset, computed from the papers' sweeps (not from the files)
+EXPECTED = {
+    "srp-fig2": 9 * 2 * 2,  # λ 0.2..1.0 step 0.1 × fixed/linear × one/double
+    "srp-fig3": 5 * 6 * 2,  # |λ| × |M| × one/double
+    "spem-alpha": 9 + 1,  # α 0.1..0.9 and learned
+    "saam-paths": 3 * 3,  # K ∈ {1, 2, 4} × ResNet-20/56/110
+    "ba2m-reduction": 5,  # R ∈ {2, 4, 8, 16, 32}
+    "ba2m-batch": 7,  # N ∈ {4, ..., 256}
+    "ba2m-placement": 2**4 - 1,  # non-empty subsets of 4 stages
+    "se-placement": (2**3 - 1) * 3,  # non-empty subsets of 3 stages × 3 positions
+}
+
+
+def test_required_presets_exist():
+    assert REQUIRED <= set(list_presets())
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_preset_validates(name, capsys):
+    assert main(["space", "validate", name]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "runs" in out
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_grid_size(name):
+    space = load_space(name)
+    grid = space.grid()
+    assert len(grid) == EXPECTED[name]
+    # the grid axes, multiplied from the raw YAML, agree (no when: in the paper presets)
+    raw = yaml.safe_load(preset_path(name).read_text())["space"]
+    assert len(grid) == prod(len(d["grid"]) for d in raw.values() if isinstance(d, dict))
+    assert len({tuple(sorted((k, repr(v)) for k, v in g.items())) for g in grid}) == len(grid)
+    assert space.num_runs() == len(grid) * space.repeats
+    assert len(space.grid_cells()) == space.num_runs()
+    for point in grid[:: max(1, len(grid) // 7)]:
+        space.to_trial_config(point, seed=space.seeds()[-1])
+
+
+def test_srp_fig3_axes():
+    grid = load_space("srp-fig3").grid()
+    assert {g["attention.lam"] for g in grid} == {0.2, 0.4, 0.6, 0.8, 1.0}
+    assert {g["attention.M"] for g in grid} == set(range(1, 7))
+    assert load_space("srp-fig3").seeds() == [0, 1, 2, 3, 4]
+
+
+def test_ba2m_placement_subsets():
+    grid = load_space("ba2m-placement").grid()
+    subsets = {tuple(g["attention.batch_attention.stages"]) for g in grid}
+    assert subsets == {c for r in range(1, 5) for c in combinations((1, 2, 3, 4), r)}
+
+
+def test_ba2m_batch_links_lr():
+    space = load_space("ba2m-batch")
+    for point in space.grid():
+        config = space.to_trial_config(point, seed=0)
+        assert config.trainer.lr == pytest.approx(0.1 * config.trainer.batch_size / 128)
+
+
+def test_paper_recipes():
+    saam = load_space("saam-paths").to_trial_config({"attention.paths": 2, "model.arch": "resnet110"}, 0)
+    assert (saam.trainer.recipe, saam.trainer.epochs, saam.attention.reduction) == ("saam", 182, 4)
+    spem = load_space("spem-alpha").to_trial_config({"attention.mix_alpha": "learn"}, 0)
+    assert (spem.model.arch, spem.trainer.epochs, spem.attention.excitation) == ("preresnet164", 164, "spem")
+    for name in REQUIRED - {"quickstart"}:
+        assert load_space(name).base["trainer"]["dataset"] == "cifar100"
+
+
+def test_quickstart_is_small():
+    space = load_space("quickstart")
+    assert space.sampler == "tpe" and space.trials == 12 and space.resources.cpu == 1
+    assert space.base["trainer"]["dataset"] == "digits" and space.base["trainer"]["epochs"] <= 5
+    assert {"attention.pooling", "attention.lam", "attention.M", "attention.reduction"} == {
+        p.name for p in space.searched}
+
+
+def test_show_prints_the_preset(capsys):
+    assert main(["space", "show", "srp-fig3"]) == 0
+    assert capsys.readouterr().out == preset_path("srp-fig3").read_text()
+
+
+def test_show_unknown_preset(capsys):
+    assert main(["space", "show", "srp-fig9"]) == 2
+    err = capsys.readouterr().err
+    assert "preset" in err and "srp-fig3" in err
