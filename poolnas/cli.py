@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8080)
     p.add_argument("--allow-write", action="store_true", help="allow requests that change the storage")
+    p.add_argument("--no-attach", action="store_true",
+                   help="don't save poolnas figures into the studies for optuna-dashboard")
 
     p = sub.add_parser("export", help="export the best configurations of a study")
     p.add_argument("--study", required=True)
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     model = p.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
     q = model.add_parser("show", help="parameter count and a table of attention sites")
     q.add_argument("config", help="trial config (YAML or JSON)")
+    q.add_argument("--input-size", type=_positive_int, default=None, metavar="N",
+                   help="input side for the spatial sizes (default: the dataset's; ImageNet 224)")
     return parser
 
 

@@ -54,6 +54,8 @@ class ModelConfig(_Section):
     arch: str = "resnet20"
     num_classes: int = Field(10, ge=2)
     in_channels: int = Field(3, ge=1)
+    # A local state-dict file to fine-tune from (e.g. torchvision's ResNet-50); poolnas.models.
+    pretrained: str | None = None
 
     @field_validator("arch")
     @classmethod
@@ -142,6 +144,7 @@ class TrainerConfig(_Section):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     train_subset: int | None = Field(None, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    test_subset: int | None = Field(None, ge=1)  # stratified test examples (fast runs)
     augment: bool = True
     image_size: int | None = Field(None, ge=4)  # synthetic only
     num_samples: int | None = Field(None, ge=1)  # synthetic only
@@ -200,6 +203,8 @@ def format_validation_error(
         names = _field_names(schema, parent)
         return ConfigError(full, first.get("input"), "unknown key" + closest(str(loc[-1]), names)
                            + (f"; accepted keys: {', '.join(names)}" if names else ""), where=where)
+    if first["type"] == "missing":
+        return ConfigError(full, None, "this key is required", where=where)
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]

@@ -1,0 +1,118 @@
+"""Architecture names -> layer plans (no tensors): stages, blocks, channels, strides.
+
+One plan feeds both the network builder and the cheap checks / site tables, so that
+``poolnas model show`` and ``build_model`` can never disagree about where a site is.
+
+References:
+- CIFAR ResNet-{6n+2}: He et al., "Deep Residual Learning" (2016), Sec. 4.2: 3 stages of
+  n basic blocks with 16/32/64 channels, option A shortcuts (identity, zero-padded
+  channels, strided subsampling) -> ResNet-20 0.27M.
+- PreResNet-{9n+2}: He et al., "Identity Mappings" (2016): bottleneck, pre-activation,
+  16/32/64 bottleneck widths (x4 out), 1x1 projection shortcuts (conv only).
+- WRN-d-k: Zagoruyko & Komodakis (2016): (d-4)/6 pre-activation basic blocks per stage,
+  16k/32k/64k channels, 1x1 projection shortcuts.
+- ResNeXt-29 Cx64d: Xie et al. (2017), CIFAR layout: 3 stages of 3 bottlenecks, outputs
+  256/512/1024, grouped 3x3 of width C*64*(stage multiplier), conv+BN projections.
+- ResNet-50: torchvision's layout (stride on the 3x3, "v1.5").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from poolnas.errors import ConfigError
+
+__all__ = ["ArchPlan", "BlockPlan", "parse_arch"]
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One residual block: input/output channels, stride, and the bottleneck width."""
+
+    in_channels: int
+    out_channels: int
+    stride: int
+    width: int = 0  # inner width of bottlenecks (0 for basic blocks)
+    groups: int = 1
+
+
+@dataclass(frozen=True)
+class ArchPlan:
+    """A whole network without tensors."""
+
+    name: str
+    family: str  # cifar-resnet | preresnet | wrn | resnext | resnet50
+    stem_channels: int
+    stem_stride: int  # total downsampling of the stem (ResNet-50: conv /2 and max-pool /2)
+    stages: tuple[tuple[BlockPlan, ...], ...]
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stages)
+
+    @property
+    def out_channels(self) -> int:
+        return self.stages[-1][-1].out_channels
+
+    @property
+    def preact(self) -> bool:
+        return self.family in ("preresnet", "wrn")
+
+
+def _stage(in_ch: int, out_ch: int, n: int, stride: int, width: int = 0, groups: int = 1) -> tuple[BlockPlan, ...]:
+    blocks = [BlockPlan(in_ch, out_ch, stride, width, groups)]
+    blocks += [BlockPlan(out_ch, out_ch, 1, width, groups) for _ in range(n - 1)]
+    return tuple(blocks)
+
+
+def _bad(arch: str, accepted: str) -> ConfigError:
+    return ConfigError("model.arch", arch, accepted)
+
+
+def parse_arch(arch: str) -> ArchPlan:
+    """The layer plan of a ``model.arch`` name; ConfigError naming ``model.arch`` if unknown."""
+    if not isinstance(arch, str):
+        raise _bad(arch, "expected a string such as resnet56, preresnet164, wrn-28-10")
+    m = re.fullmatch(r"resnet(20|32|44|56|110)", arch)
+    if m:
+        n = (int(m.group(1)) - 2) // 6
+        stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
+        return ArchPlan(arch, "cifar-resnet", 16, 1, stages)
+    m = re.fullmatch(r"preresnet(\d+)", arch)
+    if m:
+        depth = int(m.group(1))
+        if depth < 11 or (depth - 2) % 9:
+            raise _bad(arch, "expected preresnet{9n+2} with n >= 1 (e.g. preresnet11, preresnet164)")
+        n = (depth - 2) // 9
+        stages = (
+            _stage(16, 64, n, 1, width=16),
+            _stage(64, 128, n, 2, width=32),
+            _stage(128, 256, n, 2, width=64),
+        )
+        return ArchPlan(arch, "preresnet", 16, 1, stages)
+    m = re.fullmatch(r"wrn-(\d+)-(\d+)", arch)
+    if m:
+        depth, k = int(m.group(1)), int(m.group(2))
+        if depth < 10 or (depth - 4) % 6 or k < 1:
+            raise _bad(arch, "expected wrn-{6n+4}-{k} with n >= 1 and k >= 1 (e.g. wrn-10-1, wrn-28-10)")
+        n = (depth - 4) // 6
+        stages = (_stage(16, 16 * k, n, 1), _stage(16 * k, 32 * k, n, 2), _stage(32 * k, 64 * k, n, 2))
+        return ArchPlan(arch, "wrn", 16, 1, stages)
+    m = re.fullmatch(r"resnext29-(8|16)x64d", arch)
+    if m:
+        card = int(m.group(1))
+        # widths: cardinality * base width (64) * out / 256 (Xie et al. 2017, CIFAR).
+        stages = tuple(
+            _stage(cin, cout, 3, stride, width=card * 64 * cout // 256, groups=card)
+            for cin, cout, stride in ((64, 256, 1), (256, 512, 2), (512, 1024, 2))
+        )
+        return ArchPlan(arch, "resnext", 64, 1, stages)
+    if arch == "resnet50":
+        stages = tuple(
+            _stage(cin, planes * 4, n, stride, width=planes)
+            for cin, planes, n, stride in ((64, 64, 3, 1), (256, 128, 4, 2), (512, 256, 6, 2), (1024, 512, 3, 2))
+        )
+        return ArchPlan(arch, "resnet50", 64, 4, stages)
+    raise _bad(arch, "expected resnet{20,32,44,56,110}, preresnet{9n+2}, wrn-{6n+4}-{k}, "
+                     "resnext29-{8,16}x64d or resnet50")

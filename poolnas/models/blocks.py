@@ -1,0 +1,182 @@
+"""Residual blocks with one optional channel-attention slot and one optional BA2M slot.
+
+Every block has ``attn`` (channel attention at ``attn_position``, see
+``poolnas.models.placement``) and ``batch_attn`` (BA2M after the block), both None
+unless placed. Layer names of :class:`Bottleneck` follow torchvision's, so that a
+ResNet-50's state dict matches torchvision's key for key when attention is off.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["BasicBlock", "Bottleneck", "PadShortcut", "PreActBasicBlock", "PreActBottleneck"]
+
+
+def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, groups=groups, bias=False)
+
+
+def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
+
+
+class PadShortcut(nn.Module):
+    """He et al. (2016) option A: strided identity with zero-padded channels (no parameters)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.pad = out_channels - in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        if self.pad:
+            x = F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+        return x
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, pad={self.pad}"
+
+
+class _AttentiveBlock(nn.Module):
+    """The attention plumbing shared by all blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn: nn.Module | None = None
+        self.attn_position = "residual"
+        self.attn_double = False
+        self.batch_attn: nn.Module | None = None
+
+    def set_attention(self, module: nn.Module | None, position: str, double: bool = False) -> None:
+        """Put a channel-attention module at ``position`` (``double``: it also gets the identity)."""
+        self.attn = module
+        self.attn_position = position
+        self.attn_double = double
+
+    def _at(self, position: str) -> nn.Module | None:
+        return self.attn if self.attn is not None and self.attn_position == position else None
+
+    def _pre(self, x: torch.Tensor) -> torch.Tensor:
+        attn = self._at("pre")
+        return x if attn is None else attn(x)
+
+    def _residual(self, r: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        attn = self._at("residual")
+        if attn is None:
+            return r
+        return attn(r, identity) if self.attn_double else attn(r)
+
+    def _post_add(self, out: torch.Tensor) -> torch.Tensor:
+        attn = self._at("post-add")
+        return out if attn is None else attn(out)
+
+    def _after(self, out: torch.Tensor) -> torch.Tensor:
+        attn = self._at("between")
+        if attn is not None:
+            out = attn(out)
+        if self.batch_attn is not None:
+            out = self.batch_attn(out)
+        return out
+
+
+class BasicBlock(_AttentiveBlock):
+    """CIFAR ResNet basic block (post-activation), option A shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, out_channels, stride)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = conv3x3(out_channels, out_channels)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = (
+            PadShortcut(in_channels, out_channels, stride)
+            if stride != 1 or in_channels != out_channels
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.shortcut(x)
+        r = self.relu(self.bn1(self.conv1(self._pre(x))))
+        r = self.bn2(self.conv2(r))
+        out = self._post_add(self._residual(r, identity) + identity)
+        return self._after(self.relu(out))
+
+
+class Bottleneck(_AttentiveBlock):
+    """Post-activation bottleneck, torchvision names (ResNet-50; ResNeXt with ``groups``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 64, groups: int = 1):
+        super().__init__()
+        self.conv1 = conv1x1(in_channels, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, out_channels)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        r = self.relu(self.bn1(self.conv1(self._pre(x))))
+        r = self.relu(self.bn2(self.conv2(r)))
+        r = self.bn3(self.conv3(r))
+        out = self._post_add(self._residual(r, identity) + identity)
+        return self._after(self.relu(out))
+
+
+class PreActBasicBlock(_AttentiveBlock):
+    """Pre-activation basic block (WRN); projection shortcut shares the pre-activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = conv3x3(in_channels, out_channels, stride)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = conv3x3(out_channels, out_channels)
+        self.relu = nn.ReLU(inplace=False)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = conv1x1(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.relu(self.bn1(x))
+        identity = x if self.shortcut is None else self.shortcut(a)
+        r = self.conv1(self._pre(a))
+        r = self.conv2(self.relu(self.bn2(r)))
+        out = self._post_add(self._residual(r, identity) + identity)
+        return self._after(out)
+
+
+class PreActBottleneck(_AttentiveBlock):
+    """Pre-activation bottleneck (PreResNet-{9n+2}); projection shares the pre-activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 16, groups: int = 1):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = conv1x1(in_channels, width)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, out_channels)
+        self.relu = nn.ReLU(inplace=False)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = conv1x1(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.relu(self.bn1(x))
+        identity = x if self.shortcut is None else self.shortcut(a)
+        r = self.conv1(self._pre(a))
+        r = self.conv2(self.relu(self.bn2(r)))
+        r = self.conv3(self.relu(self.bn3(r)))
+        out = self._post_add(self._residual(r, identity) + identity)
+        return self._after(out)

@@ -1,0 +1,71 @@
+"""``poolnas model show CONFIG``: parameter count and the table of attention sites."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import torch
+
+from poolnas.config import TrialConfig, load_trial_config
+from poolnas.models.factory import build_model, count_parameters
+from poolnas.models.placement import attention_sites, default_input_size
+
+__all__ = ["format_sites", "model_summary", "show_command"]
+
+
+def model_summary(config: TrialConfig, input_size: int | None = None) -> dict[str, Any]:
+    """Parameter counts and sites of ``config``'s network (built on the meta device: no memory)."""
+    sites = attention_sites(config, input_size)
+    try:
+        with torch.device("meta"):  # structure only: no memory, no initialisation cost
+            model = build_model(config, load_weights=False)
+    except (NotImplementedError, RuntimeError):  # a module that needs real tensors at init
+        model = build_model(config, load_weights=False)
+    total = count_parameters(model)
+    attention = sum(
+        p.numel() for name, p in model.named_parameters() if ".attn." in name or ".batch_attn." in name
+    )
+    return {
+        "arch": config.model.arch,
+        "num_classes": config.model.num_classes,
+        "in_channels": config.model.in_channels,
+        "input_size": input_size or default_input_size(config),
+        "parameters": total,
+        "attention_parameters": attention,
+        "sites": sites,
+    }
+
+
+def format_sites(sites: list[dict[str, Any]]) -> str:
+    """A fixed-width table of attention sites."""
+    header = ("#", "stage", "block", "position", "module", "channels", "spatial", "pooling", "lam")
+    rows = [header]
+    for i, site in enumerate(sites):
+        lam = "-" if site["lam"] is None else f"{site['lam']:.3f}"
+        h, w = site["spatial"]
+        rows.append((str(i), str(site["stage"]), str(site["block"]), site["position"], site["module"],
+                     str(site["channels"]), f"{h}x{w}", site["pooling"], lam))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """Print the parameter count and every attention site of a trial config's network."""
+    config = load_trial_config(args.config)
+    summary = model_summary(config, getattr(args, "input_size", None))
+    att = config.attention
+    n = summary["parameters"]
+    print(f"model: {summary['arch']}  classes={summary['num_classes']}  in_channels={summary['in_channels']}"
+          f"  input={summary['input_size']}x{summary['input_size']}")
+    print(f"parameters: {n:,} ({n / 1e6:.2f}M), attention {summary['attention_parameters']:,}")
+    print(f"attention: pooling={att.pooling} excitation={att.excitation} branch={att.branch} "
+          f"reduction={att.reduction} schedule={att.schedule} position={att.placement.position}"
+          + (f"  ba2m: reduction={att.batch_attention.reduction}" if att.batch_attention.enabled else ""))
+    sites = summary["sites"]
+    if not sites:
+        print("attention sites: none")
+        return 0
+    print(f"attention sites: {len(sites)}")
+    print(format_sites(sites))
+    return 0

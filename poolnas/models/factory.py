@@ -1,0 +1,54 @@
+"""``build_model(config)``: the network of a trial config, with attention placed."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from poolnas.config import TrialConfig
+from poolnas.models.network import ResNet
+from poolnas.models.placement import check_model_config, plan_sites
+
+__all__ = ["build_model", "count_parameters"]
+
+
+def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
+    """Build the network of ``config.model`` with ``config.attention`` placed in it.
+
+    Channel-attention modules come from ``poolnas.attention.create_attention`` (site i of
+    N in forward order, for the depth schedule of λ), BA2M modules from
+    ``create_batch_attention``; see ``poolnas.models.placement`` for the positions.
+
+    Args:
+        config: The trial config.
+        load_weights: Load ``model.pretrained`` (if set) with :func:`load_pretrained`;
+            False when only the structure is needed (e.g. counting on the meta device).
+
+    Raises:
+        ConfigError: From :func:`check_model_config`, naming the field.
+    """
+    plan = check_model_config(config)
+    model = ResNet(plan, in_channels=config.model.in_channels, num_classes=config.model.num_classes)
+    sites = plan_sites(config)
+    if sites:
+        from poolnas.attention import create_attention, create_batch_attention
+
+        att = config.attention
+        num_sites = sum(1 for site in sites if site.kind == "attention")
+        for site in sites:
+            block = model.get_submodule(f"layer{site.stage}.{site.block}")
+            if site.kind == "attention":
+                module = create_attention(att, site.channels, site_index=site.site_index, num_sites=num_sites)
+                block.set_attention(module, site.position, double=att.branch == "double")
+            else:
+                block.batch_attn = create_batch_attention(att, site.channels)
+    pretrained = getattr(config.model, "pretrained", None)
+    if pretrained and load_weights:
+        from poolnas.models.pretrained import load_pretrained
+
+        load_pretrained(model, pretrained)
+    return model
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of parameters (each shared tensor once); works on the meta device."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,200 @@
+"""Where attention goes: the site plan, the cheap config checks and the site table.
+
+Positions (``attention.placement.position``), per residual block of the chosen stages:
+
+- ``residual``: SE's place, on the residual branch output (after its last BN in
+  post-activation blocks, after its last conv in pre-activation blocks), before the add.
+  ``branch: double`` (SRP-D, CMPE-SE) is valid only here: the module gets the residual
+  output and the identity after any shortcut (zero-padding or 1x1 projection).
+- ``post-add``: on the sum, before the block's output ReLU (post-activation blocks; a
+  pre-activation block has none, so there it is simply the sum).
+- ``pre``: on the input of the residual branch's first convolution; the shortcut does not
+  see it (SE-PRE). In pre-activation blocks that is the BN-ReLU'd input, which projection
+  shortcuts share (He et al. 2016b), so BN runs once.
+- ``between``: a module after the block's output (after the output ReLU), before the next
+  block: SE's "SE-POST" (the SE paper's ablation puts it after the ReLU). In
+  pre-activation nets it computes the same function as ``post-add``.
+
+BA2M (``attention.batch_attention``) goes once after each of its stages, i.e. after the
+stage's last block (and after that block's ``between`` channel attention, if any). BA2M
+Eq. 15 re-weights after every "block" F_j with "T = 4 for ResNet-50": its blocks are the
+four stages, and its Table XIII sweeps the 15 non-empty subsets of those stages.
+
+Sites are numbered in forward order over the whole network; the channel-attention sites
+(not BA2M) form the depth schedule of λ (SRP, "Scheduled SRP"): site i of N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from poolnas.config import TrialConfig
+from poolnas.errors import ConfigError
+from poolnas.models._arch import ArchPlan, parse_arch
+
+__all__ = [
+    "Site",
+    "attention_enabled",
+    "attention_sites",
+    "check_model_config",
+    "default_input_size",
+    "plan_sites",
+]
+
+SRP_POOLINGS = ("srp-ss", "srp-ms")
+DATASET_INPUT_SIZE = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
+
+
+@dataclass(frozen=True)
+class Site:
+    """One attention module in the network."""
+
+    kind: str  # "attention" (channel attention) | "batch" (BA2M)
+    stage: int  # 1-based, as in attention.placement.stages
+    block: int  # 0-based, as in the module path layer{stage}.{block}
+    position: str  # residual | post-add | pre | between
+    module: str  # dotted module path, e.g. "layer2.0.attn"
+    channels: int
+    spatial: tuple[int, int]
+    site_index: int | None  # index among the channel-attention sites (None for BA2M)
+
+
+def attention_enabled(config: TrialConfig) -> bool:
+    """Whether channel attention is built (the attention factory returns None otherwise)."""
+    att = config.attention
+    return att.pooling != "none" and att.excitation != "none"
+
+
+def default_input_size(config: TrialConfig) -> int:
+    """Input side from the dataset: digits 8, Fashion-MNIST 28, CIFAR 32, synthetic its size."""
+    trainer = config.trainer
+    if trainer.dataset == "synthetic":
+        return trainer.image_size or 32
+    return DATASET_INPUT_SIZE.get(trainer.dataset, 32)
+
+
+def _down(size: int, stride: int) -> int:
+    # every stride-s layer here (3x3 pad 1, 1x1 pad 0, 7x7 pad 3, max-pool 3 pad 1) gives ceil(size/s)
+    return -(-size // stride)
+
+
+def _check_stages(stages: list[int] | None, plan: ArchPlan, field: str) -> list[int]:
+    all_stages = list(range(1, plan.num_stages + 1))
+    if stages is None:
+        return all_stages
+    bad = [s for s in stages if s not in all_stages]
+    if bad:
+        raise ConfigError(field, stages, f"{plan.name} has stages {all_stages}; stage {bad[0]} does not exist")
+    return list(stages)
+
+
+def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = None) -> list[Site]:
+    """Every attention site of ``config``'s network in forward order (no checks beyond stages)."""
+    plan = parse_arch(config.model.arch)
+    att = config.attention
+    stages = _check_stages(att.placement.stages, plan, "attention.placement.stages")
+    ba = att.batch_attention
+    ba_stages = _check_stages(ba.stages, plan, "attention.batch_attention.stages")
+    if input_size is None:
+        input_size = default_input_size(config)
+    h, w = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    h, w = _down(h, plan.stem_stride), _down(w, plan.stem_stride)
+    channel_on = attention_enabled(config)
+    position = att.placement.position
+    sites: list[Site] = []
+    n_attn = 0
+    for s, blocks in enumerate(plan.stages, start=1):
+        for b, block in enumerate(blocks):
+            out_h, out_w = _down(h, block.stride), _down(w, block.stride)
+            if channel_on and s in stages:
+                if position == "pre":
+                    ch, hw = block.in_channels, (h, w)
+                else:
+                    ch, hw = block.out_channels, (out_h, out_w)
+                sites.append(Site("attention", s, b, position, f"layer{s}.{b}.attn", ch, hw, n_attn))
+                n_attn += 1
+            if ba.enabled and s in ba_stages and b == len(blocks) - 1:
+                sites.append(Site("batch", s, b, "between", f"layer{s}.{b}.batch_attn",
+                                  block.out_channels, (out_h, out_w), None))
+            h, w = out_h, out_w
+    return sites
+
+
+def _check_int(value: Any, field: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(field, value, f"expected an integer >= {minimum}")
+
+
+def check_model_config(config: TrialConfig) -> ArchPlan:
+    """Cross-section checks that need the architecture; cheap (no tensors).
+
+    Raises:
+        ConfigError: naming the field: ``model.arch`` (unknown name, zero blocks or width),
+            ``model.num_classes`` / ``model.in_channels`` (not integers >= 2 / >= 1),
+            ``attention.placement.stages`` / ``attention.batch_attention.stages`` (a stage
+            the network does not have), ``attention.branch`` (``double`` with a position
+            other than ``residual``: only there do the identity and the residual branch
+            exist as two tensors), ``model.pretrained`` (no such file).
+
+    Returns:
+        The architecture's layer plan.
+    """
+    plan = parse_arch(config.model.arch)
+    _check_int(config.model.num_classes, "model.num_classes", 2)
+    _check_int(config.model.in_channels, "model.in_channels", 1)
+    att = config.attention
+    plan_sites(config, 32)  # checks both stage lists
+    if attention_enabled(config) and att.branch == "double" and att.placement.position != "residual":
+        raise ConfigError(
+            "attention.branch", "double",
+            f"branch 'double' pools the identity and the residual branch before their add, so it "
+            f"needs attention.placement.position 'residual' (got {att.placement.position!r}); "
+            f"use branch 'one' there",
+        )
+    # No check of R against the narrowest site: the attention library makes every hidden
+    # width max(1, C // R) (SE, double heads, BA2M), so any R >= 1 builds and trains.
+    pretrained = getattr(config.model, "pretrained", None)
+    if pretrained:
+        if not Path(pretrained).expanduser().is_file():
+            raise ConfigError("model.pretrained", pretrained, "expected an existing state-dict file (torch.save)")
+    return plan
+
+
+def site_lambda(config: TrialConfig, site_index: int | None, num_sites: int) -> float | None:
+    """λ at a channel-attention site after the depth schedule; None where pooling has no λ."""
+    att = config.attention
+    if site_index is None or att.pooling not in SRP_POOLINGS:
+        return None
+    from poolnas.attention import scheduled_lambda
+
+    return float(scheduled_lambda(att.lam, site_index, num_sites, att.schedule))
+
+
+def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """The table of ``poolnas model show``: one dict per attention site, forward order.
+
+    Args:
+        config: The trial config.
+        input_size: Input side (or (H, W)); default from the dataset (digits 8,
+            Fashion-MNIST 28, CIFAR 32; use 224 for ImageNet).
+
+    Returns:
+        Dicts with kind, stage, block, position, module, channels, spatial (H, W),
+        site_index, pooling and lam (λ at that depth, None where the pooling has no λ).
+    """
+    check_model_config(config)
+    sites = plan_sites(config, input_size)
+    num_sites = sum(1 for site in sites if site.kind == "attention")
+    rows = []
+    for site in sites:
+        row = asdict(site)
+        if site.kind == "attention":
+            row["pooling"] = config.attention.pooling
+            row["lam"] = site_lambda(config, site.site_index, num_sites)
+        else:
+            row["pooling"] = "ba2m"
+            row["lam"] = None
+        rows.append(row)
+    return rows

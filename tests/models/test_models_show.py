@@ -1,0 +1,48 @@
+"""`poolnas model show CONFIG`: parameter count and the site table; exit 2 on a bad config."""
+
+from __future__ import annotations
+
+import yaml
+
+from poolnas.cli import main
+from poolnas.config import load_trial_config
+from poolnas.models import build_model, count_parameters
+
+
+def _write(tmp_path, doc) -> str:
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_show_prints_count_and_every_site(tmp_path, capsys) -> None:
+    doc = {"model": {"arch": "resnet56", "num_classes": 100},
+           "attention": {"pooling": "srp-ms", "lam": 0.6, "schedule": "linear",
+                         "placement": {"stages": [2, 3], "position": "residual"}},
+           "trainer": {"dataset": "cifar100"}}
+    assert main(["model", "show", _write(tmp_path, doc)]) == 0
+    out = capsys.readouterr().out
+    n = count_parameters(build_model(load_trial_config(tmp_path / "trial.yaml")))
+    assert f"parameters: {n:,} ({n / 1e6:.2f}M)" in out
+    lines = out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("#"))):]
+    assert len(table) == 1 + 18  # header + 9 blocks in each of stages 2 and 3
+    assert table[1].split()[:9] == ["0", "2", "0", "residual", "layer2.0.attn", "32", "16x16", "srp-ms", "1.000"]
+    assert table[-1].split()[-1] == "0.600"
+    assert table[-1].split()[6] == "8x8"
+
+
+def test_show_input_size_and_no_sites(tmp_path, capsys) -> None:
+    doc = {"model": {"arch": "resnet50", "num_classes": 1000}, "attention": {"pooling": "none"}}
+    assert main(["model", "show", _write(tmp_path, doc), "--input-size", "224"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters: 25,557,032" in out
+    assert "attention sites: none" in out
+
+
+def test_show_bad_config_exits_2_with_one_line(tmp_path, capsys) -> None:
+    doc = {"model": {"arch": "resnet20"}, "attention": {"pooling": "gap", "placement": {"stages": [4]}}}
+    assert main(["model", "show", _write(tmp_path, doc)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "attention.placement.stages" in err
+    assert main(["model", "show", str(tmp_path / "missing.yaml")]) == 2
