@@ -39,9 +39,13 @@ class TrialAttrs:
     WALL_TIME = "wall_time"  # seconds
     FAIL_REASON = "fail_reason"
     CHECKPOINT = "checkpoint"  # path of a kept checkpoint, when one was kept
+    ORIGIN = "origin"  # why the trial was queued: "grid", "repeat" (another seed), "retry"
+    RETRY_OF = "retry_of"  # number of the interrupted trial this one runs again
 
 
 class StudyAttrs:
+    """Names of the user attributes every poolnas study keeps (DESIGN.md)."""
+
     SPACE = "space"  # the space file as loaded (dict)
     VERSION = "poolnas_version"
     OBJECTIVE = "objective"  # {metric, mode}

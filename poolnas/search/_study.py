@@ -1,0 +1,151 @@
+"""Study set-up in the database before a sweep starts: create or continue, check the space,
+recover trials a killed driver left RUNNING, and count what is left (DESIGN.md, "Storage").
+
+The database is the truth. A trial counts as run when it is COMPLETE, PRUNED, or FAIL for a
+reason of its own; a trial that a dead driver left RUNNING is marked FAIL with an
+``interrupted:`` reason and enqueued again with the same parameters (seed included).
+Grid sweeps leave the choice of cells to ``poolnas.spaces.GridPointSampler`` (every grid point x
+seed once; a cell whose trial failed in an earlier run is run again).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from poolnas import __version__
+from poolnas.errors import ConfigError
+from poolnas.search._space import SpaceView
+from poolnas.storage import StudyAttrs, TrialAttrs, redact_url
+
+__all__ = ["INTERRUPTED", "StudyPlan", "params_key", "prepare_study", "state_counts"]
+
+INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not get to finish
+# Keys of a space file that may change between runs of one study (budget, machine sizing).
+_MUTABLE_KEYS = ("study", "trials", "resources")
+
+
+@dataclass
+class StudyPlan:
+    """What the sweep has to do, as found in (and prepared in) the database."""
+
+    study: Any  # optuna.Study
+    created: bool
+    runs_target: int  # trials (configurations x seeds) the study should end with
+    remaining: int  # trials to run now (Tune's num_samples)
+    recovered: int  # trials found RUNNING and marked FAIL (interrupted)
+    enqueued: int  # trials added to the queue now (grid points, retries)
+    counts: dict[str, int] = field(default_factory=dict)  # states before this run
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """Canonical text of a trial's parameters, to match grid points with stored trials."""
+    return json.dumps({k: params[k] for k in sorted(params)}, sort_keys=True, default=str)
+
+
+def _is_run(trial: Any) -> bool:
+    from optuna.trial import TrialState
+
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    if trial.state == TrialState.FAIL:
+        reason = str(trial.user_attrs.get(TrialAttrs.FAIL_REASON, ""))
+        return not reason.startswith(INTERRUPTED)
+    return False
+
+
+def state_counts(trials: list[Any]) -> dict[str, int]:
+    """Trials per state name (COMPLETE, PRUNED, FAIL, RUNNING, WAITING)."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
+def _trial_params(trial: Any) -> dict[str, Any]:
+    # WAITING trials keep their parameters as enqueued fixed params.
+    return dict(trial.system_attrs.get("fixed_params") or trial.params)
+
+
+def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
+                  trials: int | None, resume: bool, sampler: Any) -> StudyPlan:
+    """Create or load the study and queue what is left to run. Raises ConfigError (exit 2)
+    for a study that exists with another space, or ``--resume`` of a study that does not
+    exist; nothing is written then."""
+    import optuna
+    from optuna.trial import TrialState
+
+    names = {s.study_name for s in storage.get_all_studies()}
+    exists = study_name in names
+    if resume and not exists:
+        raise ConfigError("study", study_name,
+                          f"no such study in {redact_url(url)}; run without --resume to start it")
+    direction = "maximize" if view.mode == "max" else "minimize"
+    configs = trials if trials is not None else view.trials
+    if configs is None:
+        if not (view.is_grid or view.space.is_finite()):
+            raise ConfigError("trials", None, f"expected a number of trials for sampler "
+                                              f"{view.sampler!r} (in the space file or --trials N)")
+        configs = view.space.num_configs()
+    if exists:
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+        stored = study.user_attrs.get(StudyAttrs.SPACE)
+        if stored is not None and _comparable(stored) != _comparable(view.doc):
+            raise ConfigError("study", study_name,
+                              f"it exists in {redact_url(url)} with another space; "
+                              "use another --study name or the same space file")
+        if study.direction.name.lower() != direction:
+            raise ConfigError("objective.mode", view.mode,
+                              f"study {study_name!r} exists with direction {study.direction.name.lower()}")
+    else:
+        study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
+                                    direction=direction)
+        study.set_user_attr(StudyAttrs.SPACE, view.doc)
+        study.set_user_attr(StudyAttrs.VERSION, __version__)
+        study.set_user_attr(StudyAttrs.OBJECTIVE, {"metric": view.metric, "mode": view.mode})
+
+    all_trials = study.get_trials(deepcopy=False)
+    counts = state_counts(all_trials)
+    recovered = 0
+    retries: list[tuple[dict[str, Any], int]] = []
+    for t in all_trials:
+        if t.state != TrialState.RUNNING:
+            continue
+        storage.set_trial_user_attr(t._trial_id, TrialAttrs.FAIL_REASON,
+                                    f"{INTERRUPTED} the sweep stopped while it ran; tried again")
+        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        recovered += 1
+        if t.params:
+            retries.append((dict(t.params), t.number))
+
+    enqueued = 0
+    n_seeds = len(view.seeds)
+    trials_now = study.get_trials(deepcopy=False)
+    done = sum(1 for t in trials_now if _is_run(t))
+    if view.is_grid:
+        # The grid sampler walks every grid point x seed once; it reruns a cell whose trial
+        # FAILED in an earlier run (interrupted ones included) and skips finished cells.
+        runs_target = configs * n_seeds
+        remaining = view.grid_remaining(sampler, study)
+        if trials is not None:
+            finished = sum(1 for t in trials_now if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
+            remaining = min(remaining, max(0, runs_target - finished))
+    else:
+        runs_target = configs * n_seeds
+        waiting = {params_key(_trial_params(t)) for t in trials_now if t.state == TrialState.WAITING}
+        for params, number in retries:
+            if params_key(params) in waiting:
+                continue
+            study.enqueue_trial(params, user_attrs={TrialAttrs.ORIGIN: "retry",
+                                                    TrialAttrs.RETRY_OF: number})
+            enqueued += 1
+        remaining = max(0, runs_target - done)
+    return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
+                     recovered=recovered, enqueued=enqueued, counts=counts)
+
+
+def _comparable(doc: Any) -> str:
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k not in _MUTABLE_KEYS}
+    return json.dumps(doc, sort_keys=True, default=str)

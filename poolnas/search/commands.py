@@ -1,0 +1,113 @@
+"""``poolnas sweep`` and ``poolnas studies`` (DESIGN.md, "The command line").
+
+Exit status: 0 done; 1 the work failed (no trial finished); 2 bad input, an unreachable
+database or Ray cluster, or a study that exists with another space (one line, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import yaml
+
+from poolnas.search.studies import format_studies, list_studies
+from poolnas.search.sweep import SweepResult, run_sweep
+from poolnas.storage import open_storage, redact_url, resolve_storage_url
+
+__all__ = ["sweep_command", "studies_command", "format_summary"]
+
+
+def format_summary(res: SweepResult) -> str:
+    """The end of a sweep: counts per state, the best trial and its configuration (YAML)."""
+    c = res.counts
+    lines = [
+        f"study {res.study} in {res.storage}: {sum(c.values())} trials "
+        f"({c.get('COMPLETE', 0)} complete, {c.get('PRUNED', 0)} pruned, {c.get('FAIL', 0)} failed, "
+        f"{c.get('RUNNING', 0)} running, {c.get('WAITING', 0)} waiting); target {res.target}",
+    ]
+    if res.recovered:
+        lines.append(f"{res.recovered} trials left running by an earlier sweep were marked FAIL "
+                     "and run again")
+    if res.ray_start_s or res.tune_s:
+        lines.append(f"ran {res.ran} trials in {res.tune_s:.1f} s (Ray start {res.ray_start_s:.1f} s)")
+    if res.best is None:
+        lines.append(f"no complete trial yet: no best {res.metric}")
+    else:
+        b = res.best
+        lines.append(f"best {res.metric} ({res.mode}) = {b['value']:.4f}: trial {b['number']}")
+        if b.get("config"):
+            lines.append("best configuration:")
+            lines.append(yaml.safe_dump(b["config"], sort_keys=False).rstrip())
+    return "\n".join(lines)
+
+
+def _write_report(args: argparse.Namespace, res: SweepResult) -> None:
+    try:
+        from poolnas.dashboards.report import write_report
+    except ImportError:
+        print(f"poolnas: the report is not available yet (poolnas.dashboards); "
+              f"{args.report} not written", file=sys.stderr)
+        return
+    path = write_report(res.study, args.storage, args.report)
+    print(f"report: {path}")
+
+
+def _password(url: str | None) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(resolve_storage_url(url)).password
+    except Exception:  # noqa: BLE001 - a bad URL is reported elsewhere
+        return None
+
+
+def _scrub(text: str, password: str | None) -> str:
+    return text.replace(password, "***") if password else text
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    password = _password(args.storage)
+    try:
+        res = run_sweep(args.space, storage=args.storage, study=args.study, trials=args.trials,
+                        resume=args.resume, ray_address=args.ray_address,
+                        max_concurrent=args.max_concurrent, quiet=args.quiet)
+    except ConnectionError as err:
+        print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # the work failed: one line, never the storage password
+        if os.environ.get("POOLNAS_DEBUG") or not password or password not in str(err):
+            raise
+        print(f"poolnas: error: {type(err).__name__}: {_scrub(str(err), password)}",
+              file=sys.stderr)
+        return 1
+    print(format_summary(res))
+    if args.report:
+        _write_report(args, res)
+    if res.counts.get("COMPLETE", 0) + res.counts.get("PRUNED", 0) == 0:
+        print(f"poolnas: no trial of study {res.study} finished", file=sys.stderr)
+        return 1
+    return 0
+
+
+def studies_command(args: argparse.Namespace) -> int:
+    url = resolve_storage_url(args.storage)
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        path = make_url(url).database
+        if path and path != ":memory:" and not os.path.exists(os.path.expanduser(path)):
+            print(f"no studies: {redact_url(url)} does not exist")  # and is not created
+            return 0
+    try:
+        storage = open_storage(url)
+    except ConnectionError as err:
+        print(f"poolnas: {err}", file=sys.stderr)
+        return 2
+    rows = list_studies(storage)
+    if not rows:
+        print("no studies")
+        return 0
+    print(format_studies(rows))
+    return 0

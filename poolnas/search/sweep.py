@@ -1,0 +1,246 @@
+"""``run_sweep``: a search space as a Ray Tune sweep whose study lives in an Optuna database.
+
+Ray Tune runs the trials (local Ray by default, a cluster by address), Ray's OptunaSearch
+(subclassed in ``_searcher``) asks Optuna for each trial's parameters on the study in the
+database, ASHA or FIFO decides when to stop, and a concurrency limit keeps the sampler
+informed. The trial function is injectable (``trial_fn``) so the orchestration can be
+tested with trials of a known length and outcome (``poolnas.search.fake_trials``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from poolnas.errors import ConfigError
+from poolnas.search._space import SpaceView
+from poolnas.search._study import prepare_study, state_counts
+from poolnas.storage import TrialAttrs, open_storage, redact_url, resolve_storage_url
+
+__all__ = ["SweepResult", "run_sweep", "best_trial"]
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did and where its study stands (all counts from the database)."""
+
+    study: str
+    storage: str  # redacted URL
+    counts: dict[str, int]  # trials per state in the study, after this run
+    ran: int  # trials started by this run
+    recovered: int  # trials found RUNNING (a dead driver) and marked FAIL, run again
+    target: int  # trials the study should have (configurations x seeds)
+    best: dict[str, Any] | None = None  # {number, value, params, config}
+    ray_start_s: float = 0.0
+    tune_s: float = 0.0
+    metric: str = "test_acc"
+    mode: str = "max"
+    tune_started: float = 0.0  # perf_counter when Tune's fit began (timings)
+    events: list[tuple[float, str, str]] = field(default_factory=list, repr=False)
+    trials: list[Any] = field(default_factory=list, repr=False)  # FrozenTrials
+
+
+def best_trial(study: Any) -> dict[str, Any] | None:
+    """The best COMPLETE trial of a study as a plain dict, or None."""
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None and math.isfinite(t.value)]
+    if not done:
+        return None
+    pick = max if study.direction.name == "MAXIMIZE" else min
+    t = pick(done, key=lambda t: t.value)
+    return {"number": t.number, "value": t.value, "params": dict(t.params),
+            "config": t.user_attrs.get(TrialAttrs.CONFIG)}
+
+
+def _load_space(space: Any) -> Any:
+    if isinstance(space, (str, Path)):
+        from poolnas.spaces import load_space
+
+        return load_space(space)
+    return space
+
+
+def _slots(view: SpaceView, max_concurrent: int | None) -> int:
+    """Trials at once: --max-concurrent, else as many as the cluster's CPUs/GPUs hold.
+    Raises ConfigError when one trial needs more than the cluster has (it would wait forever)."""
+    import ray
+
+    res = view.resources
+    have = ray.cluster_resources()
+    cpus, gpus = float(have.get("CPU", 0)), float(have.get("GPU", 0))
+    if res["gpu"] > 0 and gpus < res["gpu"]:
+        raise ConfigError("resources.gpu", res["gpu"],
+                          f"the Ray cluster has {gpus:g} GPUs; use 0 or a cluster with GPUs")
+    if res["cpu"] > cpus:
+        raise ConfigError("resources.cpu", res["cpu"], f"the Ray cluster has {cpus:g} CPUs")
+    fit = int(cpus // res["cpu"]) if res["cpu"] > 0 else 1
+    if res["gpu"] > 0:
+        fit = min(fit, int(gpus // res["gpu"]))
+    return max(1, max_concurrent or fit)
+
+
+def _scheduler(view: SpaceView, pruned: set[str]) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+    from poolnas.search._trainable import DONE_KEY
+
+    sch = view.scheduler
+    if sch.get("type", "fifo") != "asha":
+        return FIFOScheduler()
+
+    class _RecordingASHA(ASHAScheduler):
+        """ASHA that remembers whom it stopped: those trials are PRUNED, not COMPLETE."""
+
+        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+            action = super().on_trial_result(tune_controller, trial, result)
+            if action == TrialScheduler.STOP and not result.get(DONE_KEY):
+                pruned.add(trial.trial_id)
+            return action
+
+    max_t = int(sch.get("max_t") or view.max_epochs)
+    return _RecordingASHA(metric=view.metric, mode=view.mode, max_t=max_t,
+                          grace_period=min(int(sch.get("grace_period", 1)), max_t),
+                          reduction_factor=float(sch.get("reduction_factor", 2.0)))
+
+
+def run_sweep(
+    space: Any,
+    *,
+    storage: str | None = None,
+    study: str | None = None,
+    trials: int | None = None,
+    resume: bool = False,
+    ray_address: str | None = None,
+    max_concurrent: int | None = None,
+    trial_fn: Callable[..., dict[str, Any]] | None = None,
+    num_cpus: int | None = None,
+    quiet: bool = False,
+    stream: TextIO | None = None,
+) -> SweepResult:
+    """Run (or continue) a sweep and return its summary.
+
+    Args:
+        space: a ``poolnas.spaces.Space``, a space file or a preset name.
+        storage: SQLAlchemy URL (default: $POOLNAS_STORAGE, else sqlite:///poolnas.db).
+        study: study name (default: the space's ``study``).
+        trials: configurations to run in all (default: the space's ``trials``; grid: all).
+        resume: require the study to exist already (the same call without it continues
+            an existing study with the same space, too).
+        ray_address: an existing Ray cluster (default: $RAY_ADDRESS, else a local Ray).
+        max_concurrent: trials at once (default: as many as the resources allow).
+        trial_fn: runs one trial config, ``trial_fn(config, on_epoch=...) -> dict`` like
+            ``poolnas.trainers.train`` (the default).
+        num_cpus: CPUs of a local Ray (default: all).
+        quiet: no live view.
+        stream: where the live view goes (default: stderr).
+
+    Raises:
+        ConfigError: bad space, storage URL, or a study that exists with another space.
+        ConnectionError: the database or the Ray cluster cannot be reached.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says what happens
+    view = SpaceView(_load_space(space))
+    url = resolve_storage_url(storage)
+    address = ray_address or os.environ.get("RAY_ADDRESS") or None
+    if address:  # fail before anything is written
+        from poolnas.search._ray import check_reachable
+
+        check_reachable(address)
+    name = study or view.study
+    db = open_storage(url)
+    sampler = view.create_sampler()
+    plan = prepare_study(db, url, view, study_name=name, trials=trials, resume=resume,
+                         sampler=sampler)
+    prior_best = best_trial(plan.study)
+    live = _make_live(view, name, plan, prior_best, quiet, stream)
+    ray_start_s = tune_s = tune_started = 0.0
+    if plan.remaining > 0:
+        ray_start_s, tune_s, tune_started = _tune(view, db, name, sampler, plan.remaining, live,
+                                    ray_address=ray_address, max_concurrent=max_concurrent,
+                                    trial_fn=trial_fn, num_cpus=num_cpus)
+    live.close()
+    final = plan.study.get_trials(deepcopy=False)
+    return SweepResult(study=name, storage=redact_url(url), counts=state_counts(final),
+                       ran=plan.remaining, recovered=plan.recovered, target=plan.runs_target,
+                       best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
+                       metric=view.metric, mode=view.mode, trials=final,
+                       tune_started=tune_started, events=list(live.events))
+
+
+def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: bool,
+               stream: TextIO | None) -> Any:
+    from poolnas.search._live import LiveView
+
+    counts = dict(plan.counts)
+    counts["FAIL"] = counts.get("FAIL", 0) + 0
+    return LiveView(study=name, metric=view.metric, mode=view.mode, target=plan.runs_target,
+                    counts=counts, best=(best["value"], best["number"]) if best else None,
+                    stream=stream or sys.stderr, enabled=not quiet)
+
+
+def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, live: Any, *,
+          ray_address: str | None, max_concurrent: int | None,
+          trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None) -> tuple[float, float, float]:
+    from poolnas.search._ray import connect_ray, quiet_ray_logs
+
+    quiet_ray_logs()
+    import ray
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from poolnas.search._live import error_reason
+    from poolnas.search._searcher import StudySearcher
+    from poolnas.search._trainable import run_trial
+
+    started, ray_start_s = connect_ray(ray_address, num_cpus=num_cpus)
+    workdir = tempfile.mkdtemp(prefix="poolnas-tune-")
+    try:
+        slots = _slots(view, max_concurrent)
+        pruned: set[str] = set()
+
+        def reason_of(trial_id: str) -> str | None:
+            trial = live.find(trial_id)
+            return error_reason(trial) if trial is not None else None
+
+        searcher = StudySearcher(view, storage=db, study_name=name, sampler=sampler,
+                                 pruned=pruned, on_told=live.told, reason_of=reason_of)
+        trainable = tune.with_resources(tune.with_parameters(run_trial, trial_fn=trial_fn),
+                                        {"cpu": view.resources["cpu"], "gpu": view.resources["gpu"]})
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=ConcurrencyLimiter(searcher, max_concurrent=min(slots, num_samples)),
+                scheduler=_scheduler(view, pruned),
+                num_samples=num_samples,
+                reuse_actors=True,
+                trial_name_creator=lambda t: f"trial_{t.trial_id}",
+                trial_dirname_creator=lambda t: f"trial_{t.trial_id}",
+            ),
+            run_config=tune.RunConfig(
+                name=name, storage_path=workdir, verbose=0, callbacks=[live],
+                failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+                checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+            ),
+        )
+        start = time.perf_counter()
+        tuner.fit()
+        tune_s = time.perf_counter() - start
+        # Trials Tune never finished (e.g. interrupted): FAIL as interrupted, rerun on resume.
+        searcher.finish_open_trials()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if started:
+            ray.shutdown()
+    return ray_start_s, tune_s, start
