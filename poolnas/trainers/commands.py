@@ -1,0 +1,78 @@
+"""``poolnas train --config FILE [--epochs N] [--device cpu|cuda] [--out DIR]``.
+
+Validates everything (config, device, data folder, model vs data, checkpoint) before
+creating ``--out``; then prints one line per epoch, a progress bar on stderr, and as the
+last line of standard output one JSON object of the final metrics. Files under --out:
+``config.yaml`` (the config with the recipe's resolved lr / weight decay written in),
+``metrics.json`` (the whole result with curves) and ``checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from poolnas.config import TrialConfig, dump_trial_config, load_trial_config
+from poolnas.errors import ConfigError
+
+__all__ = ["format_epoch_line", "train_command"]
+
+
+def format_epoch_line(epoch: int, epochs: int, m: dict[str, Any]) -> str:
+    """One human line per epoch."""
+    val = "-" if m.get("val_acc") is None else f"{m['val_acc']:.4f}"
+    return (f"epoch {epoch}/{epochs}  train_loss {m['train_loss']:.4f}  val_acc {val}  "
+            f"test_acc {m['test_acc']:.4f}  epoch_time {m['epoch_time']:.2f}s  "
+            f"images_per_s {m['images_per_s']:.0f}")
+
+
+def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
+    """The config with the recipe's values written in, so that config.yaml reruns the same."""
+    data = config.to_dict()
+    for key in ("lr", "weight_decay", "attention_weight_decay"):
+        data["trainer"][key] = hparams[key]
+    return TrialConfig.model_validate(data)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Handler of ``poolnas train`` (see poolnas/cli.py for the flags)."""
+    from poolnas.trainers.checkpoint import load_checkpoint
+    from poolnas.trainers.loop import prepare, train
+
+    config = load_trial_config(args.config)
+    if args.epochs is not None:
+        config.trainer.epochs = args.epochs
+    if args.device is not None:
+        config.trainer.device = args.device
+    _, rr = prepare(config)
+    if args.resume is not None:
+        load_checkpoint(args.resume)  # fails now (exit 2), before --out is created
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError("--out", str(out), "expected a folder (or a path to create one)")
+
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(dump_trial_config(_resolved(config, rr.as_dict())))
+    epochs = config.trainer.epochs
+
+    def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
+        line = format_epoch_line(epoch, epochs, metrics)
+        if progress:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stdout)
+        else:
+            print(line, flush=True)
+
+    progress = not args.no_progress
+    result = train(config, on_epoch=on_epoch, out_dir=out, resume_from=args.resume, progress=progress)
+    if out is not None:
+        (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    final = {**result["metrics"], "n_params": result["n_params"], "device": result["device"],
+             "wall_time": round(result["wall_time"], 3), "checkpoint": result["checkpoint"]}
+    print(json.dumps(final), flush=True)
+    return 0

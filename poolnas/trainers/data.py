@@ -1,0 +1,288 @@
+"""Datasets as whole tensors in memory: digits, Fashion-MNIST, CIFAR-10/100, synthetic.
+
+Every dataset comes back as one :class:`DataSplits`: float32 tensors (N, C, H, W),
+normalised per channel with the training split's mean and std, int64 labels, and the
+augmentation policy that suits it (see :data:`AUGMENT`). Splits are fixed by a
+data seed (:data:`SPLIT_SEED`) that does not depend on the trial seed, so every trial
+of a sweep selects on the same validation examples.
+
+- ``train_subset`` draws that many examples (stratified) from the training set; the
+  validation split (``val_fraction``, stratified) is then held out of them.
+- ``test_subset`` draws that many test examples (stratified), for fast runs.
+- digits has no official test set: a stratified 20% of the 1797 images is the test set.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from poolnas.config import TrainerConfig
+from poolnas.errors import ConfigError
+
+__all__ = [
+    "AUGMENT",
+    "DATASET_SHAPES",
+    "DataSplits",
+    "FASHION_MNIST_SYSTEM_DIR",
+    "check_dataset_available",
+    "load_dataset",
+    "stratified_split",
+]
+
+SPLIT_SEED = 0
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+_FASHION_FILES = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
+}
+_CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
+
+# (in_channels, num_classes, image side) of each dataset; synthetic follows the config.
+DATASET_SHAPES: dict[str, tuple[int, int, int]] = {
+    "digits": (1, 10, 8),
+    "fashion-mnist": (1, 10, 28),
+    "cifar10": (3, 10, 32),
+    "cifar100": (3, 100, 32),
+}
+
+# Augmentation per dataset: (pad for the random crop in pixels, horizontal flip).
+# digits: 1-pixel shifts only (a flipped 2, 3, 7 is not a digit); Fashion-MNIST:
+# shifts and flips (garments are left-right symmetric); CIFAR: the standard pad 4 +
+# flip of the papers' recipes; synthetic: both, so that benchmarks pay for them.
+AUGMENT: dict[str, tuple[int, bool]] = {
+    "digits": (1, False),
+    "fashion-mnist": (2, True),
+    "cifar10": (4, True),
+    "cifar100": (4, True),
+    "synthetic": (4, True),
+}
+
+
+@dataclass
+class DataSplits:
+    """A dataset held in memory: normalised float32 images and int64 labels."""
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    in_channels: int
+    num_classes: int
+    image_size: tuple[int, int]
+    pad: int  # random-crop padding, 0 = no shifts
+    flip: bool  # random horizontal flips
+    fill: torch.Tensor  # (C,) normalised value of a black pixel, used for crop padding
+
+    def to(self, device: torch.device | str) -> DataSplits:
+        """The same splits on another device (the whole dataset, airbench style)."""
+        moved = {k: getattr(self, k).to(device) for k in
+                 ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y", "fill")}
+        return DataSplits(name=self.name, in_channels=self.in_channels,
+                          num_classes=self.num_classes, image_size=self.image_size,
+                          pad=self.pad, flip=self.flip, **moved)
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (keep, held_out): ``round(fraction * n_c)`` of each class held out, seeded."""
+    rng = np.random.default_rng(seed)
+    keep, held = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        k = int(round(fraction * len(idx)))
+        held.append(idx[:k])
+        keep.append(idx[k:])
+    return np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
+
+
+def _subset(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Indices of ``n`` examples drawn stratified (all when n is None or too large)."""
+    if n is None or n >= len(labels):
+        return np.arange(len(labels))
+    _, held = stratified_split(labels, n / len(labels), seed)
+    if len(held) != n:  # rounding per class: top up or trim to exactly n, seeded
+        rng = np.random.default_rng(seed + 1)
+        rest = np.setdiff1d(np.arange(len(labels)), held)
+        if len(held) < n:
+            held = np.concatenate([held, rng.choice(rest, n - len(held), replace=False)])
+        else:
+            held = rng.choice(held, n, replace=False)
+    return np.sort(held)
+
+
+def _data_dir(cfg: TrainerConfig) -> Path:
+    return Path(os.path.expandvars(cfg.data_dir)).expanduser()
+
+
+def _fashion_dir(cfg: TrainerConfig) -> Path | None:
+    """The first folder holding the four idx files (gz or raw): data_dir's torchvision
+    layout, data_dir itself, then Debian's dataset-fashion-mnist."""
+    root = _data_dir(cfg)
+    for folder in (root / "FashionMNIST" / "raw", root, FASHION_MNIST_SYSTEM_DIR):
+        if all((folder / n).is_file() or (folder / f"{n}.gz").is_file()
+               for n in _FASHION_FILES.values()):
+            return folder
+    return None
+
+
+def check_dataset_available(cfg: TrainerConfig) -> None:
+    """Raise ConfigError (naming the folder and what was expected) when the data is absent.
+
+    Cheap: looks at files only. ``download: true`` lets CIFAR pass (torchvision fetches it).
+    """
+    if cfg.dataset == "fashion-mnist" and _fashion_dir(cfg) is None:
+        root = _data_dir(cfg)
+        raise ConfigError("trainer.data_dir", str(root),
+                          f"expected Fashion-MNIST idx files ({_FASHION_FILES['train_x']}.gz, ...) in "
+                          f"{root / 'FashionMNIST' / 'raw'} or {FASHION_MNIST_SYSTEM_DIR} "
+                          "(Debian: apt-get install dataset-fashion-mnist)")
+    if cfg.dataset in _CIFAR_FOLDERS and not cfg.download:
+        folder = _data_dir(cfg) / _CIFAR_FOLDERS[cfg.dataset]
+        if not folder.is_dir():
+            raise ConfigError("trainer.data_dir", str(_data_dir(cfg)),
+                              f"expected the torchvision {cfg.dataset} folder {folder}; "
+                              "set trainer.download: true to fetch it")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An idx file (the MNIST format), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _idx(folder: Path, name: str) -> np.ndarray:
+    path = folder / name
+    return _read_idx(path if path.is_file() else folder / f"{name}.gz")
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: read its bundled CSV directly (importing sklearn takes
+    seconds), falling back to ``load_digits`` if the file moved."""
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+        return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.images.astype(np.float32), d.target.astype(np.int64)
+
+
+def _load_digits() -> tuple[np.ndarray, ...]:
+    images, y = _digits_arrays()
+    x = (images / 16.0)[:, None]  # 0..16 -> [0, 1]
+    train, test = stratified_split(y, 0.2, SPLIT_SEED)
+    return x[train], y[train], x[test], y[test]
+
+
+def _load_fashion(cfg: TrainerConfig) -> tuple[np.ndarray, ...]:
+    folder = _fashion_dir(cfg)
+    assert folder is not None  # checked by check_dataset_available
+    arrays = {k: _idx(folder, n) for k, n in _FASHION_FILES.items()}
+    return (arrays["train_x"][:, None], arrays["train_y"].astype(np.int64),
+            arrays["test_x"][:, None], arrays["test_y"].astype(np.int64))
+
+
+def _load_cifar(cfg: TrainerConfig) -> tuple[np.ndarray, ...]:
+    from torchvision import datasets
+
+    cls = datasets.CIFAR10 if cfg.dataset == "cifar10" else datasets.CIFAR100
+    root = str(_data_dir(cfg))
+    try:
+        train = cls(root, train=True, download=cfg.download)
+        test = cls(root, train=False, download=cfg.download)
+    except RuntimeError as err:  # torchvision: "Dataset not found or corrupted."
+        raise ConfigError("trainer.data_dir", root,
+                          f"expected a complete torchvision {cfg.dataset} folder ({err})") from None
+    except OSError as err:  # download failed (no network)
+        raise ConfigError("trainer.download", True,
+                          f"could not download {cfg.dataset} into {root}: {err}") from None
+    to_nchw = lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2))  # noqa: E731
+    return (to_nchw(train.data), np.asarray(train.targets, dtype=np.int64),
+            to_nchw(test.data), np.asarray(test.targets, dtype=np.int64))
+
+
+def _load_synthetic(cfg: TrainerConfig, in_channels: int, num_classes: int) -> tuple[np.ndarray, ...]:
+    side = cfg.image_size or 32
+    n = cfg.num_samples or 512
+    rng = np.random.default_rng(SPLIT_SEED)
+    n_test = max(n // 5, num_classes)
+
+    def make(count: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, num_classes, count).astype(np.int64)
+        x = rng.random((count, in_channels, side, side), dtype=np.float32)
+        x += 0.5 * (y[:, None, None, None] % in_channels == np.arange(in_channels)[None, :, None, None])
+        return x, y  # class-dependent mean: learnable, so a benchmark's loss is meaningful
+
+    tx, ty = make(n)
+    vx, vy = make(n_test)
+    return tx, ty, vx, vy
+
+
+def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int = 10) -> DataSplits:
+    """Load the dataset ``cfg.dataset`` as tensors (CPU) with its train/val/test splits.
+
+    Args:
+        cfg: the trainer section of a trial config.
+        in_channels: channels of ``synthetic`` images (other datasets have their own).
+        num_classes: classes of ``synthetic`` labels.
+
+    Raises:
+        ConfigError: the data folder is missing or incomplete.
+    """
+    check_dataset_available(cfg)
+    if cfg.dataset == "digits":
+        tx, ty, sx, sy = _load_digits()
+    elif cfg.dataset == "fashion-mnist":
+        tx, ty, sx, sy = _load_fashion(cfg)
+    elif cfg.dataset in _CIFAR_FOLDERS:
+        tx, ty, sx, sy = _load_cifar(cfg)
+    elif cfg.dataset == "synthetic":
+        tx, ty, sx, sy = _load_synthetic(cfg, in_channels, num_classes)
+    else:  # the schema's Literal keeps this unreachable
+        raise ConfigError("trainer.dataset", cfg.dataset, "expected one of " + ", ".join(AUGMENT))
+
+    pick = _subset(ty, cfg.train_subset, SPLIT_SEED)
+    tx, ty = tx[pick], ty[pick]
+    keep, val = stratified_split(ty, cfg.val_fraction, SPLIT_SEED)
+    vx, vy, tx, ty = tx[val], ty[val], tx[keep], ty[keep]
+    pick = _subset(sy, cfg.test_subset, SPLIT_SEED)
+    sx, sy = sx[pick], sy[pick]
+
+    scale = 255.0 if tx.dtype == np.uint8 else 1.0
+    train_x = torch.from_numpy(tx.astype(np.float32) / scale)
+    mean = train_x.mean(dim=(0, 2, 3))
+    std = train_x.std(dim=(0, 2, 3)).clamp_min(1e-6)
+
+    def norm(a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(a.astype(np.float32) / scale)
+        return ((t - mean[None, :, None, None]) / std[None, :, None, None]).contiguous()
+
+    pad, flip = AUGMENT[cfg.dataset]
+    return DataSplits(
+        name=cfg.dataset,
+        train_x=norm(tx), train_y=torch.from_numpy(ty),
+        val_x=norm(vx), val_y=torch.from_numpy(vy),
+        test_x=norm(sx), test_y=torch.from_numpy(sy),
+        in_channels=int(tx.shape[1]),
+        num_classes=num_classes if cfg.dataset == "synthetic" else DATASET_SHAPES[cfg.dataset][1],
+        image_size=(int(tx.shape[2]), int(tx.shape[3])),
+        pad=pad, flip=flip, fill=-mean / std,
+    )
