@@ -137,9 +137,11 @@ class TrainerConfig(_Section):
     optimizer: Literal["sgd", "adamw"] = "sgd"
     nesterov: bool = True
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    lr: float = Field(0.1, gt=0.0)
-    weight_decay: float = Field(1e-4, ge=0.0)
-    attention_weight_decay: bool = True  # False: no decay on attention parameters (SAAM)
+    # None: the recipe's value (poolnas.trainers.recipes); a number overrides the recipe.
+    lr: float | None = Field(None, gt=0.0)
+    weight_decay: float | None = Field(None, ge=0.0)
+    # False: no decay on attention parameters (SAAM); None: the recipe's choice.
+    attention_weight_decay: bool | None = None
     mixup: float = Field(0.0, ge=0.0)
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     train_subset: int | None = Field(None, ge=1)
