@@ -1,0 +1,133 @@
+"""Double-branch channel attention (SRP-D's T^D; Hu et al., CMPE-SE, "Competitive Inner-
+Imaging Squeeze and Excitation for Residual Network").
+
+``DoubleBranchAttention.forward(x, identity) -> x * gate``: both the residual output x
+and the identity are pooled (SRP pools both over the same region, SRP Sec. 3), and the
+gate of x's channels comes from the two descriptors. The block then adds the identity.
+
+Heads (config ``double_head``):
+- ``conv`` (CMPE-SE "inner imaging", from the authors' MXNet code via NOTES.md): stack
+  the two C-vectors as a ``(C, 2)`` map, rows (residual_c, identity_c), and fold it
+  into a one-channel ``(2C/k, k)`` image; a 3x3 conv (no padding, no bias) with
+  ``maps`` output maps, BN, mean over the maps, flatten; FC to ``max(1, C // R)`` +
+  ReLU, FC to C, sigmoid (FCs bias-free). k = 16 as in the authors' ResNets when C
+  allows; otherwise the largest divisor k <= 16 of 2C leaving at least 3 rows and 3
+  columns; if none exists (tiny C), the ``(C, 2)`` map itself with padding 1.
+- ``fc`` (the "double FC" variant of the same code): each descriptor through its own
+  bias-free FC to ``max(1, C // R)`` + ReLU, concatenated, bias-free FC to C, sigmoid.
+
+Multi-path pools: the head runs on every path and the logits are summed (CBAM style).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._base import AttentionModule, Pool
+from ._checks import check_choice, check_int, hidden_width
+
+DOUBLE_HEADS = ("conv", "fc")
+FOLD_WIDTH = 16  # k in CMPE-SE's (C, 2) -> (2C/k, k) fold for ResNets
+CONV_MAPS = 4  # output maps of the 3x3 conv, averaged afterwards
+
+
+def fold_width(channels: int) -> int:
+    """k for the inner-imaging fold of ``2C`` values, or 0 for the unfolded (C, 2) map."""
+    total = 2 * channels
+    for k in range(FOLD_WIDTH, 2, -1):
+        if total % k == 0 and total // k >= 3:
+            return k
+    return 0
+
+
+class InnerImagingHead(nn.Module):
+    """CMPE-SE's fold + 3x3 conv head: ``(z_res, z_id) (N, C) -> logits (N, C)``."""
+
+    def __init__(self, channels: int, reduction: int = 16, maps: int = CONV_MAPS):
+        super().__init__()
+        self.channels = check_int(channels, "channels", 1)
+        reduction = check_int(reduction, "reduction", 1)
+        self.fold = fold_width(channels)
+        if self.fold:
+            rows, cols, pad = 2 * channels // self.fold, self.fold, 0
+        else:
+            rows, cols, pad = channels, 2, 1
+        self.image_shape = (rows, cols)
+        self.conv = nn.Conv2d(1, maps, 3, padding=pad, bias=False)
+        self.bn = nn.BatchNorm2d(maps)
+        features = (rows - 2 + 2 * pad) * (cols - 2 + 2 * pad)
+        hidden = hidden_width(channels, reduction)
+        self.fc1 = nn.Linear(features, hidden, bias=False)
+        self.act = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(hidden, channels, bias=False)
+
+    def forward(self, z_res: torch.Tensor, z_id: torch.Tensor) -> torch.Tensor:
+        image = torch.stack((z_res, z_id), dim=-1).reshape(-1, 1, *self.image_shape)
+        maps = self.bn(self.conv(image)).mean(dim=1)  # (B, rows', cols')
+        return self.fc2(self.act(self.fc1(maps.flatten(1))))
+
+
+class DoubleFCHead(nn.Module):
+    """Double FC: one FC per descriptor, concatenated, one FC to C."""
+
+    def __init__(self, channels: int, reduction: int = 16):
+        super().__init__()
+        channels = check_int(channels, "channels", 1)
+        reduction = check_int(reduction, "reduction", 1)
+        hidden = hidden_width(channels, reduction)
+        self.fc_res = nn.Linear(channels, hidden, bias=False)
+        self.fc_id = nn.Linear(channels, hidden, bias=False)
+        self.act = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(2 * hidden, channels, bias=False)
+
+    def forward(self, z_res: torch.Tensor, z_id: torch.Tensor) -> torch.Tensor:
+        h = torch.cat((self.act(self.fc_res(z_res)), self.act(self.fc_id(z_id))), dim=-1)
+        return self.fc(h)
+
+
+class DoubleBranchAttention(AttentionModule):
+    """``forward(x, identity) -> x * sigmoid(T^D(pool(identity), pool(x)))`` (SRP-D).
+
+    Args:
+        channels: C (x and identity have the same shape).
+        pool: a pooling op (``create_pool``).
+        reduction: R.
+        head: ``conv`` (CMPE-SE inner imaging) or ``fc`` (double FC).
+        lam: λ at this site, None when not SRP.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        pool: Pool,
+        reduction: int = 16,
+        head: str = "conv",
+        *,
+        lam: float | None = None,
+    ):
+        super().__init__()
+        self.pool = pool
+        self.head_type = check_choice(head, "double_head", DOUBLE_HEADS)
+        if head == "conv":
+            self.head: nn.Module = InnerImagingHead(channels, reduction)
+        else:
+            self.head = DoubleFCHead(channels, reduction)
+        self.pooling = pool.pool_type
+        self.lam = lam
+
+    def gate(self, x: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        """The sigmoid gate ``(N, C, 1, 1)``."""
+        if identity.shape != x.shape:
+            raise ValueError(
+                f"identity: shape {tuple(identity.shape)} is not accepted; "
+                f"expected the residual's shape {tuple(x.shape)}"
+            )
+        z_res, z_id = self.pool.forward_pair(x, identity)  # (N, K, C) each
+        n, k, c = z_res.shape
+        logits = self.head(z_res.reshape(n * k, c), z_id.reshape(n * k, c))
+        logits = logits.view(n, k, c).sum(dim=1)
+        return torch.sigmoid(logits).view(n, c, 1, 1).to(x.dtype)
+
+    def forward(self, x: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x, identity)

@@ -1,0 +1,113 @@
+"""From the trial config's ``attention`` section to modules (timm's ``create_attn`` style).
+
+``create_attention`` gives the block-level attention (or None when it is off),
+``create_batch_attention`` BA2M between blocks (or None). Combinations that cannot work
+raise ``ConfigError`` naming the config field:
+- ``excitation: spem`` needs ``pooling: mix`` (SPEM gates by the map's max and min and
+  mixes them; another pooling has nothing to mix) and ``branch: one``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from torch import nn
+
+from poolnas.config import AttentionConfig, format_validation_error
+from poolnas.errors import ConfigError
+
+from ._checks import check_int
+from .ba2m import BatchAttention
+from .double_branch import DoubleBranchAttention
+from .pool_factory import create_pool
+from .schedules import scheduled_lambda
+from .se import ChannelAttention
+from .spem import SPEMAttention
+
+
+def _config(cfg: AttentionConfig | Mapping[str, Any]) -> AttentionConfig:
+    if isinstance(cfg, AttentionConfig):
+        return cfg
+    if isinstance(cfg, Mapping):
+        try:
+            return AttentionConfig.model_validate(dict(cfg))
+        except ValidationError as err:
+            raise format_validation_error(err, AttentionConfig, prefix="attention.") from None
+    raise ConfigError("attention", type(cfg).__name__, "expected an AttentionConfig or a mapping")
+
+
+def create_attention(
+    cfg: AttentionConfig | Mapping[str, Any],
+    channels: int,
+    *,
+    site_index: int = 0,
+    num_sites: int = 1,
+) -> nn.Module | None:
+    """The attention block at one site, or None when pooling or excitation is ``none``.
+
+    Args:
+        cfg: the ``attention`` section (an ``AttentionConfig`` or a plain mapping).
+        channels: C at this site.
+        site_index: 0-based depth index of this site among the attention sites.
+        num_sites: number of attention sites (for the linear λ schedule).
+
+    Returns:
+        ``branch: one``: a module with ``forward(x) -> x * gate``;
+        ``branch: double``: ``forward(x, identity) -> x * gate``. Both have ``.lam``
+        (λ at this site after the depth schedule, None unless SRP) and ``.pooling``.
+    """
+    cfg = _config(cfg)
+    if cfg.pooling == "none" or cfg.excitation == "none":
+        return None
+    channels = check_int(channels, "channels", 1)
+    if cfg.excitation == "spem":
+        if cfg.pooling != "mix":
+            raise ConfigError(
+                "attention.excitation",
+                "spem",
+                f"spem gates by the max and min of the map and mixes them, so it needs "
+                f"attention.pooling: mix (got {cfg.pooling!r}); use excitation: se with "
+                f"{cfg.pooling!r}",
+            )
+        if cfg.branch != "one":
+            raise ConfigError(
+                "attention.branch", cfg.branch, "excitation spem has one branch: expected one"
+            )
+        return SPEMAttention(channels, cfg.mix_alpha)
+    srp = cfg.pooling.startswith("srp")
+    lam = scheduled_lambda(cfg.lam, site_index, num_sites, cfg.schedule) if srp else None
+    pool = create_pool(
+        cfg.pooling,
+        channels,
+        lam=lam if lam is not None else cfg.lam,
+        M=cfg.M,
+        region=cfg.region,
+        mix_alpha=cfg.mix_alpha,
+        paths=cfg.paths,
+        over_epochs=cfg.schedule == "epochs",
+    )
+    if cfg.branch == "one":
+        return ChannelAttention(channels, pool, cfg.reduction, lam=lam)
+    return DoubleBranchAttention(channels, pool, cfg.reduction, cfg.double_head, lam=lam)
+
+
+def create_batch_attention(
+    cfg: AttentionConfig | Mapping[str, Any], channels: int
+) -> nn.Module | None:
+    """BA2M for a stage of C channels, or None unless ``batch_attention.enabled``.
+
+    ``forward(x) -> x * weights`` (softmax over the batch, summing to 1 as in the paper);
+    identity in eval unless ``batch_attention.in_eval``. An optional
+    ``batch_attention.scale`` key (``softmax`` | ``batch``) is honoured if the schema
+    gains it: ``batch`` multiplies the weights by N.
+    """
+    cfg = _config(cfg)
+    ba = cfg.batch_attention
+    if not ba.enabled:
+        return None
+    scale = getattr(ba, "scale", "softmax")
+    return BatchAttention(
+        channels, ba.reduction, in_eval=ba.in_eval, scale_by_batch=scale == "batch"
+    )

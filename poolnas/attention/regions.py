@@ -1,0 +1,177 @@
+"""SRP's region sampler (Luo et al., "Stochastic Region Pooling", Algorithm 1, Eq. 2-5).
+
+Pure and vectorised: no Python loop over samples or channels. For a batch it draws,
+per sample (or per sample and channel with ``channels=C``), ``M`` top-left corners
+uniformly over the valid positions ``0 <= a <= H - H'``, ``0 <= b <= W - W'``
+(Algorithm 1, line 6) and returns the union of the M squares of side
+``H' = floor(λH + 1/2)``, ``W' = floor(λW + 1/2)`` (Eq. 2, at least 1) as a boolean mask
+(Eq. 4: a point covered by several squares counts once).
+
+How: all ``P = (H - H' + 1)(W - W' + 1)`` possible squares of one map size are kept as
+a small uint8 table ``(P, H*W)`` (cached per size and device). A draw is one
+``randint`` of flat corner indices (uniform over P is uniform over (a, b)), one
+``index_select`` of table rows and, for M > 1, one ``amax`` over the M rows (the union).
+``region_weights`` divides by the union's area ``|Ω*|`` to give the weights of Eq. 3 /
+Eq. 5, so that SRP pooling is one ``bmm`` of x with them: about the cost of GAP.
+Maps too large for a table use separable row / column indicators instead.
+
+Used by ``SRPPool`` and by the area-ratio figure (SRP Fig. 7).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import torch
+
+from ._checks import check_int, check_lam
+
+_TABLE_MAX_BYTES = 16 * 2**20  # larger tables: separable indicators instead
+_tables: dict[tuple[int, int, int, int, str], torch.Tensor] = {}
+
+
+def region_side(lam: float, size: int) -> int:
+    """Side of an SRP square: ``floor(λ·size + 1/2)``, at least 1 (SRP Eq. 2).
+
+    λ is read as the decimal the user wrote (``Fraction(repr(λ))``), so that a half-way
+    case such as λ = 0.35 on 10 rows gives 4 as Eq. 2 says, not 3 by float rounding.
+
+    Args:
+        lam: scale ratio λ in (0, 1].
+        size: H or W of the feature map (>= 1).
+
+    Returns:
+        An int in [1, size].
+    """
+    lam = check_lam(lam)
+    size = check_int(size, "size", 1)
+    side = math.floor(Fraction(repr(lam)) * size + Fraction(1, 2))
+    return min(size, max(1, side))
+
+
+def _indicators(start: torch.Tensor, side: int, size: int) -> torch.Tensor:
+    """``start (...) -> (..., size)`` uint8: 1 on ``[start, start + side)``."""
+    d = torch.arange(size, device=start.device) - start.unsqueeze(-1)
+    return ((d >= 0) & (d < side)).to(torch.uint8)
+
+
+def _table(
+    height: int, width: int, side_h: int, side_w: int, device: torch.device
+) -> torch.Tensor | None:
+    """All squares of one size as rows of a uint8 ``(P, H*W)`` table, or None if too big."""
+    n_h, n_w = height - side_h + 1, width - side_w + 1
+    if n_h * n_w * height * width > _TABLE_MAX_BYTES:
+        return None
+    key = (height, width, side_h, side_w, str(device))
+    table = _tables.get(key)
+    if table is None:
+        rows = _indicators(torch.arange(n_h, device=device), side_h, height)  # (n_h, H)
+        cols = _indicators(torch.arange(n_w, device=device), side_w, width)  # (n_w, W)
+        table = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(n_h * n_w, -1)
+        _tables[key] = table
+    return table
+
+
+def _draw(
+    groups: int,
+    height: int,
+    width: int,
+    side_h: int,
+    side_w: int,
+    num_regions: int,
+    device: torch.device | str | None,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat corner indices ``(G, M)`` and the union as uint8 ``(G, H*W)`` (Alg. 1, l. 6-7).
+
+    The flat index ``a * (W - W' + 1) + b`` is uniform over the valid corners (a, b).
+    """
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    n_w = width - side_w + 1
+    positions = (height - side_h + 1) * n_w
+    flat = torch.randint(0, positions, (groups, num_regions), device=device, generator=generator)
+    table = _table(height, width, side_h, side_w, device)
+    if table is not None:
+        squares = table.index_select(0, flat.view(-1)).view(groups, num_regions, -1)
+    else:
+        rows = _indicators(flat // n_w, side_h, height)  # (G, M, H)
+        cols = _indicators(flat % n_w, side_w, width)  # (G, M, W)
+        squares = (rows.unsqueeze(-1) * cols.unsqueeze(-2)).view(groups, num_regions, -1)
+    union = squares.squeeze(1) if num_regions == 1 else squares.amax(dim=1)  # Eq. 4
+    return flat, union
+
+
+def sample_region_masks(
+    batch: int,
+    height: int,
+    width: int,
+    *,
+    lam: float,
+    num_regions: int = 1,
+    channels: int | None = None,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
+    return_corners: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Boolean SRP region masks for a batch (SRP Algorithm 1, Eq. 2-4).
+
+    Args:
+        batch: N, the number of samples.
+        height: H of the feature map.
+        width: W of the feature map.
+        lam: scale ratio λ in (0, 1]; squares of ``region_side(λ, H)`` x ``region_side(λ, W)``.
+        num_regions: M >= 1 squares per region (1: SS-SRP; more: MS-SRP, their union).
+        channels: None for one region per sample shared by its channels (default);
+            C for an independent region per sample and channel.
+        device: where to draw.
+        generator: a torch.Generator for reproducible draws (default: the global one).
+        return_corners: also return the top-left corners.
+
+    Returns:
+        ``masks``, bool, ``(N, H, W)`` (shared) or ``(N, C, H, W)`` (per channel), True on
+        the union of the squares; with ``return_corners`` also ``corners``, int64,
+        ``(N, M, 2)`` or ``(N, C, M, 2)``: (row, column) of each top-left corner, 0-based.
+    """
+    batch = check_int(batch, "batch", 1)
+    height = check_int(height, "height", 1)
+    width = check_int(width, "width", 1)
+    num_regions = check_int(num_regions, "M", 1)
+    if channels is not None:
+        channels = check_int(channels, "channels", 1)
+    side_h, side_w = region_side(lam, height), region_side(lam, width)
+    lead = (batch,) if channels is None else (batch, channels)
+    flat, union = _draw(
+        math.prod(lead), height, width, side_h, side_w, num_regions, device, generator
+    )
+    masks = union.view(*lead, height, width).bool()
+    if not return_corners:
+        return masks
+    n_w = width - side_w + 1
+    corners = torch.stack((flat // n_w, flat % n_w), dim=-1)
+    return masks, corners.view(*lead, num_regions, 2)
+
+
+def region_weights(
+    groups: int,
+    height: int,
+    width: int,
+    side_h: int,
+    side_w: int,
+    num_regions: int,
+    *,
+    dtype: torch.dtype,
+    device: torch.device | str | None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Pooling weights ``(G, H*W)``: ``1/|Ω*|`` on the union of the squares, 0 elsewhere.
+
+    ``x_flat @ weights`` is Eq. 3 (one square, ``|Ω*| = H'W'``) or Eq. 5 (union of M
+    squares). Draws in the same order as ``sample_region_masks``, so that a test can
+    reseed and compare the two.
+    """
+    _, union = _draw(groups, height, width, side_h, side_w, num_regions, device, generator)
+    if num_regions == 1:
+        return union.to(dtype).mul_(1.0 / (side_h * side_w))
+    area = union.sum(dim=1, keepdim=True)  # |Ω*| of Eq. 5
+    return union.to(dtype).div_(area)
