@@ -1,0 +1,225 @@
+"""A study read once: its trials as plain rows, the objective, and grouping over seeds.
+
+Every figure, the report and the export work from one :class:`StudyData`, so a report of a
+5,000-trial study reads the storage once (``_rdb_read.read_trials``) and never again.
+Figures read each trial's full config (``user_attrs["config"]``, DESIGN.md "Storage"), not
+its Optuna params, so fixed parts of a space (e.g. ``branch: one`` in ``base``) count too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from poolnas.dashboards._rdb_read import read_trials
+from poolnas.errors import ConfigError, closest
+from poolnas.storage import (
+    StudyAttrs,
+    TrialAttrs,
+    config_key,
+    open_storage,
+    redact_url,
+    resolve_storage_url,
+)
+
+__all__ = [
+    "ACCURACY_METRICS",
+    "StudyData",
+    "Stat",
+    "TrialRow",
+    "flatten",
+    "from_study",
+    "group",
+    "label",
+    "load_study",
+    "summarize",
+]
+
+ACCURACY_METRICS = ("val_acc", "test_acc")
+
+
+class TrialRow(NamedTuple):
+    """One complete trial with a finite objective value."""
+
+    number: int
+    value: float
+    config: dict[str, Any]  # the nested trial config ({} when the trial kept none)
+    flat: dict[str, Any]  # dotted keys -> values (lists as tuples, hashable)
+    config_key: str  # equal for repeats of one configuration over seeds
+    seed: int | None
+    metrics: dict[str, Any]
+    n_params: int | None
+    checkpoint: str | None
+
+
+class Stat(NamedTuple):
+    """Mean and sample standard deviation (ddof=1; 0 for one value) over ``n`` values."""
+
+    mean: float
+    std: float
+    n: int
+
+
+class StudyData(NamedTuple):
+    name: str
+    storage: str  # redacted URL
+    direction: str  # "maximize" | "minimize"
+    metric: str  # objective metric name ("objective" when the study does not say)
+    rows: list[TrialRow]  # complete trials with a finite value
+    state_counts: dict[str, int]  # COMPLETE, PRUNED, FAIL, RUNNING, WAITING -> count
+    space: Any  # the space file as stored (StudyAttrs.SPACE), or None
+    user_attrs: dict[str, Any]
+    trials: list[Any]  # every FrozenTrial, as fetched once (for Optuna's plots)
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+    @property
+    def is_accuracy(self) -> bool:
+        return self.metric in ACCURACY_METRICS
+
+    def value_label(self) -> str:
+        return f"{self.metric} (%)" if self.is_accuracy else self.metric
+
+    def error_label(self) -> str:
+        return f"error (%) = 100 - {self.metric}" if self.is_accuracy else self.metric
+
+    def display(self, value: float) -> float:
+        """Objective value as drawn: accuracies in percent."""
+        return 100.0 * value if self.is_accuracy else value
+
+    def error(self, value: float) -> float:
+        """Error as drawn (BA2M): 100 - accuracy in percent; other metrics unchanged."""
+        return 100.0 * (1.0 - value) if self.is_accuracy else value
+
+
+def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {"a.b": value}; lists become tuples so values can be grouped."""
+    out: dict[str, Any] = {}
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(flatten(value, name))
+            else:
+                out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def label(value: Any) -> str:
+    """Short text for a config value: stage lists as "1,2,3", None as "all"."""
+    if value is None:
+        return "all"
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def summarize(values: Iterable[float]) -> Stat:
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n == 0:
+        return Stat(math.nan, math.nan, 0)
+    mean = sum(vals) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0
+    return Stat(mean, std, n)
+
+
+def _row(trial: Any) -> TrialRow | None:
+    value = trial.value if trial.values is not None and len(trial.values) == 1 else None
+    if value is None or not math.isfinite(value):
+        return None
+    attrs = trial.user_attrs
+    config = attrs.get(TrialAttrs.CONFIG)
+    if isinstance(config, dict):
+        flat = flatten(config)
+        key = attrs.get(TrialAttrs.CONFIG_KEY) or config_key(config)
+        seed = config.get("seed")
+    else:  # not a poolnas trial: its params are all we know
+        config = {}
+        flat = {k: tuple(v) if isinstance(v, list) else v for k, v in trial.params.items()}
+        seed = flat.pop("seed", None)
+        key = repr(sorted(flat.items(), key=lambda kv: kv[0]))
+    metrics = attrs.get(TrialAttrs.METRICS)
+    return TrialRow(
+        number=trial.number,
+        value=float(value),
+        config=config,
+        flat=flat,
+        config_key=str(key),
+        seed=seed if isinstance(seed, int) else None,
+        metrics=metrics if isinstance(metrics, dict) else {},
+        n_params=attrs.get(TrialAttrs.N_PARAMS),
+        checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
+    )
+
+
+def from_study(study: Any, storage_url: str = "") -> StudyData:
+    """Read an ``optuna.Study`` once into a :class:`StudyData`."""
+    from optuna.trial import TrialState
+
+    if len(study.directions) != 1:
+        raise ConfigError("study", study.study_name, "expected a single-objective study")
+    trials = read_trials(study)
+    user_attrs = dict(study.user_attrs)
+    objective = user_attrs.get(StudyAttrs.OBJECTIVE) or {}
+    direction = "maximize" if study.direction.name == "MAXIMIZE" else "minimize"
+    mode = objective.get("mode") if isinstance(objective, dict) else None
+    if mode in ("max", "min"):
+        direction = "maximize" if mode == "max" else "minimize"
+    metric = objective.get("metric") if isinstance(objective, dict) else None
+    counts = {s.name: 0 for s in TrialState}
+    rows = []
+    for t in trials:
+        counts[t.state.name] += 1
+        if t.state == TrialState.COMPLETE:
+            row = _row(t)
+            if row is not None:
+                rows.append(row)
+    return StudyData(
+        name=study.study_name,
+        storage=redact_url(storage_url) if storage_url else "",
+        direction=direction,
+        metric=str(metric or "objective"),
+        rows=rows,
+        state_counts=counts,
+        space=user_attrs.get(StudyAttrs.SPACE),
+        user_attrs=user_attrs,
+        trials=trials,
+    )
+
+
+def load_study(study_name: str, storage: Any = None) -> StudyData:
+    """Open a study by name on a storage URL (or an Optuna storage object) and read it once.
+
+    Raises:
+        ConfigError: the study does not exist (names the close ones).
+    """
+    import optuna
+
+    if storage is None or isinstance(storage, str):
+        url = resolve_storage_url(storage)
+        store = open_storage(url)
+    else:  # an Optuna storage object
+        store, url = storage, str(getattr(storage, "url", "") or "")
+    names = optuna.study.get_all_study_names(store)
+    if study_name not in names:
+        accepted = ("expected one of: " + ", ".join(sorted(names))) if names else "the storage has no studies"
+        raise ConfigError("study", study_name, accepted + closest(study_name, names))
+    study = optuna.load_study(study_name=study_name, storage=store)
+    return from_study(study, url)
+
+
+def group(rows: Sequence[TrialRow], keys: Sequence[str],
+          where: Callable[[TrialRow], bool] | None = None) -> dict[tuple[Any, ...], list[TrialRow]]:
+    """Rows grouped by the values of dotted config keys (missing keys group as None)."""
+    out: dict[tuple[Any, ...], list[TrialRow]] = {}
+    for row in rows:
+        if where is not None and not where(row):
+            continue
+        out.setdefault(tuple(row.flat.get(k) for k in keys), []).append(row)
+    return out

@@ -1,0 +1,75 @@
+"""Which paper figures apply to a study, found from its trials' configs, and drawing them.
+
+A figure applies when the study holds the trials it plots: e.g. SS-SRP trials at two or more
+λ values give SRP Fig. 2; MS-SRP trials over (λ, M) give Fig. 3; any SRP trial gives Fig. 7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from poolnas.dashboards import (
+    ba2m_batch_size,
+    ba2m_placement,
+    ba2m_reduction,
+    saam_paths,
+    se_placement,
+    spem_alpha,
+    srp_area,
+    srp_heatmap,
+    srp_lambda,
+)
+from poolnas.dashboards._study import StudyData
+
+__all__ = ["FIGURES", "PaperFigure", "applicable_figures", "paper_figures"]
+
+
+class _Spec(NamedTuple):
+    key: str
+    title: str
+    applies: Callable[[StudyData], bool]
+    plot: Callable[[StudyData], Any]
+
+
+FIGURES: tuple[_Spec, ...] = (
+    _Spec("srp-fig2", "SRP Fig. 2: SS-SRP accuracy vs λ", srp_lambda._applies, srp_lambda.plot_srp_lambda),
+    _Spec("srp-fig3", "SRP Fig. 3: MS-SRP accuracy over (λ, M)", srp_heatmap._applies,
+          srp_heatmap.plot_srp_heatmap),
+    _Spec("srp-fig7", "SRP Fig. 7: region area ratio vs depth", srp_area._applies, srp_area.plot_srp_area),
+    _Spec("spem-alpha", "SPEM: accuracy vs fixed α", spem_alpha._applies, spem_alpha.plot_spem_alpha),
+    _Spec("saam-paths", "SAAM: accuracy vs score paths K", saam_paths._applies, saam_paths.plot_saam_paths),
+    _Spec("ba2m-reduction", "BA2M: error vs reduction R", ba2m_reduction._applies,
+          ba2m_reduction.plot_ba2m_reduction),
+    _Spec("ba2m-batch-size", "BA2M: error vs batch size", ba2m_batch_size._applies,
+          ba2m_batch_size.plot_ba2m_batch_size),
+    _Spec("ba2m-placement", "BA2M: error per placement subset", ba2m_placement._applies,
+          ba2m_placement.plot_ba2m_placement),
+    _Spec("se-placement", "Placement: accuracy per stage subset × position", se_placement._applies,
+          se_placement.plot_se_placement),
+)
+
+
+class PaperFigure(NamedTuple):
+    key: str
+    title: str
+    figure: Any | None
+    error: str | None  # a figure that failed to draw is reported, not fatal
+
+
+def applicable_figures(data: StudyData) -> list[str]:
+    """Keys of the paper figures this study's trials can draw, in FIGURES order."""
+    return [spec.key for spec in FIGURES if spec.applies(data)]
+
+
+def paper_figures(data: StudyData) -> list[PaperFigure]:
+    """Every applicable paper figure, drawn."""
+    out = []
+    for spec in FIGURES:
+        if not spec.applies(data):
+            continue
+        try:
+            out.append(PaperFigure(spec.key, spec.title, spec.plot(data), None))
+        except Exception as err:  # e.g. a sampler that is not importable: say so in the report
+            out.append(PaperFigure(spec.key, spec.title, None, f"{type(err).__name__}: {err}"))
+    return out

@@ -1,0 +1,33 @@
+"""Placement: accuracy per stage subset × module position (residual, post-add, pre, between),
+for channel attention (SE / SPEM excitation) placed in a subset of the stages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from poolnas.dashboards._curves import BAND, CurveInfo, line_figure, series_over, varying
+from poolnas.dashboards._study import StudyData, TrialRow
+
+__all__ = ["plot_se_placement"]
+
+_KEYS = ["attention.placement.stages", "attention.placement.position"]
+
+
+def _has_attention(row: TrialRow) -> bool:
+    return row.flat.get("attention.excitation", "se") != "none" and row.flat.get("attention.pooling") != "none"
+
+
+def _applies(data: StudyData) -> bool:
+    return bool(varying(data, _KEYS, _has_attention))
+
+
+def _get_se_placement_info(data: StudyData) -> CurveInfo:
+    series = series_over(data, _KEYS[0], _KEYS[1:], where=_has_attention, categorical=True,
+                         name=lambda key: f"position: {key[0]}")
+    return CurveInfo(series, "stages with attention", data.value_label(), BAND)
+
+
+def plot_se_placement(data: StudyData) -> Any:
+    info = _get_se_placement_info(data)
+    return line_figure(info.series, title="Placement: accuracy per stage subset × position",
+                       x_title=info.x_label, y_title=info.y_label, categorical=True, markers_only=True)

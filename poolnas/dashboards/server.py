@@ -1,0 +1,186 @@
+"""The dashboard server: optuna-dashboard on the storage, poolnas report pages beside it,
+read-only unless asked otherwise.
+
+Routes: ``/dashboard`` … optuna-dashboard (its public ``wsgi()`` factory), ``/poolnas/``
+a list of the studies, ``/poolnas/report/<study>`` the study's report, drawn live.
+Every request that could change the storage (POST, PUT, PATCH, DELETE) is refused with 403
+by :class:`ReadOnlyMiddleware` unless ``allow_write`` (optuna-dashboard's API can delete
+studies, rename them and tell trials).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import quote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from poolnas.dashboards._study import from_study
+from poolnas.dashboards.figures import paper_figures
+from poolnas.dashboards.report import render_report
+from poolnas.storage import redact_url
+
+__all__ = ["ReadOnlyMiddleware", "attach_figures", "create_app", "make_dashboard_server", "serve"]
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_NOTE_MARK = "<!-- poolnas -->"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ReadOnlyMiddleware:
+    """Refuse every request but GET/HEAD/OPTIONS with 403 unless ``allow_write``."""
+
+    def __init__(self, app: WSGIApp, allow_write: bool = False):
+        self.app = app
+        self.allow_write = allow_write
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if self.allow_write or method in _SAFE_METHODS:
+            return self.app(environ, start_response)
+        body = json.dumps({"reason": f"{method} refused: this dashboard is read-only; "
+                                     "start it with `poolnas dashboard --allow-write` to change studies"}).encode()
+        start_response("403 Forbidden", [("Content-Type", "application/json"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _page(status: str, body: str, start_response: StartResponse, ctype: str = "text/html; charset=utf-8") -> list[bytes]:
+    data = body.encode("utf-8")
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class _PoolnasRoutes:
+    """``/poolnas/...`` pages; everything else goes to optuna-dashboard."""
+
+    def __init__(self, storage: Any, dashboard: WSGIApp):
+        self.storage = storage
+        self.dashboard = dashboard
+        self._cache: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # wsgiref hands PATH_INFO as latin-1 decoded bytes; study names may be UTF-8.
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
+        if path == "/poolnas":
+            return _page("200 OK", self._index(), start_response)
+        if path.startswith("/poolnas/report/"):
+            return self._report(path[len("/poolnas/report/"):], start_response)
+        return self.dashboard(environ, start_response)
+
+    def _index(self) -> str:
+        import optuna
+
+        names = sorted(optuna.study.get_all_study_names(self.storage))
+        items = "".join(f"<li><a href='/poolnas/report/{quote(n, safe='')}'>{html.escape(n)}</a></li>"
+                        for n in names) or "<li>no studies yet</li>"
+        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas studies</title></head>"
+                f"<body><h1>poolnas studies</h1><p>{html.escape(redact_url(str(self.storage.url)))} · "
+                f"<a href='/dashboard'>optuna-dashboard</a></p><ul>{items}</ul></body></html>")
+
+    def _report(self, name: str, start_response: StartResponse) -> list[bytes]:
+        import optuna
+
+        if name not in optuna.study.get_all_study_names(self.storage):
+            return _page("404 Not Found", f"<p>No study named {html.escape(name)}.</p>", start_response)
+        # Redraw only when the trial counts per state changed (cheap COUNT queries).
+        from optuna.trial import TrialState
+
+        study_id = self.storage.get_study_id_from_name(name)
+        stamp = tuple(self.storage.get_n_trials(study_id, state) for state in TrialState)
+        with self._lock:
+            cached = self._cache.get(name)
+        if cached is None or cached[0] != stamp:
+            study = optuna.load_study(study_name=name, storage=self.storage)
+            cached = (stamp, render_report(from_study(study, str(self.storage.url))))
+            with self._lock:
+                self._cache[name] = cached
+        return _page("200 OK", cached[1], start_response)
+
+
+def attach_figures(storage: Any, study_names: Iterable[str] | None = None, *,
+                   log: Callable[[str], None] | None = None) -> int:
+    """Save each study's applicable paper figures into it for optuna-dashboard
+    (``save_plotly_graph_object``, ids ``poolnas-<figure>``, overwritten on every call) and a
+    note linking the report page, unless the study already has a note a user wrote.
+
+    Returns:
+        The number of figures saved.
+    """
+    import optuna
+    from optuna_dashboard import get_note, save_note, save_plotly_graph_object
+
+    saved = 0
+    for name in study_names if study_names is not None else optuna.study.get_all_study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
+        data = from_study(study, str(storage.url))
+        figures = [f for f in paper_figures(data) if f.figure is not None]
+        for f in figures:
+            save_plotly_graph_object(study, f.figure, graph_object_id=f"poolnas-{f.key}")
+        saved += len(figures)
+        note = get_note(study)
+        if not note or note.startswith(_NOTE_MARK):
+            titles = "".join(f"\n- {f.title}" for f in figures) or "\n- (none apply yet)"
+            body = (f"{_NOTE_MARK}\n## poolnas\n\nPaper figures saved below (as of "
+                    f"{sum(data.state_counts.values())} trials):{titles}\n\nFull report: "
+                    f"[/poolnas/report/{name}](/poolnas/report/{quote(name, safe='')})\n")
+            if body != note:
+                save_note(study, body)
+        if log:
+            log(f"{name}: {len(figures)} poolnas figure(s) attached")
+    return saved
+
+
+def create_app(storage: Any, *, allow_write: bool = False) -> WSGIApp:
+    """The WSGI app: optuna-dashboard plus ``/poolnas/`` pages behind the read-only guard."""
+    from optuna_dashboard import wsgi
+
+    return ReadOnlyMiddleware(_PoolnasRoutes(storage, wsgi(storage)), allow_write=allow_write)
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # the dashboard UI fetches in parallel
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if str(code).startswith(("4", "5")):
+            super().log_request(code, size)
+
+
+def make_dashboard_server(storage: Any, host: str = "127.0.0.1", port: int = 8080, *,
+                          allow_write: bool = False) -> WSGIServer:
+    """A threaded wsgiref server for :func:`create_app` (port 0: a free port)."""
+    server_class = _ThreadingServer
+    if ":" in host:  # an IPv6 address such as ::1
+        server_class = type("_ThreadingServer6", (_ThreadingServer,), {"address_family": socket.AF_INET6})
+    return make_server(host, port, create_app(storage, allow_write=allow_write),
+                       server_class=server_class, handler_class=_QuietHandler)
+
+
+def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_write: bool = False,
+          attach: bool = True) -> None:
+    """Attach the figures, then serve until interrupted."""
+    if attach:
+        try:
+            attach_figures(storage, log=lambda m: print(m, file=sys.stderr))
+        except Exception as err:  # e.g. a read-only database user: serve anyway
+            print(f"poolnas: figures not attached: {type(err).__name__}: {err}", file=sys.stderr)
+    server = make_dashboard_server(storage, host, port, allow_write=allow_write)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"poolnas dashboard on http://{shown}:{server.server_port}/dashboard "
+          f"(reports: /poolnas/; {'read-write' if allow_write else 'read-only'}; "
+          f"storage {redact_url(str(storage.url))}); Ctrl-C stops it", file=sys.stderr)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

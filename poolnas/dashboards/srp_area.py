@@ -1,0 +1,147 @@
+"""SRP Fig. 7 (appendix): the area ratio of the region SRP pools, per attention block depth.
+
+Area ratio = |region| / (H·W) (Luo et al., "Stochastic Region Pooling", Eq. 2 and 4-5).
+SS-SRP draws one H'×W' square, so its ratio is (H'/H)·(W'/W) exactly; MS-SRP pools the
+union of M squares, whose area varies: the figure shows its Monte Carlo mean and the
+central 95% of draws. Computed from the region sampler itself; no training involved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from poolnas.dashboards._study import StudyData, TrialRow
+
+__all__ = ["plot_srp_area"]
+
+
+class _SrpAreaInfo(NamedTuple):
+    arch: str
+    depth: list[int]  # 1-based index of the attention block
+    stage: list[int]
+    spatial: list[int]  # H (= W) of the feature map at that block
+    ss_lam: list[float]  # λ at the block after the depth schedule
+    ss_ratio: list[float]  # (H'/H)², exact
+    ms_lam: list[float]
+    M: int
+    ms_mean: list[float]  # Monte Carlo mean of |union| / (H·W)
+    ms_low: list[float]  # 2.5th percentile
+    ms_high: list[float]  # 97.5th percentile
+    samples: int
+
+
+def _sites(config: dict[str, Any]) -> list[tuple[int, int]]:
+    """(stage, H) of every attention site of the config's network, in depth order."""
+    from poolnas.config import config_from_dict
+    from poolnas.models import attention_sites
+
+    return [(int(site["stage"]), int(site["spatial"][0]))
+            for site in attention_sites(config_from_dict(config)) if site["kind"] == "attention"]
+
+
+def _union_ratios(size: int, lam: float, M: int, samples: int, seed: int) -> np.ndarray:
+    """|union of M squares| / size² for ``samples`` draws of SRP's region sampler."""
+    import torch
+
+    from poolnas.attention import sample_region_masks
+
+    gen = torch.Generator().manual_seed(seed)
+    masks = sample_region_masks(samples, size, size, lam=lam, num_regions=M, generator=gen)
+    return masks.reshape(samples, -1).double().mean(dim=1).numpy()
+
+
+def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: float = 0.6,
+                       M: int = 5, samples: int = 2000, seed: int = 0) -> _SrpAreaInfo:
+    """Area ratio per attention block for SS-SRP (λ = ss_lam) and MS-SRP (ms_lam, M).
+
+    Args:
+        config: a trial config (dict): its arch, dataset, placement and λ schedule are used
+            (sites from ``poolnas.models.attention_sites``, λ per site from
+            ``poolnas.attention.scheduled_lambda``).
+        ss_lam, ms_lam, M: SRP settings (defaults: the paper's SS λ=0.8, MS λ=0.6, M=5).
+        samples: Monte Carlo draws per block for MS-SRP.
+        seed: seeds the draws, so the figure is reproducible.
+    """
+    from poolnas.attention import region_side, scheduled_lambda
+
+    schedule = config.get("attention", {}).get("schedule", "fixed")
+    sites = _sites(config)
+    rows: dict[str, list[Any]] = {k: [] for k in ("spatial", "stage", "ss_lam", "ss_ratio", "ms_lam",
+                                                  "ms_mean", "ms_low", "ms_high")}
+    cache: dict[tuple[int, float], tuple[float, float, float]] = {}
+    for i, (stage, size) in enumerate(sites):
+        lam_ss = scheduled_lambda(ss_lam, i, len(sites), schedule)
+        lam_ms = scheduled_lambda(ms_lam, i, len(sites), schedule)
+        key = (size, lam_ms)
+        if key not in cache:
+            r = _union_ratios(size, lam_ms, M, samples, seed + i)
+            cache[key] = (float(r.mean()), float(np.quantile(r, 0.025)), float(np.quantile(r, 0.975)))
+        mean, low, high = cache[key]
+        rows["spatial"].append(size)
+        rows["stage"].append(stage)
+        rows["ss_lam"].append(lam_ss)
+        rows["ss_ratio"].append((region_side(lam_ss, size) / size) ** 2)
+        rows["ms_lam"].append(lam_ms)
+        rows["ms_mean"].append(mean)
+        rows["ms_low"].append(low)
+        rows["ms_high"].append(high)
+    return _SrpAreaInfo(arch=config.get("model", {}).get("arch", "resnet20"),
+                        depth=list(range(1, len(sites) + 1)), M=M, samples=samples, **rows)
+
+
+def _best(data: StudyData, pooling: str) -> TrialRow | None:
+    rows = [r for r in data.rows if r.flat.get("attention.pooling") == pooling and r.config]
+    if not rows:
+        return None
+    return (max if data.maximize else min)(rows, key=lambda r: r.value)
+
+
+def _applies(data: StudyData) -> bool:
+    return _best(data, "srp-ss") is not None or _best(data, "srp-ms") is not None
+
+
+def _get_study_area_info(data: StudyData, *, samples: int = 2000) -> _SrpAreaInfo:
+    """Fig. 7 for the study's best SRP network: its arch and schedule, the best SS-SRP λ and
+    the best MS-SRP (λ, M) where the study ran them, else the paper's settings."""
+    ss, ms = _best(data, "srp-ss"), _best(data, "srp-ms")
+    base = (ms or ss).config
+    kwargs: dict[str, Any] = {}
+    if ss is not None:
+        kwargs["ss_lam"] = ss.config["attention"]["lam"]
+    if ms is not None:
+        kwargs["ms_lam"] = ms.config["attention"]["lam"]
+        kwargs["M"] = ms.config["attention"]["M"]
+    return _get_srp_area_info(base, samples=samples, **kwargs)
+
+
+def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | None = None,
+                  samples: int = 2000) -> Any:
+    """SRP Fig. 7 for a study's best SRP network, or for a given trial config."""
+    import plotly.graph_objects as go
+
+    if data is not None:
+        info = _get_study_area_info(data, samples=samples)
+    else:
+        info = _get_srp_area_info(config or {}, samples=samples)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=info.depth, y=info.ms_high, mode="lines", line={"width": 0},
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=info.depth, y=info.ms_low, mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor="rgba(31,119,180,0.2)",
+                             name="MS-SRP 95% of draws"))
+    fig.add_trace(go.Scatter(x=info.depth, y=info.ms_mean, mode="lines", line={"color": "#1f77b4"},
+                             name=f"MS-SRP mean (M={info.M})", customdata=info.ms_lam,
+                             hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
+    fig.add_trace(go.Scatter(x=info.depth, y=info.ss_ratio, mode="lines", line={"color": "#d62728"},
+                             name="SS-SRP", customdata=info.ss_lam,
+                             hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
+    fig.update_layout(
+        title=f"SRP Fig. 7: region area ratio vs block depth, {info.arch}"
+              f"<br><sup>λ at the last block: SS {info.ss_lam[-1] if info.ss_lam else 0:g}, "
+              f"MS {info.ms_lam[-1] if info.ms_lam else 0:g}; MS band: "
+              f"central 95% of {info.samples} draws per block</sup>",
+        xaxis_title="attention block (depth order)", yaxis_title="region area / map area",
+        yaxis_range=[0, 1.05], template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    return fig

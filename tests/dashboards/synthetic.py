@@ -1,0 +1,90 @@
+"""Synthetic poolnas studies with known answers, written the way the search package writes
+them (DESIGN.md "Storage"): params are the dotted space keys plus "seed", each trial keeps
+its full config, config_key, metrics, curves and parameter count in user attributes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from poolnas.config import config_from_dict
+from poolnas.storage import StudyAttrs, TrialAttrs, config_key
+
+BASE: dict[str, Any] = {
+    "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},
+    "trainer": {"dataset": "digits", "epochs": 2, "batch_size": 16},
+}
+
+
+def make_config(values: dict[str, Any], seed: int = 0, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A full, validated trial config: ``base`` with dotted ``values`` set."""
+    doc = copy.deepcopy(base or BASE)
+    for key, value in values.items():
+        node = doc
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    doc["seed"] = seed
+    return config_from_dict(doc).to_dict()
+
+
+# RDB storage wants one distribution per param name across a study: numbers share a float
+# range; everything else is a label from one fixed vocabulary.
+VOCAB = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "none", "fixed", "linear",
+         "epochs", "one", "double", "se", "spem", "residual", "post-add", "pre", "between", "resnet20",
+         "resnet32", "resnet56", "learn", "0.1", "0.5", "0.9", "True", "False", "1", "2", "3", "1,2",
+         "2,3", "1,2,3", "1,2,3,4", "all")
+NUMBER = FloatDistribution(0.0, 1024.0)
+
+
+def _param(key: str, value: Any) -> tuple[Any, Any]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "attention.mix_alpha":
+        return float(value), NUMBER
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text, CategoricalDistribution(VOCAB)
+
+
+def add_trial(study: optuna.Study, values: dict[str, Any], seed: int, value: float | None, *,
+              state: TrialState = TrialState.COMPLETE, n_params: int = 1000,
+              checkpoint: str | None = None) -> None:
+    """One trial of configuration ``values`` (dotted keys, also its params) at ``seed``."""
+    config = make_config(values, seed)
+    pairs = {k: _param(k, v) for k, v in values.items()}
+    params = {k: p for k, (p, _) in pairs.items()} | {"seed": seed}
+    dists = {k: d for k, (_, d) in pairs.items()} | {"seed": IntDistribution(0, 100)}
+    acc = value if value is not None else 0.0
+    study.add_trial(optuna.trial.create_trial(
+        params=params, distributions=dists, state=state,
+        value=value if state == TrialState.COMPLETE else None,
+        user_attrs={
+            TrialAttrs.CONFIG: config,
+            TrialAttrs.CONFIG_KEY: config_key(config),
+            TrialAttrs.METRICS: {"val_acc": acc, "test_acc": acc, "train_loss": 1.0 - acc},
+            TrialAttrs.CURVES: {"val_acc": [acc / 2, acc]},
+            TrialAttrs.N_PARAMS: n_params,
+            TrialAttrs.CHECKPOINT: checkpoint,
+        },
+    ))
+
+
+def create(name: str, storage: Any = None, metric: str = "test_acc", mode: str = "max",
+           space: dict[str, Any] | None = None) -> optuna.Study:
+    study = optuna.create_study(study_name=name, storage=storage,
+                                direction="maximize" if mode == "max" else "minimize")
+    study.set_user_attr(StudyAttrs.OBJECTIVE, {"metric": metric, "mode": mode})
+    study.set_user_attr(StudyAttrs.SPACE, space or {"study": name, "space": {}})
+    study.set_user_attr(StudyAttrs.VERSION, "0.1.0")
+    return study
+
+
+def fill(study: optuna.Study, table: Iterable[tuple[dict[str, Any], list[float]]]) -> None:
+    """Add a trial per (configuration values, [accuracy per seed]) row."""
+    for values, accs in table:
+        for seed, acc in enumerate(accs):
+            add_trial(study, values, seed, acc)

@@ -1,0 +1,82 @@
+"""The HTML report without a browser: sections, self-containment, redaction, Optuna guards."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import synthetic as S
+
+from poolnas.cli import main
+from poolnas.dashboards import from_study, optuna_plots, render_report, write_report
+
+
+@pytest.fixture(scope="module")
+def srp_study():
+    study = S.create("srp-report", space={"study": "srp-report", "space": {"attention.lam": {"grid": [0.4, 0.8]}}})
+    S.fill(study, [({"attention.pooling": p, "attention.lam": lam, "attention.M": 3}, [0.5 + lam / 10, 0.52])
+                   for p in ("srp-ss", "srp-ms") for lam in (0.4, 0.8)])
+    return study
+
+
+def test_report_sections_and_figures(srp_study):
+    data = from_study(srp_study, "postgresql+psycopg://poolnas:s3cret@db.example/poolnas")
+    page = render_report(data)
+    from plotly.offline import get_plotlyjs
+
+    assert page.count(get_plotlyjs()[:500]) == 1  # plotly.js embedded once
+    assert "s3cret" not in page and "poolnas:***@db.example" in page
+    ours = page.replace(get_plotlyjs(), "")  # nothing outside plotly.js loads from the network
+    assert not re.search(r"<script[^>]+src=", ours) and not re.search(r"(src|href)=[\"']?https?:", ours)
+    for key in ("fig-srp-fig2", "fig-srp-fig3", "fig-srp-fig7", "fig-optuna-history", "fig-optuna-slice"):
+        assert f'id="{key}"' in page
+    assert "attention.lam:" in page  # the space
+    assert "<td>complete</td>" not in page and "  complete" in page
+    assert "SPEM: accuracy vs fixed α" in page  # listed as not applicable
+
+
+def test_optuna_plot_guards():
+    study = S.create("one-trial")
+    S.fill(study, [({"attention.pooling": "gap"}, [0.5])])
+    plots = {p.key: p for p in optuna_plots(from_study(study))}
+    assert plots["history"].figure is not None
+    assert plots["importances"].figure is None and "varies" in plots["importances"].skipped
+    empty = {p.key: p for p in optuna_plots(from_study(S.create("none")))}
+    assert all(p.figure is None and p.skipped == "no complete trials yet" for p in empty.values())
+
+
+def test_optuna_plots_sample_large_studies(srp_study):
+    plots = {p.key: p for p in optuna_plots(from_study(srp_study), max_trials=4, max_importance_trials=4,
+                                            webgl_above=2)}
+    assert "(4 of 8 trials)" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
+    assert "fANOVA on 4 of 8" in plots["importances"].title
+    assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 3  # 4 trials; pooling, lam and seed vary
+
+
+def test_write_report_and_cli(sqlite_url, tmp_path, capsys):
+    study = S.create("cli-report", sqlite_url)
+    S.fill(study, [({"attention.pooling": "srp-ss", "attention.lam": lam}, [0.6 + lam / 10]) for lam in (0.2, 0.6)])
+    path = write_report("cli-report", sqlite_url, tmp_path / "r.html")
+    assert path.read_text().count("Plotly.newPlot") >= 3
+    out = tmp_path / "cli.html"
+    assert main(["report", "--study", "cli-report", "--storage", sqlite_url, "-o", str(out)]) == 0
+    assert out.stat().st_size > 1_000_000  # plotly.js inside
+    assert main(["report", "--study", "nope", "--storage", sqlite_url, "-o", str(out)]) == 2
+    assert main(["report", "--study", "cli-report", "--storage", sqlite_url, "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "expected a file path" in err
+
+
+def test_png_export_without_chromium_says_why(sqlite_url, tmp_path, monkeypatch, capsys):
+    import plotly.io as pio
+
+    def no_browser(*args, **kwargs):
+        raise RuntimeError("Kaleido requires Google Chrome to be installed.")
+
+    monkeypatch.setattr(pio, "write_images", no_browser)
+    study = S.create("png", sqlite_url)
+    S.fill(study, [({"attention.pooling": "gap"}, [0.5])])
+    out = tmp_path / "r.html"
+    assert main(["report", "--study", "png", "--storage", sqlite_url, "-o", str(out), "--png", str(tmp_path / "p")]) == 1
+    err = capsys.readouterr().err
+    assert out.is_file() and "PNG export skipped" in err and "Chromium" in err and "Google Chrome" in err

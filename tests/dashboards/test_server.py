@@ -1,0 +1,77 @@
+"""The dashboard WSGI app without a browser: read-only guard, report pages, attached figures."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import optuna
+import pytest
+import synthetic as S
+from optuna_dashboard import get_note, save_note
+
+from poolnas.dashboards.server import attach_figures, create_app
+from poolnas.storage import open_storage
+
+
+def _call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path,
+                               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    chunks = app(environ, lambda s, h, exc=None: status.append(s))
+    return status[0], b"".join(chunks)
+
+
+@pytest.fixture
+def storage(sqlite_url):
+    study = S.create("served", sqlite_url)
+    S.fill(study, [({"attention.pooling": "srp-ss", "attention.lam": lam}, [0.6 + lam / 10, 0.61])
+                   for lam in (0.4, 0.8)])
+    return open_storage(sqlite_url)
+
+
+def test_read_only_refuses_every_change(storage):
+    app = create_app(storage)
+    sid = storage.get_study_id_from_name("served")
+    for method, path in (("DELETE", f"/api/studies/{sid}"), ("POST", "/api/studies"),
+                         ("PUT", f"/api/studies/{sid}/note"), ("PATCH", "/api/studies"),
+                         ("POST", f"/api/studies/{sid}/rename")):
+        status, body = _call(app, method, path, b'{"study_name": "x"}')
+        assert status.startswith("403") and b"read-only" in body
+    assert optuna.study.get_all_study_names(storage) == ["served"]
+    status, body = _call(app, "GET", "/api/studies")
+    assert status.startswith("200") and json.loads(body)["study_summaries"][0]["study_name"] == "served"
+
+
+def test_allow_write_lets_a_delete_through(storage):
+    app = create_app(storage, allow_write=True)
+    status, _ = _call(app, "DELETE", f"/api/studies/{storage.get_study_id_from_name('served')}")
+    assert status.startswith("204") or status.startswith("200")
+    assert optuna.study.get_all_study_names(storage) == []
+
+
+def test_report_pages(storage):
+    app = create_app(storage)
+    status, body = _call(app, "GET", "/poolnas/")
+    assert status.startswith("200") and b"/poolnas/report/served" in body
+    status, body = _call(app, "GET", "/poolnas/report/served")
+    assert status.startswith("200") and b'id="fig-srp-fig2"' in body
+    assert _call(app, "GET", "/poolnas/report/served")[1] == body  # cached while trials are unchanged
+    assert _call(app, "GET", "/poolnas/report/nope")[0].startswith("404")
+
+
+def test_attach_figures_keeps_user_notes(storage, sqlite_url):
+    assert attach_figures(storage) == 2  # Fig. 2 and Fig. 7
+    attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("served"))
+    assert any(k.startswith("dashboard:plot_data:poolnas-srp-fig2:") for k in attrs)
+    study = optuna.load_study(study_name="served", storage=storage)
+    assert "/poolnas/report/served" in get_note(study)
+    assert attach_figures(storage) == 2  # again: overwritten, not duplicated
+    attrs2 = storage.get_study_system_attrs(study._study_id)
+    assert sorted(k for k in attrs2 if "plot_data" in k) == sorted(k for k in attrs if "plot_data" in k)
+    save_note(study, "my own note")
+    attach_figures(storage)
+    assert get_note(study) == "my own note"

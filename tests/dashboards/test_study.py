@@ -1,0 +1,51 @@
+"""Reading a study once: the fast RDB reader equals Optuna's, grouping and stats."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+import synthetic as S
+from optuna.trial import TrialState
+
+from poolnas.dashboards._rdb_read import read_trials
+from poolnas.dashboards._study import flatten, label, load_study, summarize
+from poolnas.errors import ConfigError
+
+
+def test_fast_reader_equals_optuna(sqlite_url):
+    study = S.create("read-me", sqlite_url)
+    S.fill(study, [({"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 3,
+                     "attention.placement.stages": [2, 3]}, [0.7, 0.8])])
+    S.add_trial(study, {"attention.pooling": "gap"}, 0, None, state=TrialState.FAIL)
+    S.add_trial(study, {"attention.pooling": "gap"}, 1, float("-inf"))
+    ours, theirs = read_trials(study), study.get_trials(deepcopy=False)
+    assert len(ours) == len(theirs) == 4
+    for a, b in zip(ours, theirs, strict=True):
+        assert (a.number, a.state, a.values, a.params, a.distributions, a.user_attrs, a.datetime_start,
+                a._trial_id) == (b.number, b.state, b.values, b.params, b.distributions, b.user_attrs,
+                                 b.datetime_start, b._trial_id)
+
+
+def test_in_memory_storage_falls_back():
+    study = S.create("memory")
+    S.fill(study, [({"attention.pooling": "gap"}, [0.5])])
+    assert [t.number for t in read_trials(study)] == [0]
+
+
+def test_load_study_names_the_close_ones(sqlite_url):
+    S.create("srp-fig3-resnet56", sqlite_url)
+    with pytest.raises(ConfigError) as err:
+        load_study("srp-fig3-resnet65", sqlite_url)
+    assert "did you mean 'srp-fig3-resnet56'" in str(err.value)
+    data = load_study("srp-fig3-resnet56", optuna.storages.RDBStorage(sqlite_url))
+    assert data.rows == [] and data.metric == "test_acc" and data.maximize
+
+
+def test_helpers():
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": (1, 2), "d": None}
+    assert [label(v) for v in (None, (1, 2), 0.5, "x")] == ["all", "1,2", "0.5", "x"]
+    s = summarize([1.0, 2.0, 3.0])
+    assert s.mean == 2.0 and s.std == pytest.approx(1.0) and s.n == 3
+    assert summarize([4.0]) == (4.0, 0.0, 1) and math.isnan(summarize([]).mean)
