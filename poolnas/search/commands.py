@@ -44,14 +44,12 @@ def format_summary(res: SweepResult) -> str:
 
 
 def _write_report(args: argparse.Namespace, res: SweepResult) -> None:
-    try:
-        from poolnas.dashboards.report import write_report
-    except ImportError:
-        print(f"poolnas: the report is not available yet (poolnas.dashboards); "
-              f"{args.report} not written", file=sys.stderr)
-        return
+    from poolnas.dashboards.report import write_report
+
     path = write_report(res.study, args.storage, args.report)
+    storage = "" if args.storage is None else f" --storage '{redact_url(args.storage)}'"
     print(f"report: {path}")
+    print(f"dashboard: poolnas dashboard{storage}  (then open http://127.0.0.1:8080)")
 
 
 def _password(url: str | None) -> str | None:

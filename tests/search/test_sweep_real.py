@@ -40,9 +40,12 @@ def test_real_sweep_on_postgres_never_shows_the_password(
         postgres_server, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     url = postgres_server.create_database("sweeps", user="sweeper", password=PASSWORD)
     space = write_space(tmp_path, grid_space("pg-real", pooling=["gap", "max"]))
-    code = main(["sweep", str(space), "--storage", url])
+    report = tmp_path / "pg-report.html"
+    code = main(["sweep", str(space), "--storage", url, "--report", str(report)])
     out, err = capsys.readouterr()
     assert code == 0, err
+    assert report.is_file() and "pg-real" in report.read_text()
+    assert f"report: {report}" in out and "dashboard: poolnas dashboard --storage" in out
     assert "2 complete" in err  # the live view
     assert "(2 complete, 0 pruned, 0 failed" in out and "best configuration:" in out
     assert "pooling:" in out.split("best configuration:")[1]
@@ -57,7 +60,7 @@ def test_real_sweep_on_postgres_never_shows_the_password(
         assert t.user_attrs[TrialAttrs.N_PARAMS] > 1000
         assert t.user_attrs[TrialAttrs.DEVICE] == "cpu"
         assert 0.0 <= t.value <= 1.0 and len(t.user_attrs[TrialAttrs.CURVES]["val_acc"]) == 1
-    everything = out + err + listed + err2 + json.dumps(study.user_attrs, default=str) + \
+    everything = out + err + listed + err2 + report.read_text() + json.dumps(study.user_attrs, default=str) + \
         json.dumps([t.user_attrs for t in study.trials], default=str)
     assert PASSWORD not in everything and "sweeper:***@" in out
     logs = _ray_session_logs()
