@@ -8,7 +8,7 @@ uniformly over the valid positions ``0 <= a <= H - H'``, ``0 <= b <= W - W'``
 (Eq. 4: a point covered by several squares counts once).
 
 How: all ``P = (H - H' + 1)(W - W' + 1)`` possible squares of one map size are kept as
-a small uint8 table ``(P, H*W)`` (cached per size and device). A draw is one
+a small float32 table ``(P, H*W)`` (cached per size and device). A draw is one
 ``randint`` of flat corner indices (uniform over P is uniform over (a, b)), one
 ``index_select`` of table rows and, for M > 1, one ``amax`` over the M rows (the union).
 ``region_weights`` divides by the union's area ``|Ω*|`` to give the weights of Eq. 3 /
@@ -59,9 +59,9 @@ def _indicators(start: torch.Tensor, side: int, size: int) -> torch.Tensor:
 def _table(
     height: int, width: int, side_h: int, side_w: int, device: torch.device
 ) -> torch.Tensor | None:
-    """All squares of one size as rows of a uint8 ``(P, H*W)`` table, or None if too big."""
+    """All squares of one size as rows of a float32 ``(P, H*W)`` 0/1 table, or None if too big."""
     n_h, n_w = height - side_h + 1, width - side_w + 1
-    if n_h * n_w * height * width > _TABLE_MAX_BYTES:
+    if 4 * n_h * n_w * height * width > _TABLE_MAX_BYTES:
         return None
     key = (height, width, side_h, side_w, str(device))
     table = _tables.get(key)
@@ -69,7 +69,8 @@ def _table(
         rows = _indicators(torch.arange(n_h, device=device), side_h, height)  # (n_h, H)
         cols = _indicators(torch.arange(n_w, device=device), side_w, width)  # (n_w, W)
         table = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(n_h * n_w, -1)
-        _tables[key] = table
+        # float32: a draw indexes rows straight into pooling weights, no cast per step
+        table = _tables[key] = table.float()
     return table
 
 
@@ -83,7 +84,7 @@ def _draw(
     device: torch.device | str | None,
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flat corner indices ``(G, M)`` and the union as uint8 ``(G, H*W)`` (Alg. 1, l. 6-7).
+    """Flat corner indices ``(G, M)`` and the union as 0/1 ``(G, H*W)`` (Alg. 1, l. 6-7).
 
     The flat index ``a * (W - W' + 1) + b`` is uniform over the valid corners (a, b).
     """
@@ -171,7 +172,7 @@ def region_weights(
     reseed and compare the two.
     """
     _, union = _draw(groups, height, width, side_h, side_w, num_regions, device, generator)
+    union = union.to(dtype)  # a no-op for float32 from the table
     if num_regions == 1:
-        return union.to(dtype).mul_(1.0 / (side_h * side_w))
-    area = union.sum(dim=1, keepdim=True)  # |Ω*| of Eq. 5
-    return union.to(dtype).div_(area)
+        return union.mul(1.0 / (side_h * side_w))
+    return union.div(union.sum(dim=1, keepdim=True))  # |Ω*| of Eq. 5
