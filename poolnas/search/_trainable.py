@@ -59,6 +59,17 @@ def _numeric(metrics: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _node_name() -> str:
+    """Where this trial runs: host name and Ray node id (several nodes may share a host)."""
+    import ray
+
+    try:
+        node_id = ray.get_runtime_context().get_node_id()
+    except Exception:  # noqa: BLE001 - outside Ray (direct calls in tests)
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{node_id[:12]}"
+
+
 def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | None = None) -> None:
     """Tune function trainable. ``config`` is what the searcher suggested:
     ``{"trial_config": {...}, "number": N}`` or ``{INVALID_KEY: reason, "number": N}``."""
@@ -71,7 +82,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
         return
     if trial_fn is None:
         from poolnas.trainers import train as trial_fn
-    node = socket.gethostname()
+    node = _node_name()
     try:
         cfg = config_from_dict(config["trial_config"])
     except Exception as err:  # validated by the driver already; be safe anyway

@@ -205,7 +205,11 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
     from poolnas.search._trainable import run_trial
 
     started, ray_start_s = connect_ray(ray_address, num_cpus=num_cpus)
-    workdir = tempfile.mkdtemp(prefix="poolnas-tune-")
+    # Ray Tune's own results: $POOLNAS_RESULTS_DIR when set (kept; a shared volume on a
+    # cluster), else a temporary folder removed afterwards (the database is the record).
+    results_dir = os.environ.get("POOLNAS_RESULTS_DIR")
+    workdir = os.path.abspath(os.path.expanduser(results_dir)) if results_dir else \
+        tempfile.mkdtemp(prefix="poolnas-tune-")
     try:
         slots = _slots(view, max_concurrent)
         pruned: set[str] = set()
@@ -240,7 +244,8 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
         # Trials Tune never finished (e.g. interrupted): FAIL as interrupted, rerun on resume.
         searcher.finish_open_trials()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not results_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
         if started:
             ray.shutdown()
     return ray_start_s, tune_s, start

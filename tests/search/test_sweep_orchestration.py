@@ -55,12 +55,15 @@ def _dashboard_get(storage_url: str, path: str) -> tuple[str, dict]:
     return status[0], json.loads(body)
 
 
-def test_grid_sweep_runs_each_point_and_seed_once_with_attributes(tmp_path: Path) -> None:
+def test_grid_sweep_runs_each_point_and_seed_once_with_attributes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     space = space_from_dict(_grid("grid", repeats=2, pooling=["gap", "max", "srp-ms"], epochs=2))
     stream = io.StringIO()
+    monkeypatch.setenv("POOLNAS_RESULTS_DIR", str(tmp_path / "results"))
     res = run_sweep(space, storage=url, trial_fn=FAST, stream=stream)
     assert res.counts == {"COMPLETE": 8} and res.target == 8 and res.ran == 8
+    assert (tmp_path / "results" / "grid").is_dir()  # Tune's results kept where asked
     lines = stream.getvalue().splitlines()
     assert lines[-1].startswith("grid: 8 complete, 0 running, 0 pruned, 0 failed of 8 | best val_acc")
 
@@ -74,7 +77,7 @@ def test_grid_sweep_runs_each_point_and_seed_once_with_attributes(tmp_path: Path
         assert a[TrialAttrs.CONFIG]["seed"] == t.params["seed"]
         assert a[TrialAttrs.CONFIG]["attention"]["pooling"] == t.params["attention.pooling"]
         assert a[TrialAttrs.CONFIG_KEY] and a[TrialAttrs.N_PARAMS] == 1234
-        assert a[TrialAttrs.DEVICE] == "cpu" and a[TrialAttrs.NODE] and a[TrialAttrs.WALL_TIME] > 0
+        assert a[TrialAttrs.DEVICE] == "cpu" and "/" in a[TrialAttrs.NODE] and a[TrialAttrs.WALL_TIME] > 0
         assert len(a[TrialAttrs.CURVES]["val_acc"]) == 2 and set(t.intermediate_values) == {1, 2}
         assert t.value == pytest.approx(a[TrialAttrs.METRICS]["val_acc"])
     # seeds of one configuration share the config key
