@@ -1,6 +1,6 @@
 """Attention pooling library: pooling ops, SRP, λ schedules, excitation heads, BA2M.
 
-Public API (see docs/HELPERS.md, "attention"):
+Public API (see docs/attention.md):
 - ``create_attention(cfg, channels, *, site_index=0, num_sites=1)``: block attention or None.
 - ``create_batch_attention(cfg, channels)``: BA2M or None.
 - ``scheduled_lambda(lam, site_index, num_sites, schedule)``: SRP λ at a site.

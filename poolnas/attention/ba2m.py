@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ._base import AttentionModule
-from ._checks import check_int, hidden_width
+from ._checks import hidden_width
 
 
 class BatchAttention(AttentionModule):
@@ -52,8 +52,6 @@ class BatchAttention(AttentionModule):
         scale_by_batch: bool = False,
     ):
         super().__init__()
-        channels = check_int(channels, "channels", 1)
-        reduction = check_int(reduction, "reduction", 1)
         r = hidden_width(channels, reduction)
         self.in_eval = bool(in_eval)
         self.scale_by_batch = bool(scale_by_batch)
@@ -93,6 +91,7 @@ class BatchAttention(AttentionModule):
         return w * x.shape[0] if self.scale_by_batch else w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x̂_i = w_i · x_i`` (Eq. 13); identity in eval unless ``in_eval`` (Sec. III-D)."""
         if not (self.training or self.in_eval):
             return x
         if x.shape[0] == 1:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ._base import AttentionModule, Pool
-from ._checks import check_choice, check_int, hidden_width
+from ._checks import check_choice, hidden_width
 
 DOUBLE_HEADS = ("conv", "fc")
 FOLD_WIDTH = 16  # k in CMPE-SE's (C, 2) -> (2C/k, k) fold for ResNets
@@ -46,18 +46,16 @@ class InnerImagingHead(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, maps: int = CONV_MAPS):
         super().__init__()
-        self.channels = check_int(channels, "channels", 1)
-        reduction = check_int(reduction, "reduction", 1)
-        self.fold = fold_width(channels)
-        if self.fold:
-            rows, cols, pad = 2 * channels // self.fold, self.fold, 0
+        hidden = hidden_width(channels, reduction)
+        fold = fold_width(channels)
+        if fold:
+            rows, cols, pad = 2 * channels // fold, fold, 0
         else:
             rows, cols, pad = channels, 2, 1
         self.image_shape = (rows, cols)
         self.conv = nn.Conv2d(1, maps, 3, padding=pad, bias=False)
         self.bn = nn.BatchNorm2d(maps)
         features = (rows - 2 + 2 * pad) * (cols - 2 + 2 * pad)
-        hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Linear(features, hidden, bias=False)
         self.act = nn.ReLU(inplace=True)
         self.fc2 = nn.Linear(hidden, channels, bias=False)
@@ -69,12 +67,10 @@ class InnerImagingHead(nn.Module):
 
 
 class DoubleFCHead(nn.Module):
-    """Double FC: one FC per descriptor, concatenated, one FC to C."""
+    """CMPE-SE's "double FC" variant: one FC per descriptor, concatenated, one FC to C."""
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        channels = check_int(channels, "channels", 1)
-        reduction = check_int(reduction, "reduction", 1)
         hidden = hidden_width(channels, reduction)
         self.fc_res = nn.Linear(channels, hidden, bias=False)
         self.fc_id = nn.Linear(channels, hidden, bias=False)
@@ -108,8 +104,7 @@ class DoubleBranchAttention(AttentionModule):
     ):
         super().__init__()
         self.pool = pool
-        self.head_type = check_choice(head, "double_head", DOUBLE_HEADS)
-        if head == "conv":
+        if check_choice(head, "double_head", DOUBLE_HEADS) == "conv":
             self.head: nn.Module = InnerImagingHead(channels, reduction)
         else:
             self.head = DoubleFCHead(channels, reduction)

@@ -22,7 +22,7 @@ from ._checks import check_int
 from .ba2m import BatchAttention
 from .double_branch import DoubleBranchAttention
 from .pool_factory import create_pool
-from .schedules import scheduled_lambda
+from .schedules import site_lambda
 from .se import ChannelAttention
 from .spem import SPEMAttention
 
@@ -76,12 +76,11 @@ def create_attention(
                 "attention.branch", cfg.branch, "excitation spem has one branch: expected one"
             )
         return SPEMAttention(channels, cfg.mix_alpha)
-    srp = cfg.pooling.startswith("srp")
-    lam = scheduled_lambda(cfg.lam, site_index, num_sites, cfg.schedule) if srp else None
+    lam = site_lambda(cfg, site_index, num_sites)  # None unless SRP (other pools ignore it)
     pool = create_pool(
         cfg.pooling,
         channels,
-        lam=lam if lam is not None else cfg.lam,
+        lam=lam,
         M=cfg.M,
         region=cfg.region,
         mix_alpha=cfg.mix_alpha,
@@ -98,16 +97,11 @@ def create_batch_attention(
 ) -> nn.Module | None:
     """BA2M for a stage of C channels, or None unless ``batch_attention.enabled``.
 
-    ``forward(x) -> x * weights`` (softmax over the batch, summing to 1 as in the paper);
-    identity in eval unless ``batch_attention.in_eval``. An optional
-    ``batch_attention.scale`` key (``softmax`` | ``batch``) is honoured if the schema
-    gains it: ``batch`` multiplies the weights by N.
+    ``forward(x) -> x * weights`` (softmax over the batch, summing to 1 as in the paper,
+    BA2M Eq. 11 and 13); identity in eval unless ``batch_attention.in_eval``.
     """
     cfg = _config(cfg)
     ba = cfg.batch_attention
     if not ba.enabled:
         return None
-    scale = getattr(ba, "scale", "softmax")
-    return BatchAttention(
-        channels, ba.reduction, in_eval=ba.in_eval, scale_by_batch=scale == "batch"
-    )
+    return BatchAttention(channels, ba.reduction, in_eval=ba.in_eval)

@@ -27,9 +27,8 @@ def check_mix_alpha(mix_alpha: Any) -> str | float:
     """``"learn"`` or a number in [0, 1]."""
     if mix_alpha == "learn":
         return "learn"
-    if isinstance(mix_alpha, bool) or not isinstance(mix_alpha, (int, float)):
-        raise ConfigError("mix_alpha", mix_alpha, "expected 'learn' or a number in [0, 1]")
-    if not 0.0 <= float(mix_alpha) <= 1.0:
+    number = isinstance(mix_alpha, (int, float)) and not isinstance(mix_alpha, bool)
+    if not (number and 0.0 <= mix_alpha <= 1.0):
         raise ConfigError("mix_alpha", mix_alpha, "expected 'learn' or a number in [0, 1]")
     return float(mix_alpha)
 
@@ -75,4 +74,4 @@ class MixPool(Pool):
         return self.mix(global_max(x), global_min(x))
 
     def extra_repr(self) -> str:
-        return f"pool_type='mix', mix_alpha={self.mix_alpha!r}"
+        return f"{super().extra_repr()}, mix_alpha={self.mix_alpha!r}"

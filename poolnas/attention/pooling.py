@@ -52,7 +52,7 @@ class MinPool(Pool):
 
 
 class AvgMaxPool(Pool):
-    """CBAM's two paths: average and max; heads sum the shared MLP's logits."""
+    """CBAM's two paths (Woo et al., 2018): average and max; heads sum the shared MLP's logits."""
 
     pool_type = "avgmax"
     paths = 2

@@ -56,6 +56,11 @@ def _indicators(start: torch.Tensor, side: int, size: int) -> torch.Tensor:
     return ((d >= 0) & (d < side)).to(torch.uint8)
 
 
+def _corners(flat: torch.Tensor, n_w: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat corner indices ``a * n_w + b`` -> (rows a, columns b), ``n_w = W - W' + 1``."""
+    return flat // n_w, flat % n_w
+
+
 def _table(
     height: int, width: int, side_h: int, side_w: int, device: torch.device
 ) -> torch.Tensor | None:
@@ -96,8 +101,9 @@ def _draw(
     if table is not None:
         squares = table.index_select(0, flat.view(-1)).view(groups, num_regions, -1)
     else:
-        rows = _indicators(flat // n_w, side_h, height)  # (G, M, H)
-        cols = _indicators(flat % n_w, side_w, width)  # (G, M, W)
+        top, left = _corners(flat, n_w)
+        rows = _indicators(top, side_h, height)  # (G, M, H)
+        cols = _indicators(left, side_w, width)  # (G, M, W)
         squares = (rows.unsqueeze(-1) * cols.unsqueeze(-2)).view(groups, num_regions, -1)
     union = squares.squeeze(1) if num_regions == 1 else squares.amax(dim=1)  # Eq. 4
     return flat, union
@@ -148,8 +154,7 @@ def sample_region_masks(
     masks = union.view(*lead, height, width).bool()
     if not return_corners:
         return masks
-    n_w = width - side_w + 1
-    corners = torch.stack((flat // n_w, flat % n_w), dim=-1)
+    corners = torch.stack(_corners(flat, width - side_w + 1), dim=-1)
     return masks, corners.view(*lead, num_regions, 2)
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
 from poolnas.errors import ConfigError
@@ -18,11 +20,15 @@ from poolnas.errors import ConfigError
 from ._checks import check_choice, check_fraction, check_int, check_lam
 from .srp_pool import SRPPool
 
+if TYPE_CHECKING:
+    from poolnas.config import AttentionConfig
+
 SCHEDULES = ("fixed", "linear", "epochs")
+SRP_POOLINGS = ("srp-ss", "srp-ms")
 
 
 def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str) -> float:
-    """λ at one attention site after the depth schedule.
+    """λ at one attention site after the depth schedule (SRP Sec. 3, "Scheduled SRP").
 
     Args:
         lam: the target λ in (0, 1].
@@ -45,6 +51,18 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
     if schedule != "linear" or num_sites == 1:
         return lam
     return 1.0 + (lam - 1.0) * site_index / (num_sites - 1)
+
+
+def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:
+    """λ of the channel-attention site ``site_index`` of ``num_sites`` under ``cfg``'s
+    schedule, or None when ``cfg.pooling`` is not SRP (the pool has no λ).
+
+    One rule for the modules (``create_attention``) and the site table
+    (``poolnas.models.attention_sites``).
+    """
+    if cfg.pooling not in SRP_POOLINGS:
+        return None
+    return scheduled_lambda(cfg.lam, site_index, num_sites, cfg.schedule)
 
 
 def set_training_progress(model: nn.Module, fraction: float) -> None:

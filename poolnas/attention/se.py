@@ -14,16 +14,15 @@ import torch
 from torch import nn
 
 from ._base import AttentionModule, Pool
-from ._checks import check_int, hidden_width
+from ._checks import hidden_width
 
 
 class SEHead(nn.Module):
-    """Two bias-free FCs with ReLU: descriptors ``(N, K, C)`` -> logits ``(N, C)``."""
+    """Two bias-free FCs with ReLU, ``W2 ReLU(W1 z)`` (SE's excitation; SAAM Eq. 9):
+    descriptors ``(N, C)`` or ``(N, K, C)`` -> logits ``(N, C)``, summed over the K paths."""
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        channels = check_int(channels, "channels", 1)
-        reduction = check_int(reduction, "reduction", 1)
         hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Linear(channels, hidden, bias=False)
         self.act = nn.ReLU(inplace=True)
@@ -35,7 +34,7 @@ class SEHead(nn.Module):
 
 
 class ChannelAttention(AttentionModule):
-    """One-branch channel attention: ``x * sigmoid(SE(pool(x)))``.
+    """One-branch channel attention: ``x * sigmoid(SE(pool(x)))`` (SRP-O's T^O; SAAM Eq. 8-10).
 
     Args:
         channels: C.

@@ -27,7 +27,7 @@ from .pooling import global_max, global_min
 
 
 class SPEMAttention(AttentionModule):
-    """SPEM block: ``forward(x) -> x * gate``.
+    """SPEM block: ``forward(x) -> x * gate`` (self-adaptive pooling: SPEM Eq. 2).
 
     Args:
         channels: C.

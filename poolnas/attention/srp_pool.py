@@ -31,7 +31,7 @@ REGION_MODES = ("shared", "per-channel")
 
 
 class _RegionMean(torch.autograd.Function):
-    """``z[n, c] = Σ_p w[n, p] x[n, c, p]`` for weights shared by the channels.
+    """``z[n, c] = Σ_p w[n, p] x[n, c, p]`` for weights shared by the channels (SRP Eq. 3 / 5).
 
     Forward is ``bmm(w (N, 1, HW), xᵀ (N, HW, C))`` (a fast layout on CPU, unlike
     ``bmm(x, w)``); backward is the outer product ``g[n, c] w[n, p]`` written straight in
@@ -53,7 +53,7 @@ class _RegionMean(torch.autograd.Function):
 
 
 class SRPPool(Pool):
-    """SS-SRP (``num_regions=1``) or MS-SRP (``num_regions=M``) pooling.
+    """SS-SRP (``num_regions=1``, SRP Eq. 2-3) or MS-SRP (``num_regions=M``, Eq. 4-5) pooling.
 
     Args:
         lam: scale ratio λ in (0, 1] at this site (after any depth schedule).

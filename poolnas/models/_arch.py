@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from poolnas.config import ARCH_PATTERNS
 from poolnas.errors import ConfigError
 
 __all__ = ["ArchPlan", "BlockPlan", "parse_arch"]
@@ -70,16 +71,21 @@ def _bad(arch: str, accepted: str) -> ConfigError:
     return ConfigError("model.arch", arch, accepted)
 
 
+def _match(name: str, arch: str) -> re.Match[str] | None:
+    """``arch`` against the config's pattern for ``name`` (one list of names: ARCH_PATTERNS)."""
+    return re.fullmatch(ARCH_PATTERNS[name], arch)
+
+
 def parse_arch(arch: str) -> ArchPlan:
     """The layer plan of a ``model.arch`` name; ConfigError naming ``model.arch`` if unknown."""
     if not isinstance(arch, str):
         raise _bad(arch, "expected a string such as resnet56, preresnet164, wrn-28-10")
-    m = re.fullmatch(r"resnet(20|32|44|56|110)", arch)
+    m = _match("resnet{20,32,44,56,110}", arch)
     if m:
         n = (int(m.group(1)) - 2) // 6
         stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
         return ArchPlan(arch, "cifar-resnet", 16, 1, stages)
-    m = re.fullmatch(r"preresnet(\d+)", arch)
+    m = _match("preresnet{9n+2}", arch)
     if m:
         depth = int(m.group(1))
         if depth < 11 or (depth - 2) % 9:
@@ -91,7 +97,7 @@ def parse_arch(arch: str) -> ArchPlan:
             _stage(128, 256, n, 2, width=64),
         )
         return ArchPlan(arch, "preresnet", 16, 1, stages)
-    m = re.fullmatch(r"wrn-(\d+)-(\d+)", arch)
+    m = _match("wrn-{depth}-{width}", arch)
     if m:
         depth, k = int(m.group(1)), int(m.group(2))
         if depth < 10 or (depth - 4) % 6 or k < 1:
@@ -99,7 +105,7 @@ def parse_arch(arch: str) -> ArchPlan:
         n = (depth - 4) // 6
         stages = (_stage(16, 16 * k, n, 1), _stage(16 * k, 32 * k, n, 2), _stage(32 * k, 64 * k, n, 2))
         return ArchPlan(arch, "wrn", 16, 1, stages)
-    m = re.fullmatch(r"resnext29-(8|16)x64d", arch)
+    m = _match("resnext29-{8,16}x64d", arch)
     if m:
         card = int(m.group(1))
         # widths: cardinality * base width (64) * out / 256 (Xie et al. 2017, CIFAR).
@@ -108,7 +114,7 @@ def parse_arch(arch: str) -> ArchPlan:
             for cin, cout, stride in ((64, 256, 1), (256, 512, 2), (512, 1024, 2))
         )
         return ArchPlan(arch, "resnext", 64, 1, stages)
-    if arch == "resnet50":
+    if _match("resnet50", arch):
         stages = tuple(
             _stage(cin, planes * 4, n, stride, width=planes)
             for cin, planes, n, stride in ((64, 64, 3, 1), (256, 128, 4, 2), (512, 256, 6, 2), (1024, 512, 3, 2))

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from poolnas.attention import attention_parameters
 from poolnas.config import TrialConfig, load_trial_config
 from poolnas.models.factory import build_model, count_parameters
 from poolnas.models.placement import attention_sites, default_input_size
@@ -17,22 +18,15 @@ __all__ = ["format_sites", "model_summary", "show_command"]
 def model_summary(config: TrialConfig, input_size: int | None = None) -> dict[str, Any]:
     """Parameter counts and sites of ``config``'s network (built on the meta device: no memory)."""
     sites = attention_sites(config, input_size)
-    try:
-        with torch.device("meta"):  # structure only: no memory, no initialisation cost
-            model = build_model(config, load_weights=False)
-    except (NotImplementedError, RuntimeError):  # a module that needs real tensors at init
+    with torch.device("meta"):  # structure only: no memory, no initialisation cost
         model = build_model(config, load_weights=False)
-    total = count_parameters(model)
-    attention = sum(
-        p.numel() for name, p in model.named_parameters() if ".attn." in name or ".batch_attn." in name
-    )
     return {
         "arch": config.model.arch,
         "num_classes": config.model.num_classes,
         "in_channels": config.model.in_channels,
         "input_size": input_size or default_input_size(config),
-        "parameters": total,
-        "attention_parameters": attention,
+        "parameters": count_parameters(model),
+        "attention_parameters": sum(p.numel() for p in attention_parameters(model)),
         "sites": sites,
     }
 

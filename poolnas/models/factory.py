@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
+from poolnas.attention import create_attention, create_batch_attention
 from poolnas.config import TrialConfig
 from poolnas.models.network import ResNet
 from poolnas.models.placement import check_model_config, plan_sites
+from poolnas.models.pretrained import load_pretrained
 
 __all__ = ["build_model", "count_parameters"]
 
@@ -29,23 +31,17 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
     plan = check_model_config(config)
     model = ResNet(plan, in_channels=config.model.in_channels, num_classes=config.model.num_classes)
     sites = plan_sites(config)
-    if sites:
-        from poolnas.attention import create_attention, create_batch_attention
-
-        att = config.attention
-        num_sites = sum(1 for site in sites if site.kind == "attention")
-        for site in sites:
-            block = model.get_submodule(f"layer{site.stage}.{site.block}")
-            if site.kind == "attention":
-                module = create_attention(att, site.channels, site_index=site.site_index, num_sites=num_sites)
-                block.set_attention(module, site.position, double=att.branch == "double")
-            else:
-                block.batch_attn = create_batch_attention(att, site.channels)
-    pretrained = getattr(config.model, "pretrained", None)
-    if pretrained and load_weights:
-        from poolnas.models.pretrained import load_pretrained
-
-        load_pretrained(model, pretrained)
+    att = config.attention
+    num_sites = sum(1 for site in sites if site.kind == "attention")
+    for site in sites:
+        block = model.get_submodule(f"layer{site.stage}.{site.block}")
+        if site.kind == "attention":
+            module = create_attention(att, site.channels, site_index=site.site_index, num_sites=num_sites)
+            block.set_attention(module, site.position, double=att.branch == "double")
+        else:
+            block.batch_attn = create_batch_attention(att, site.channels)
+    if config.model.pretrained and load_weights:
+        load_pretrained(model, config.model.pretrained)
     return model
 
 

@@ -45,7 +45,6 @@ class ResNet(nn.Module):
     def __init__(self, plan: ArchPlan, in_channels: int = 3, num_classes: int = 10):
         super().__init__()
         self.arch = plan.name
-        self.preact = plan.preact
         if plan.family == "resnet50":
             self.conv1 = nn.Conv2d(in_channels, plan.stem_channels, 7, stride=2, padding=3, bias=False)
         else:

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from poolnas.attention._checks import check_int
+from poolnas.attention.schedules import site_lambda
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError
 from poolnas.models._arch import ArchPlan, parse_arch
@@ -43,7 +45,6 @@ __all__ = [
     "plan_sites",
 ]
 
-SRP_POOLINGS = ("srp-ss", "srp-ms")
 DATASET_INPUT_SIZE = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
 
 
@@ -122,11 +123,6 @@ def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = N
     return sites
 
 
-def _check_int(value: Any, field: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(field, value, f"expected an integer >= {minimum}")
-
-
 def check_model_config(config: TrialConfig) -> ArchPlan:
     """Cross-section checks that need the architecture; cheap (no tensors).
 
@@ -142,10 +138,11 @@ def check_model_config(config: TrialConfig) -> ArchPlan:
         The architecture's layer plan.
     """
     plan = parse_arch(config.model.arch)
-    _check_int(config.model.num_classes, "model.num_classes", 2)
-    _check_int(config.model.in_channels, "model.in_channels", 1)
+    check_int(config.model.num_classes, "model.num_classes", 2)
+    check_int(config.model.in_channels, "model.in_channels", 1)
     att = config.attention
-    plan_sites(config, 32)  # checks both stage lists
+    _check_stages(att.placement.stages, plan, "attention.placement.stages")
+    _check_stages(att.batch_attention.stages, plan, "attention.batch_attention.stages")
     if attention_enabled(config) and att.branch == "double" and att.placement.position != "residual":
         raise ConfigError(
             "attention.branch", "double",
@@ -155,21 +152,10 @@ def check_model_config(config: TrialConfig) -> ArchPlan:
         )
     # No check of R against the narrowest site: the attention library makes every hidden
     # width max(1, C // R) (SE, double heads, BA2M), so any R >= 1 builds and trains.
-    pretrained = getattr(config.model, "pretrained", None)
-    if pretrained:
-        if not Path(pretrained).expanduser().is_file():
-            raise ConfigError("model.pretrained", pretrained, "expected an existing state-dict file (torch.save)")
+    pretrained = config.model.pretrained
+    if pretrained and not Path(pretrained).expanduser().is_file():
+        raise ConfigError("model.pretrained", pretrained, "expected an existing state-dict file (torch.save)")
     return plan
-
-
-def site_lambda(config: TrialConfig, site_index: int | None, num_sites: int) -> float | None:
-    """λ at a channel-attention site after the depth schedule; None where pooling has no λ."""
-    att = config.attention
-    if site_index is None or att.pooling not in SRP_POOLINGS:
-        return None
-    from poolnas.attention import scheduled_lambda
-
-    return float(scheduled_lambda(att.lam, site_index, num_sites, att.schedule))
 
 
 def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = None) -> list[dict[str, Any]]:
@@ -192,7 +178,7 @@ def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | Non
         row = asdict(site)
         if site.kind == "attention":
             row["pooling"] = config.attention.pooling
-            row["lam"] = site_lambda(config, site.site_index, num_sites)
+            row["lam"] = site_lambda(config.attention, site.site_index, num_sites)
         else:
             row["pooling"] = "ba2m"
             row["lam"] = None
