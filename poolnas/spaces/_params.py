@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Param", "label_of"]
@@ -46,9 +47,13 @@ class Param:
         """Finite: choice, grid, value, int, and float with a step."""
         return self.kind != "float" or self.step is not None
 
-    @property
+    @cached_property
     def labels(self) -> list[Any]:
         return [label_of(v) for v in self.values]
+
+    @cached_property
+    def _when_labels(self) -> dict[str, list[Any]]:
+        return {parent: [label_of(a) for a in accepted] for parent, accepted in self.when.items()}
 
     def enumerate(self) -> list[Any]:
         """Every value, in order (for grid expansion); raises ValueError for a float without step."""
@@ -74,8 +79,8 @@ class Param:
 
     def applies(self, chosen: dict[str, Any]) -> bool:
         """True where every ``when:`` parent was chosen and took one of the listed values."""
-        for parent, accepted in self.when.items():
-            if parent not in chosen or label_of(chosen[parent]) not in [label_of(a) for a in accepted]:
+        for parent, accepted in self._when_labels.items():
+            if parent not in chosen or label_of(chosen[parent]) not in accepted:
                 return False
         return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,8 +17,11 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
-def config_paths(model: type[BaseModel] = TrialConfig, prefix: str = "") -> list[str]:
-    """Every dotted path of the trial config: sections and leaves (e.g. ``attention.placement``)."""
+@functools.cache
+def config_paths(model: type[BaseModel] = TrialConfig, prefix: str = "") -> tuple[str, ...]:
+    """Every dotted path of the trial config: sections and leaves (e.g. ``attention.placement``).
+
+    Cached: the schema does not change in a process."""
     paths: list[str] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
@@ -25,7 +29,7 @@ def config_paths(model: type[BaseModel] = TrialConfig, prefix: str = "") -> list
         sub = _model_of(field.annotation)
         if sub is not None:
             paths.extend(config_paths(sub, path + "."))
-    return paths
+    return tuple(paths)
 
 
 def is_section(path: str) -> bool:

@@ -17,6 +17,7 @@ Parameters and seeds as Optuna sees them (the contract with ``poolnas.search``):
 from __future__ import annotations
 
 import copy
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ class Space:
         self.base: dict[str, Any] = spec.base
         self.space: dict[str, Any] = spec.space
         self.params: list[Param] = params  # parents before children (when:)
+        self._by_name = {p.name: p for p in params}
         self.document = document  # the merged space document (for the study's attributes)
         self.source = source
 
@@ -81,8 +83,8 @@ class Space:
     def num_configs(self) -> int:
         """Configurations a sweep runs: ``trials``, else (grid, bruteforce) the whole grid."""
         if self.trials is not None:
-            return self.trials if not self.is_finite() else min(self.trials, len(self.grid()))
-        return len(self.grid())
+            return self.trials if not self.is_finite() else min(self.trials, len(self._points))
+        return len(self._points)
 
     def num_runs(self) -> int:
         """Trainings a sweep runs: configurations × seeds."""
@@ -108,11 +110,10 @@ class Space:
 
     def decode(self, params: dict[str, Any]) -> dict[str, Any]:
         """Trial params (labels, dotted keys, maybe ``seed``) -> applicable values by key."""
-        by_name = {p.name: p for p in self.params}
-        unknown = [k for k in params if k not in by_name and k != "seed"]
+        unknown = [k for k in params if k not in self._by_name and k != "seed"]
         if unknown:
             raise ConfigError(f"params.{unknown[0]}", params[unknown[0]],
-                              "not a parameter of this space" + closest(unknown[0], by_name))
+                              "not a parameter of this space" + closest(unknown[0], self._by_name))
         chosen: dict[str, Any] = {}
         for p in self.params:
             if not p.applies(chosen):
@@ -139,12 +140,7 @@ class Space:
         """
         if seed is None:
             seed = params.get("seed", self.seeds()[0])
-        doc = copy.deepcopy(self.base)
-        by_name = {p.name: p for p in self.params}
-        for name, value in self.decode(params).items():
-            set_path(doc, name, value)
-            for path, linked in by_name[name].linked(value).items():
-                set_path(doc, path, linked)
+        doc = _doc_with(self.base, self.decode(params), self._by_name)
         doc["seed"] = seed
         config = config_from_dict(doc, where=self.source)
         _check_model(config)
@@ -156,6 +152,11 @@ class Space:
         Raises:
             ConfigError: a ``float`` range without ``step`` (no finite grid).
         """
+        return [dict(pt) for pt in self._points]
+
+    @cached_property
+    def _points(self) -> list[dict[str, Any]]:
+        """The grid, expanded once (``grid()`` hands out copies)."""
         for p in self.params:
             if not p.enumerable:
                 raise ConfigError(f"space.{p.name}", {"float": [p.low, p.high]},
@@ -166,7 +167,7 @@ class Space:
         """(grid point index, params as Optuna labels, seed) for every run of a finite space,
         seed-major: every point with the first seed, then every point with the next.
         With ``trials`` set, only the first ``trials`` grid points (``num_configs()``)."""
-        points = [{k: label_of(v) for k, v in pt.items()} for pt in self.grid()][: self.num_configs()]
+        points = [{k: label_of(v) for k, v in pt.items()} for pt in self._points[: self.num_configs()]]
         return [(i, pt, s) for s in self.seeds() for i, pt in enumerate(points)]
 
 
@@ -180,7 +181,8 @@ def _expand(params: list[Param], values_of: Any) -> list[dict[str, Any]]:
             else:
                 nxt.append(pt)
         points = nxt
-    return [{k: v for k, v in pt.items() if not any(q.name == k and q.fixed for q in params)} for pt in points]
+    fixed = {p.name for p in params if p.fixed}
+    return [{k: v for k, v in pt.items() if k not in fixed} for pt in points]
 
 
 # ----- loading and validation ----------------------------------------------------------
@@ -201,10 +203,6 @@ def space_from_dict(doc: dict[str, Any], *, where: str | None = None) -> Space:
     try:
         spec = SpaceFile.model_validate(doc)
     except ValidationError as err:
-        first = err.errors()[0]
-        if first["type"] == "missing":
-            field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(field, None, "required: add it to the space file", where=where) from None
         raise format_validation_error(err, SpaceFile, where=where) from None
     try:
         params = _compile(spec)

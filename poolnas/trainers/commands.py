@@ -39,8 +39,7 @@ def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
 
 def train_command(args: argparse.Namespace) -> int:
     """Handler of ``poolnas train`` (see poolnas/cli.py for the flags)."""
-    from poolnas.trainers.checkpoint import load_checkpoint
-    from poolnas.trainers.loop import prepare, train
+    from poolnas.trainers.loop import load_resume, prepare, train
 
     config = load_trial_config(args.config)
     if args.epochs is not None:
@@ -48,8 +47,8 @@ def train_command(args: argparse.Namespace) -> int:
     if args.device is not None:
         config.trainer.device = args.device
     _, rr = prepare(config)
-    if args.resume is not None:
-        load_checkpoint(args.resume)  # fails now (exit 2), before --out is created
+    # read (and checked against the config) once, now: a bad one exits 2 before --out is created
+    resume = load_resume(config, args.resume) if args.resume is not None else None
     out = Path(args.out).expanduser() if args.out else None
     if out is not None and out.exists() and not out.is_dir():
         raise ConfigError("--out", str(out), "expected a folder (or a path to create one)")
@@ -58,18 +57,20 @@ def train_command(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(dump_trial_config(_resolved(config, rr.as_dict())))
     epochs = config.trainer.epochs
+    progress = not args.no_progress
+    if progress:  # epoch lines go above the bar
+        from tqdm import tqdm
 
-    def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
-        line = format_epoch_line(epoch, epochs, metrics)
-        if progress:
-            from tqdm import tqdm
-
+        def write(line: str) -> None:
             tqdm.write(line, file=sys.stdout)
-        else:
+    else:
+        def write(line: str) -> None:
             print(line, flush=True)
 
-    progress = not args.no_progress
-    result = train(config, on_epoch=on_epoch, out_dir=out, resume_from=args.resume, progress=progress)
+    def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
+        write(format_epoch_line(epoch, epochs, metrics))
+
+    result = train(config, on_epoch=on_epoch, out_dir=out, resume_from=resume, progress=progress)
     if out is not None:
         (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     final = {**result["metrics"], "n_params": result["n_params"], "device": result["device"],

@@ -24,15 +24,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from poolnas.attention import attention_parameters, attention_regularizer, set_training_progress
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError, NonFiniteLossError
+from poolnas.models import build_model, check_model_config, count_parameters
 from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
-from poolnas.trainers.metrics import evaluate_accuracy
+from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
 
-__all__ = ["EpochCallback", "check_data_fits", "prepare", "resolve_device", "train"]
+__all__ = ["EpochCallback", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 CUDA_CHECK_EVERY = 50  # steps between NaN checks on CUDA (each one is a device sync)
@@ -76,26 +78,23 @@ def prepare(config: TrialConfig, device: str | torch.device | None = None) -> tu
     if config.trainer.dataset in DATASET_SHAPES:
         c, k, _ = DATASET_SHAPES[config.trainer.dataset]
         check_data_fits(config, c, k, config.trainer.dataset)
-    _check_model(config)
+    check_model_config(config)
     return dev, resolve_recipe(config.trainer)
 
 
-def _check_model(config: TrialConfig) -> None:
-    from poolnas.models import check_model_config
+def load_resume(config: TrialConfig, path: str | Path) -> dict[str, Any]:
+    """Read the checkpoint ``path`` to resume ``config`` from.
 
-    check_model_config(config)
-
-
-def _build_model(config: TrialConfig) -> nn.Module:
-    from poolnas.models import build_model
-
-    return build_model(config)
-
-
-def _attention_hooks() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    from poolnas.attention import attention_parameters, attention_regularizer, set_training_progress
-
-    return set_training_progress, attention_regularizer, attention_parameters
+    Raises:
+        ConfigError: the file is missing, not a poolnas checkpoint, or of another model or
+            attention section.
+    """
+    state = load_checkpoint(path)
+    mine = config.to_dict()
+    for section in ("model", "attention"):
+        if state.get("config", {}).get(section) != mine[section]:
+            raise ConfigError("resume", str(path), f"expected a checkpoint of the same {section} config")
+    return state
 
 
 def _seed_everything(seed: int) -> None:
@@ -120,12 +119,17 @@ def _amp_setup(config: TrialConfig, dev: torch.device) -> tuple[torch.dtype | No
     return torch.bfloat16, False  # amp: on, CPU
 
 
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for g in optimizer.param_groups:  # every group starts at the recipe's lr (build_optimizer)
+        g["lr"] = lr
+
+
 def train(
     config: TrialConfig,
     *,
     on_epoch: EpochCallback | None = None,
     out_dir: str | Path | None = None,
-    resume_from: str | Path | None = None,
+    resume_from: str | Path | dict[str, Any] | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -139,7 +143,8 @@ def train(
             exception raised here (e.g. a pruning signal) stops training and propagates.
         out_dir: folder for ``checkpoint.pt`` (at the end; every epoch too when
             ``trainer.checkpoint`` is true). None: no files.
-        resume_from: a checkpoint to continue from (same model and attention sections).
+        resume_from: a checkpoint to continue from (same model and attention sections),
+            or the state :func:`load_resume` read from one.
         device: "cpu" / "cuda"; default ``trainer.device``.
         progress: show a tqdm progress bar on stderr.
 
@@ -167,28 +172,23 @@ def train(
         torch.backends.cudnn.benchmark = True
 
     _seed_everything(config.seed)
-    model = _build_model(config)
-    set_progress, regularizer, attention_params = _attention_hooks()
+    model = build_model(config)
     amp_dtype, use_scaler = _amp_setup(config, dev)
     channels_last = tc.channels_last == "on" or (tc.channels_last == "auto" and dev.type == "cuda")
     if dev.type != "cpu" or channels_last:  # build_model builds on the CPU already
         model = model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-    optimizer = build_optimizer(model, tc, rr, attention_params(model))
+    optimizer = build_optimizer(model, tc, rr, attention_parameters(model))
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-    spem = config.attention.excitation == "spem" and config.attention.pooling != "none"
-    n_params = sum(p.numel() for p in model.parameters())
+    # SPEM's 0.1·Σp² joins the loss wherever a learned mix exists (SPEM blocks, or
+    # `pooling: mix` with a learned α under SE): the regulariser then has a gradient.
+    regularize = attention_regularizer(model).requires_grad
+    n_params = count_parameters(model)
 
-    curves: dict[str, list[Any]] = {k: [] for k in
-                                    ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")}
+    curves: dict[str, list[Any]] = {k: [] for k in METRIC_NAMES}
     start_epoch, wall_before = 0, 0.0
     final: dict[str, Any] = {}
     if resume_from is not None:
-        state = load_checkpoint(resume_from)
-        mine = config.to_dict()
-        for section in ("model", "attention"):
-            if state.get("config", {}).get(section) != mine[section]:
-                raise ConfigError("resume", str(resume_from),
-                                  f"expected a checkpoint of the same {section} config")
+        state = resume_from if isinstance(resume_from, dict) else load_resume(config, resume_from)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scaler is not None and state.get("scaler"):
@@ -204,9 +204,6 @@ def train(
     bs = min(tc.batch_size, n_train)
     steps = n_train // bs + (1 if n_train % bs > 1 else 0)  # a last batch of 1 breaks BatchNorm
     criterion = nn.CrossEntropyLoss(label_smoothing=tc.label_smoothing)
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
-    if resume_from is not None:  # schedules are set from the recipe, not the saved lr
-        base_lrs = [rr.lr for _ in optimizer.param_groups]
     onecycle = rr.recipe.schedule == "onecycle"
     autocast = (lambda: torch.autocast(device_type=dev.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
     on_cuda = dev.type == "cuda"
@@ -230,15 +227,13 @@ def train(
     try:
         for epoch in range(start_epoch, tc.epochs):
             t0 = time.perf_counter()
-            set_progress(model, epoch / (tc.epochs - 1) if tc.epochs > 1 else 1.0)
+            set_training_progress(model, epoch / (tc.epochs - 1) if tc.epochs > 1 else 1.0)
             gen = torch.Generator(device=dev)
             gen.manual_seed(_epoch_seed(config.seed, epoch, 0))
             torch.manual_seed(_epoch_seed(config.seed, epoch, 1))  # model-internal randomness
             mix_rng = np.random.default_rng(_epoch_seed(config.seed, epoch, 2))
-            if not onecycle:
-                f = lr_factor(rr, epoch, 0, steps)
-                for g, lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                    g["lr"] = lr * f
+            if not onecycle:  # the lr comes from the recipe, not from a resumed optimizer's state
+                _set_lr(optimizer, rr.lr * lr_factor(rr, epoch, 0, steps))
             model.train()
             perm = torch.randperm(n_train, device=dev, generator=gen)
             loss_sum = torch.zeros((), device=dev) if on_cuda else 0.0
@@ -251,9 +246,7 @@ def train(
                 if channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)
                 if onecycle:
-                    f = lr_factor(rr, epoch, step, steps)
-                    for g, lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                        g["lr"] = lr * f
+                    _set_lr(optimizer, rr.lr * lr_factor(rr, epoch, step, steps))
                 with autocast():
                     if tc.mixup > 0:
                         lam = float(mix_rng.beta(tc.mixup, tc.mixup))
@@ -262,8 +255,8 @@ def train(
                         loss = lam * criterion(out, yb) + (1.0 - lam) * criterion(out, yb[j])
                     else:
                         loss = criterion(model(xb), yb)
-                    if spem:
-                        loss = loss + regularizer(model)
+                    if regularize:
+                        loss = loss + attention_regularizer(model)
                 if on_cuda:
                     loss_sum += loss.detach().float() * len(idx)
                     if (step + 1) % CUDA_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):

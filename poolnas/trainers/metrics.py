@@ -7,9 +7,11 @@ import contextlib
 import torch
 from torch import nn
 
+from poolnas.config import METRICS
+
 __all__ = ["METRIC_NAMES", "evaluate_accuracy"]
 
-METRIC_NAMES = ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")
+METRIC_NAMES = METRICS  # the per-epoch metrics, also the objectives a space file accepts
 
 
 def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512,

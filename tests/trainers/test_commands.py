@@ -93,3 +93,17 @@ def test_cuda_flag_without_cuda_exit_2(tmp_path, capsys):
                  "--out", str(tmp_path / "run")])
     assert code == 2 and "trainer.device" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_of_another_model_exit_2_with_nothing_written(tmp_path, capsys):
+    from poolnas.config import config_from_dict
+    from poolnas.trainers.loop import train
+
+    other = _tiny_dict()
+    other["attention"]["lam"] = 0.8
+    train(config_from_dict(other), out_dir=tmp_path / "other")
+    code = main(["train", "--config", str(_write(tmp_path, _tiny_dict())), "--out", str(tmp_path / "run"),
+                 "--resume", str(tmp_path / "other" / "checkpoint.pt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "resume" in err[0]
+    assert not (tmp_path / "run").exists()

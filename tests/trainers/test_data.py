@@ -98,3 +98,11 @@ def test_digits_read_directly_are_sklearns_digits():
     x, y = data_mod._digits_arrays()
     assert x.shape == (1797, 8, 8) and float(x.sum()) == 561718.0 and x.max() == 16
     assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+def test_raw_arrays_are_read_once_and_shared_read_only():
+    x, y = data_mod._digits_arrays()
+    assert data_mod._digits_arrays()[0] is x
+    assert not x.flags.writeable and not y.flags.writeable
+    d = load_dataset(TrainerConfig(dataset="digits"))
+    assert d.train_y.numpy().flags.writeable  # the splits are the caller's own copies

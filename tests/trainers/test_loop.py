@@ -70,12 +70,12 @@ def _stop_after(n):
 
 
 def test_nan_loss_raises_distinct_error(tiny, monkeypatch):
-    real = loop._build_model
+    real = loop.build_model
 
     def nan_model(cfg):
         model = real(cfg)
         return torch.nn.Sequential(model, _Nan())
-    monkeypatch.setattr(loop, "_build_model", nan_model)
+    monkeypatch.setattr(loop, "build_model", nan_model)
     with pytest.raises(NonFiniteLossError) as err:
         train(tiny(epochs=1))
     assert err.value.epoch == 1 and err.value.step == 1
@@ -107,3 +107,29 @@ def test_cuda_requested_without_cuda_is_a_config_error(tiny):
 def test_cuda_path_keeps_data_on_gpu(tiny):
     result = train(tiny(epochs=1, device="cuda"))
     assert result["device"].startswith("cuda") and result["metrics"]["test_acc"] is not None
+
+
+@pytest.mark.parametrize(
+    ("attention", "in_loss"),
+    [({"pooling": "mix", "excitation": "spem"}, True),
+     ({"pooling": "mix", "mix_alpha": "learn", "excitation": "se"}, True),
+     ({"pooling": "mix", "mix_alpha": 0.3, "excitation": "se"}, False),
+     ({"pooling": "gap"}, False)],
+)
+def test_spem_regulariser_joins_the_loss_wherever_a_learned_mix_exists(
+        tiny, monkeypatch, attention, in_loss):
+    calls = []
+    original = loop.attention_regularizer
+
+    def counting(model):
+        value = original(model)
+        calls.append(value.requires_grad)
+        return value
+
+    monkeypatch.setattr(loop, "attention_regularizer", counting)
+    cfg = tiny(epochs=1, train_subset=128)
+    cfg = cfg.model_copy(update={"attention": cfg.attention.model_copy(update=attention)})
+    train(cfg)
+    steps_with_regulariser = calls[1:]  # calls[0]: the set-up check
+    assert bool(steps_with_regulariser) == in_loss
+    assert all(steps_with_regulariser)
