@@ -189,7 +189,7 @@ def _field_names(model: type[BaseModel], path: list[str]) -> list[str]:
         if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
             return []
         current = field.annotation
-    return list(current.model_fields)
+    return [f.alias or name for name, f in current.model_fields.items()]  # as users write them
 
 
 def format_validation_error(
