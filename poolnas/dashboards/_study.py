@@ -77,6 +77,11 @@ class StudyData(NamedTuple):
         return self.direction == "maximize"
 
     @property
+    def mode(self) -> str:
+        """The objective's mode as a space file writes it: "max" or "min"."""
+        return "max" if self.maximize else "min"
+
+    @property
     def is_accuracy(self) -> bool:
         return self.metric in ACCURACY_METRICS
 

@@ -90,7 +90,7 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
     return {
         "rank": e.rank,
         "config_key": e.config_key,
-        "objective": {"metric": data.metric, "mode": "max" if data.maximize else "min",
+        "objective": {"metric": data.metric, "mode": data.mode,
                       "mean": e.mean, "std": e.std, "n": e.n},
         "metrics": e.metrics,
         "seeds": e.seeds,
@@ -102,11 +102,10 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
 
 
 def _comment(data: StudyData, e: ExportEntry, total: int) -> str:
-    mode = "max" if data.maximize else "min"
     lines = [
         f"poolnas export: study {data.name!r}, rank {e.rank} of {total} configurations "
         f"(config_key {e.config_key})",
-        f"objective {data.metric} ({mode}): mean {e.mean:.6g} ± {e.std:.3g} (std) over {e.n} "
+        f"objective {data.metric} ({data.mode}): mean {e.mean:.6g} ± {e.std:.3g} (std) over {e.n} "
         f"run(s); seeds {e.seeds}; trials {e.trials}",
     ]
     lines += [f"{name}: mean {s['mean']:.6g} ± {s['std']:.3g}" for name, s in e.metrics.items()]

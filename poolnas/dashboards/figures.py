@@ -2,6 +2,8 @@
 
 A figure applies when the study holds the trials it plots: e.g. SS-SRP trials at two or more
 λ values give SRP Fig. 2; MS-SRP trials over (λ, M) give Fig. 3; any SRP trial gives Fig. 7.
+Each figure module offers ``applies(data)`` (whether the study holds its trials) and its
+``plot_x(data)``; :data:`FIGURES` lists them in report order.
 """
 
 from __future__ import annotations
@@ -33,19 +35,19 @@ class _Spec(NamedTuple):
 
 
 FIGURES: tuple[_Spec, ...] = (
-    _Spec("srp-fig2", "SRP Fig. 2: SS-SRP accuracy vs λ", srp_lambda._applies, srp_lambda.plot_srp_lambda),
-    _Spec("srp-fig3", "SRP Fig. 3: MS-SRP accuracy over (λ, M)", srp_heatmap._applies,
+    _Spec("srp-fig2", "SRP Fig. 2: SS-SRP accuracy vs λ", srp_lambda.applies, srp_lambda.plot_srp_lambda),
+    _Spec("srp-fig3", "SRP Fig. 3: MS-SRP accuracy over (λ, M)", srp_heatmap.applies,
           srp_heatmap.plot_srp_heatmap),
-    _Spec("srp-fig7", "SRP Fig. 7: region area ratio vs depth", srp_area._applies, srp_area.plot_srp_area),
-    _Spec("spem-alpha", "SPEM: accuracy vs fixed α", spem_alpha._applies, spem_alpha.plot_spem_alpha),
-    _Spec("saam-paths", "SAAM: accuracy vs score paths K", saam_paths._applies, saam_paths.plot_saam_paths),
-    _Spec("ba2m-reduction", "BA2M: error vs reduction R", ba2m_reduction._applies,
+    _Spec("srp-fig7", "SRP Fig. 7: region area ratio vs depth", srp_area.applies, srp_area.plot_srp_area),
+    _Spec("spem-alpha", "SPEM: accuracy vs fixed α", spem_alpha.applies, spem_alpha.plot_spem_alpha),
+    _Spec("saam-paths", "SAAM: accuracy vs score paths K", saam_paths.applies, saam_paths.plot_saam_paths),
+    _Spec("ba2m-reduction", "BA2M: error vs reduction R", ba2m_reduction.applies,
           ba2m_reduction.plot_ba2m_reduction),
-    _Spec("ba2m-batch-size", "BA2M: error vs batch size", ba2m_batch_size._applies,
+    _Spec("ba2m-batch-size", "BA2M: error vs batch size", ba2m_batch_size.applies,
           ba2m_batch_size.plot_ba2m_batch_size),
-    _Spec("ba2m-placement", "BA2M: error per placement subset", ba2m_placement._applies,
+    _Spec("ba2m-placement", "BA2M: error per placement subset", ba2m_placement.applies,
           ba2m_placement.plot_ba2m_placement),
-    _Spec("se-placement", "Placement: accuracy per stage subset × position", se_placement._applies,
+    _Spec("se-placement", "Placement: accuracy per stage subset × position", se_placement.applies,
           se_placement.plot_se_placement),
 )
 

@@ -20,6 +20,7 @@ from poolnas.dashboards._study import StudyData, flatten, label, load_study
 from poolnas.dashboards.export import rank_configurations
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
+from poolnas.storage import StudyAttrs
 
 __all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
 
@@ -98,12 +99,12 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
     summary = _table(["", ""], [
         ["study", data.name],
         ["storage", data.storage or "(in memory)"],
-        ["objective", f"{data.metric} ({'max' if data.maximize else 'min'})"],
+        ["objective", f"{data.metric} ({data.mode})"],
         ["trials", sum(data.state_counts.values())],
         *[[f"  {state.lower()}", n] for state, n in counts.items()],
         ["parameters varied", _varied(data)],
         ["written by", f"poolnas {__version__} on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-                       f" (study from poolnas {data.user_attrs.get('poolnas_version', '?')})"],
+                       f" (study from poolnas {data.user_attrs.get(StudyAttrs.VERSION, '?')})"],
     ])
     space = yaml.safe_dump(data.space, sort_keys=False) if data.space is not None else "(not stored)"
     applied = {f.key for f in figures if f.section == "paper"}

@@ -8,14 +8,14 @@ from typing import Any
 from poolnas.dashboards._curves import BAND, CurveInfo, distinct, line_figure, series_over
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["plot_saam_paths"]
+__all__ = ["applies", "plot_saam_paths"]
 
 
 def _is_score(row: TrialRow) -> bool:
     return row.flat.get("attention.pooling") == "score"
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     return len(distinct(data, "attention.paths", _is_score)) >= 2
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from poolnas.dashboards._curves import BAND, CurveInfo, line_figure, series_over, varying
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["plot_se_placement"]
+__all__ = ["applies", "plot_se_placement"]
 
 _KEYS = ["attention.placement.stages", "attention.placement.position"]
 
@@ -17,7 +17,7 @@ def _has_attention(row: TrialRow) -> bool:
     return row.flat.get("attention.excitation", "se") != "none" and row.flat.get("attention.pooling") != "none"
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     return bool(varying(data, _KEYS, _has_attention))
 
 

@@ -89,13 +89,13 @@ class _PoolnasRoutes:
 
     def _report(self, name: str, start_response: StartResponse) -> list[bytes]:
         import optuna
-
-        if name not in optuna.study.get_all_study_names(self.storage):
-            return _page("404 Not Found", f"<p>No study named {html.escape(name)}.</p>", start_response)
-        # Redraw only when the trial counts per state changed (cheap COUNT queries).
         from optuna.trial import TrialState
 
-        study_id = self.storage.get_study_id_from_name(name)
+        try:
+            study_id = self.storage.get_study_id_from_name(name)
+        except KeyError:
+            return _page("404 Not Found", f"<p>No study named {html.escape(name)}.</p>", start_response)
+        # Redraw only when the trial counts per state changed (cheap COUNT queries).
         stamp = tuple(self.storage.get_n_trials(study_id, state) for state in TrialState)
         with self._lock:
             cached = self._cache.get(name)

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from poolnas.dashboards._curves import BAND, Series, distinct, line_figure, series_over, varying
 from poolnas.dashboards._study import Stat, StudyData, TrialRow, group, label, summarize
 
-__all__ = ["plot_spem_alpha"]
+__all__ = ["applies", "plot_spem_alpha"]
 
 
 class _SpemAlphaInfo(NamedTuple):
@@ -30,7 +30,7 @@ def _learned(row: TrialRow) -> bool:
     return _is_mix(row) and row.flat.get("attention.mix_alpha") == "learn"
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     n_fixed = len(distinct(data, "attention.mix_alpha", _fixed))
     return n_fixed >= 2 or (n_fixed >= 1 and any(_learned(r) for r in data.rows))
 

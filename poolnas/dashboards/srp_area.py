@@ -14,7 +14,7 @@ import numpy as np
 
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["plot_srp_area"]
+__all__ = ["applies", "plot_srp_area"]
 
 
 class _SrpAreaInfo(NamedTuple):
@@ -98,7 +98,7 @@ def _best(data: StudyData, pooling: str) -> TrialRow | None:
     return (max if data.maximize else min)(rows, key=lambda r: r.value)
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     return _best(data, "srp-ss") is not None or _best(data, "srp-ms") is not None
 
 

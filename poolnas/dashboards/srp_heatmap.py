@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from poolnas.dashboards._curves import BAND, distinct, sort_values
 from poolnas.dashboards._study import StudyData, TrialRow, group, label, summarize
 
-__all__ = ["plot_srp_heatmap"]
+__all__ = ["applies", "plot_srp_heatmap"]
 
 
 class _Panel(NamedTuple):
@@ -31,7 +31,7 @@ def _is_ms(row: TrialRow) -> bool:
     return row.flat.get("attention.pooling") == "srp-ms"
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     return len(distinct(data, "attention.lam", _is_ms)) * len(distinct(data, "attention.M", _is_ms)) >= 2
 
 

@@ -3,29 +3,25 @@ double branch (Luo et al., "Stochastic Region Pooling", Sec. 4.2, Eq. 2)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-from poolnas.dashboards._curves import BAND, Series, distinct, line_figure, series_over
+from poolnas.dashboards._curves import BAND, CurveInfo, distinct, line_figure, series_over
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["plot_srp_lambda"]
-
-
-class _SrpLambdaInfo(NamedTuple):
-    series: list[Series]  # one per (schedule, branch)
-    y_label: str
-    band: str
+__all__ = ["applies", "plot_srp_lambda"]
 
 
 def _is_ss(row: TrialRow) -> bool:
     return row.flat.get("attention.pooling") == "srp-ss"
 
 
-def _applies(data: StudyData) -> bool:
+def applies(data: StudyData) -> bool:
     return len(distinct(data, "attention.lam", _is_ss)) >= 2
 
 
-def _get_srp_lambda_info(data: StudyData) -> _SrpLambdaInfo:
+def _get_srp_lambda_info(data: StudyData) -> CurveInfo:
+    """One series per (schedule, branch)."""
+
     def name(key: tuple[Any, ...]) -> str:
         schedule, branch = key
         kind = "fixed λ" if schedule in (None, "fixed") else f"scheduled λ ({schedule})"
@@ -33,11 +29,11 @@ def _get_srp_lambda_info(data: StudyData) -> _SrpLambdaInfo:
 
     series = series_over(data, "attention.lam", ("attention.schedule", "attention.branch"),
                          where=_is_ss, name=name)
-    return _SrpLambdaInfo(series, data.value_label(), BAND)
+    return CurveInfo(series, "λ (scale ratio)", data.value_label(), BAND)
 
 
 def plot_srp_lambda(data: StudyData) -> Any:
     """SRP Fig. 2 as a Plotly figure (one line per schedule × branch)."""
     info = _get_srp_lambda_info(data)
     return line_figure(info.series, title="SRP Fig. 2: SS-SRP, accuracy vs λ",
-                       x_title="λ (scale ratio)", y_title=info.y_label)
+                       x_title=info.x_label, y_title=info.y_label)

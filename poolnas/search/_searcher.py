@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ray.tune.search.optuna import OptunaSearch
 
+from poolnas.config import METRICS
 from poolnas.errors import ConfigError
 from poolnas.search._space import SpaceView
 from poolnas.search._study import INTERRUPTED
@@ -32,8 +34,6 @@ from poolnas.storage import TrialAttrs, config_key
 __all__ = ["StudySearcher"]
 
 log = logging.getLogger(__name__)
-
-_CURVE_SKIP = {"epoch", "training_iteration", DONE_KEY, "done"}
 
 
 class StudySearcher(OptunaSearch):
@@ -69,8 +69,6 @@ class StudySearcher(OptunaSearch):
         return None
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        import time
-
         ot_trial = self._ot_study.ask()
         self._ot_trials[trial_id] = ot_trial
         self._started[trial_id] = time.time()
@@ -106,7 +104,7 @@ class StudySearcher(OptunaSearch):
         if NODE_KEY in result:
             self._nodes[trial_id] = str(result[NODE_KEY])
         curves = self._curves.setdefault(trial_id, {})
-        for key in ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s"):
+        for key in METRICS:
             if isinstance(result.get(key), (int, float)):
                 curves.setdefault(key, []).append(float(result[key]))
         value = result.get(self._metric)
@@ -156,15 +154,10 @@ class StudySearcher(OptunaSearch):
         except Exception as exc:  # the storage refused: keep the sweep going, say why
             log.warning("could not store trial %s: %s", ot_trial.number, exc)
         if self._on_told is not None:
-            best = value
-            if state == TrialState.PRUNED:
-                best = None
-            self._on_told(state.name, best, ot_trial.number)
+            self._on_told(state.name, value, ot_trial.number)
 
     def _store_attrs(self, trial_id: str, ot_trial: Any, attrs: dict[str, Any],
                      reason: str | None) -> None:
-        import time
-
         curves = attrs.get("curves") or self._curves.get(trial_id) or {}
         values: dict[str, Any] = {TrialAttrs.CURVES: curves}
         if attrs:

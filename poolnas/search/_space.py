@@ -1,8 +1,4 @@
-"""A narrow view of a ``poolnas.spaces.Space`` with what a sweep needs, in one place.
-
-Keeps the search package independent of how the spaces package stores its settings
-(pydantic models or mappings).
-"""
+"""A narrow view of a ``poolnas.spaces.Space`` with what a sweep needs, in one place."""
 
 from __future__ import annotations
 
@@ -10,20 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["SpaceView"]
-
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
-def _plain(obj: Any) -> Any:
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return obj
 
 
 @dataclass
@@ -35,36 +17,23 @@ class SpaceView:
     @property
     def doc(self) -> dict[str, Any]:
         """The space file as loaded (JSON-able), stored as the study attribute ``space``."""
-        s = self.space
-        for name in ("to_dict", "as_dict"):
-            fn = getattr(s, name, None)
-            if callable(fn):
-                return fn()
-        for name in ("document", "doc", "raw", "spec"):
-            value = getattr(s, name, None)
-            if value is not None and not callable(value):
-                return _plain(value)
-        if hasattr(s, "model_dump"):
-            return _plain(s)
-        keys = ("study", "objective", "sampler", "trials", "repeats", "seeds", "scheduler",
-                "resources", "base", "space")
-        return {k: _plain(_get(s, k)) for k in keys if _get(s, k) is not None}
+        return self.space.document
 
     @property
     def study(self) -> str:
-        return str(_get(self.space, "study"))
+        return self.space.study
 
     @property
     def metric(self) -> str:
-        return str(_get(_get(self.space, "objective"), "metric", "test_acc"))
+        return self.space.objective.metric
 
     @property
     def mode(self) -> str:
-        return str(_get(_get(self.space, "objective"), "mode", "max"))
+        return self.space.objective.mode
 
     @property
     def sampler(self) -> str:
-        return str(_get(self.space, "sampler", "tpe"))
+        return self.space.sampler
 
     @property
     def is_grid(self) -> bool:
@@ -72,8 +41,7 @@ class SpaceView:
 
     @property
     def trials(self) -> int | None:
-        value = _get(self.space, "trials")
-        return None if value is None else int(value)
+        return self.space.trials
 
     @property
     def seeds(self) -> list[int]:
@@ -85,20 +53,19 @@ class SpaceView:
         return len(self.seeds) > 1
 
     @property
-    def scheduler(self) -> dict[str, Any]:
-        sch = _plain(_get(self.space, "scheduler")) or {}
-        return dict(sch) if isinstance(sch, dict) else {"type": str(sch)}
+    def scheduler(self) -> Any:
+        """The space's ``scheduler`` (type, grace_period, max_t, reduction_factor)."""
+        return self.space.scheduler
 
     @property
     def resources(self) -> dict[str, float]:
-        res = _plain(_get(self.space, "resources")) or {}
-        return {"cpu": float(res.get("cpu", 1.0)), "gpu": float(res.get("gpu", 0.0) or 0.0)}
+        res = self.space.resources
+        return {"cpu": float(res.cpu), "gpu": float(res.gpu)}
 
     @property
     def max_epochs(self) -> int:
         """Epochs of a full trial (ASHA's max_t unless the scheduler sets one)."""
-        base = _get(self.space, "base") or {}
-        epochs = _get(_get(base, "trainer"), "epochs")
+        epochs = (self.space.base.get("trainer") or {}).get("epochs")
         if epochs is None:
             from poolnas.config import TrainerConfig
 

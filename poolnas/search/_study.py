@@ -120,19 +120,16 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
             retries.append((dict(t.params), t.number))
 
     enqueued = 0
-    n_seeds = len(view.seeds)
+    runs_target = configs * len(view.seeds)
     trials_now = study.get_trials(deepcopy=False)
-    done = sum(1 for t in trials_now if _is_run(t))
     if view.is_grid:
         # The grid sampler walks every grid point x seed once; it reruns a cell whose trial
         # FAILED in an earlier run (interrupted ones included) and skips finished cells.
-        runs_target = configs * n_seeds
         remaining = view.grid_remaining(sampler, study)
         if trials is not None:
             finished = sum(1 for t in trials_now if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
             remaining = min(remaining, max(0, runs_target - finished))
     else:
-        runs_target = configs * n_seeds
         waiting = {params_key(_trial_params(t)) for t in trials_now if t.state == TrialState.WAITING}
         for params, number in retries:
             if params_key(params) in waiting:
@@ -140,7 +137,7 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
             study.enqueue_trial(params, user_attrs={TrialAttrs.ORIGIN: "retry",
                                                     TrialAttrs.RETRY_OF: number})
             enqueued += 1
-        remaining = max(0, runs_target - done)
+        remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
     return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
                      recovered=recovered, enqueued=enqueued, counts=counts)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from poolnas.search._study import state_counts
 from poolnas.storage import StudyAttrs
 
 __all__ = ["StudySummary", "list_studies", "format_studies"]
@@ -28,9 +29,7 @@ def list_studies(storage: Any) -> list[StudySummary]:
     out = []
     for s in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
         trials = storage.get_all_trials(s._study_id, deepcopy=False)
-        counts = {state: 0 for state in _STATES}
-        for t in trials:
-            counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        counts = {state: 0 for state in _STATES} | state_counts(trials)
         direction = s.directions[0].name.lower() if s.directions else "maximize"
         done = [t for t in trials if t.state.name == "COMPLETE" and t.values
                 and math.isfinite(t.values[0])]

@@ -95,7 +95,7 @@ def _scheduler(view: SpaceView, pruned: set[str]) -> Any:
     from poolnas.search._trainable import DONE_KEY
 
     sch = view.scheduler
-    if sch.get("type", "fifo") != "asha":
+    if sch.type != "asha":
         return FIFOScheduler()
 
     class _RecordingASHA(ASHAScheduler):
@@ -107,10 +107,10 @@ def _scheduler(view: SpaceView, pruned: set[str]) -> Any:
                 pruned.add(trial.trial_id)
             return action
 
-    max_t = int(sch.get("max_t") or view.max_epochs)
+    max_t = sch.max_t or view.max_epochs
     return _RecordingASHA(metric=view.metric, mode=view.mode, max_t=max_t,
-                          grace_period=min(int(sch.get("grace_period", 1)), max_t),
-                          reduction_factor=float(sch.get("reduction_factor", 2.0)))
+                          grace_period=min(sch.grace_period, max_t),
+                          reduction_factor=sch.reduction_factor)
 
 
 def run_sweep(
@@ -183,10 +183,8 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
                stream: TextIO | None) -> Any:
     from poolnas.search._live import LiveView
 
-    counts = dict(plan.counts)
-    counts["FAIL"] = counts.get("FAIL", 0) + 0
     return LiveView(study=name, metric=view.metric, mode=view.mode, target=plan.runs_target,
-                    counts=counts, best=(best["value"], best["number"]) if best else None,
+                    counts=plan.counts, best=(best["value"], best["number"]) if best else None,
                     stream=stream or sys.stderr, enabled=not quiet)
 
 
@@ -221,7 +219,7 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
         searcher = StudySearcher(view, storage=db, study_name=name, sampler=sampler,
                                  pruned=pruned, on_told=live.told, reason_of=reason_of)
         trainable = tune.with_resources(tune.with_parameters(run_trial, trial_fn=trial_fn),
-                                        {"cpu": view.resources["cpu"], "gpu": view.resources["gpu"]})
+                                        view.resources)
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 import time
 import urllib.error
@@ -12,13 +14,26 @@ from pathlib import Path
 import optuna
 import pytest
 import synthetic as S
-from conftest import CHROMEDRIVER, CHROMIUM, require_chromium
 
 from poolnas.dashboards import write_report
 from poolnas.dashboards.server import make_dashboard_server
 from poolnas.storage import open_storage
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def require_chromium() -> None:
+    """Skip (or fail under POOLNAS_REQUIRE_ALL=1) when headless Chromium is missing."""
+    if CHROMIUM and CHROMEDRIVER:
+        return
+    reason = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+    if os.environ.get("POOLNAS_REQUIRE_ALL") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
 
 # What MACHINE-NOTES.md found Chromium needs here: root (no sandbox), a closed network.
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

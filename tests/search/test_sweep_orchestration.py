@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import grid_space
+from _sweep_spaces import grid_space
 from optuna.trial import TrialState
 
 from poolnas.errors import ConfigError

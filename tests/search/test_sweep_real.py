@@ -17,7 +17,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import env_without_storage, grid_space, write_space
+from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
 from poolnas.cli import main
@@ -97,7 +97,9 @@ def test_sigkill_mid_sweep_then_resume_loses_and_reruns_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     db = tmp_path / "s.db"
     url = f"sqlite:///{db}"
-    space = write_space(tmp_path, grid_space("killed", pooling=["gap", "max", "min", "avgmax"]))
+    doc = grid_space("killed", epochs=3, pooling=["gap", "max", "min", "avgmax"])
+    doc["base"]["trainer"]["train_subset"] = 384  # trials of seconds: the kill lands mid-trial
+    space = write_space(tmp_path, doc)
     ray_tmp = tempfile.mkdtemp(prefix="prk", dir="/tmp")  # short: Ray's socket paths
     env = env_without_storage()
     env["RAY_TMPDIR"] = ray_tmp

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import grid_space, write_space
+from _sweep_spaces import grid_space, write_space
 from optuna.trial import TrialState
 
 from poolnas.cli import main
