@@ -31,18 +31,22 @@ def list_studies(storage: Any) -> list[StudySummary]:
         trials = storage.get_all_trials(s._study_id, deepcopy=False)
         counts = {state: 0 for state in _STATES} | state_counts(trials)
         direction = s.directions[0].name.lower() if s.directions else "maximize"
-        done = [t for t in trials if t.state.name == "COMPLETE" and t.values
-                and math.isfinite(t.values[0])]
-        best = None
-        if done:
-            pick = max if direction == "maximize" else min
-            best = pick(done, key=lambda t: t.values[0])
+        best = best_complete(trials, maximize=direction == "maximize")
         objective = s.user_attrs.get(StudyAttrs.OBJECTIVE) or {}
         out.append(StudySummary(name=s.study_name, counts=counts,
                                 best=best.values[0] if best else None,
                                 best_trial=best.number if best else None,
                                 metric=objective.get("metric"), direction=direction))
     return out
+
+
+def best_complete(trials: list[Any], *, maximize: bool) -> Any | None:
+    """The COMPLETE trial with the best finite objective value, or None."""
+    done = [t for t in trials if t.state.name == "COMPLETE" and t.values
+            and math.isfinite(t.values[0])]
+    if not done:
+        return None
+    return (max if maximize else min)(done, key=lambda t: t.values[0])
 
 
 def format_studies(rows: list[StudySummary]) -> str:

@@ -9,7 +9,6 @@ tested with trials of a known length and outcome (``poolnas.search.fake_trials``
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from typing import Any, TextIO
 from poolnas.errors import ConfigError
 from poolnas.search._space import SpaceView
 from poolnas.search._study import prepare_study, state_counts
+from poolnas.search.studies import best_complete
 from poolnas.storage import TrialAttrs, open_storage, redact_url, resolve_storage_url
 
 __all__ = ["SweepResult", "run_sweep", "best_trial"]
@@ -50,14 +50,10 @@ class SweepResult:
 
 def best_trial(study: Any) -> dict[str, Any] | None:
     """The best COMPLETE trial of a study as a plain dict, or None."""
-    from optuna.trial import TrialState
-
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and math.isfinite(t.value)]
-    if not done:
+    t = best_complete(study.get_trials(deepcopy=False),
+                      maximize=study.direction.name == "MAXIMIZE")
+    if t is None:
         return None
-    pick = max if study.direction.name == "MAXIMIZE" else min
-    t = pick(done, key=lambda t: t.value)
     return {"number": t.number, "value": t.value, "params": dict(t.params),
             "config": t.user_attrs.get(TrialAttrs.CONFIG)}
 
