@@ -8,7 +8,9 @@ uniformly over the valid positions ``0 <= a <= H - H'``, ``0 <= b <= W - W'``
 (Eq. 4: a point covered by several squares counts once).
 
 How: all ``P = (H - H' + 1)(W - W' + 1)`` possible squares of one map size are kept as
-a small float32 table ``(P, H*W)`` (cached per size and device). A draw is one
+a small float32 table ``(P, H*W)`` (an LRU cache of ``TABLE_CACHE_SIZE`` tables, keyed
+by map size, square size and device, so that a long sweep over many sizes and devices
+holds a bounded amount of memory). A draw is one
 ``randint`` of flat corner indices (uniform over P is uniform over (a, b)), one
 ``index_select`` of table rows and, for M > 1, one ``amax`` over the M rows (the union).
 ``region_weights`` divides by the union's area ``|Ω*|`` to give the weights of Eq. 3 /
@@ -20,6 +22,7 @@ Used by ``SRPPool`` and by the area-ratio figure (SRP Fig. 7).
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -28,7 +31,7 @@ import torch
 from ._checks import check_int, check_lam
 
 _TABLE_MAX_BYTES = 16 * 2**20  # larger tables: separable indicators instead
-_tables: dict[tuple[int, int, int, int, str], torch.Tensor] = {}
+TABLE_CACHE_SIZE = 64  # tables kept (least recently used dropped): at most 64 x 16 MiB
 
 
 def region_side(lam: float, size: int) -> int:
@@ -61,6 +64,17 @@ def _corners(flat: torch.Tensor, n_w: int) -> tuple[torch.Tensor, torch.Tensor]:
     return flat // n_w, flat % n_w
 
 
+@functools.lru_cache(maxsize=TABLE_CACHE_SIZE)
+def _cached_table(height: int, width: int, side_h: int, side_w: int, device: str) -> torch.Tensor:
+    n_h, n_w = height - side_h + 1, width - side_w + 1
+    dev = torch.device(device)
+    rows = _indicators(torch.arange(n_h, device=dev), side_h, height)  # (n_h, H)
+    cols = _indicators(torch.arange(n_w, device=dev), side_w, width)  # (n_w, W)
+    table = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(n_h * n_w, -1)
+    # float32: a draw indexes rows straight into pooling weights, no cast per step
+    return table.float()
+
+
 def _table(
     height: int, width: int, side_h: int, side_w: int, device: torch.device
 ) -> torch.Tensor | None:
@@ -68,15 +82,12 @@ def _table(
     n_h, n_w = height - side_h + 1, width - side_w + 1
     if 4 * n_h * n_w * height * width > _TABLE_MAX_BYTES:
         return None
-    key = (height, width, side_h, side_w, str(device))
-    table = _tables.get(key)
-    if table is None:
-        rows = _indicators(torch.arange(n_h, device=device), side_h, height)  # (n_h, H)
-        cols = _indicators(torch.arange(n_w, device=device), side_w, width)  # (n_w, W)
-        table = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(n_h * n_w, -1)
-        # float32: a draw indexes rows straight into pooling weights, no cast per step
-        table = _tables[key] = table.float()
-    return table
+    return _cached_table(height, width, side_h, side_w, str(device))
+
+
+def table_cache_info() -> tuple[int, int, int | None, int]:
+    """``(hits, misses, maxsize, currsize)`` of the region-table LRU cache (a named tuple)."""
+    return _cached_table.cache_info()
 
 
 def _draw(

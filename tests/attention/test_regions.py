@@ -135,3 +135,20 @@ def test_generator_makes_draws_reproducible():
 def test_bad_sampler_arguments_raise_value_error_naming_them(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}: .* is not accepted; expected"):
         sample_region_masks(2, 8, 8, **kwargs)
+
+
+def test_region_table_cache_is_bounded_lru():
+    regions = regions_module
+    regions._cached_table.cache_clear()
+    sizes = range(2, regions.TABLE_CACHE_SIZE + 12)
+    for size in sizes:  # more distinct map sizes than the cache holds
+        sample_region_masks(1, size, 3, lam=0.5)
+    info = regions.table_cache_info()
+    assert info.maxsize == regions.TABLE_CACHE_SIZE
+    assert info.currsize == regions.TABLE_CACHE_SIZE
+    hits = info.hits
+    sample_region_masks(1, sizes[-1], 3, lam=0.5)  # most recent: still cached
+    assert regions.table_cache_info().hits == hits + 1
+    misses = regions.table_cache_info().misses
+    sample_region_masks(1, 2, 3, lam=0.5)  # least recently used: evicted, built again
+    assert regions.table_cache_info().misses == misses + 1
