@@ -6,13 +6,17 @@ and the identity are pooled (SRP pools both over the same region, SRP Sec. 3), a
 gate of x's channels comes from the two descriptors. The block then adds the identity.
 
 Heads (config ``double_head``):
-- ``conv`` (CMPE-SE "inner imaging", from the authors' MXNet code via NOTES.md): stack
-  the two C-vectors as a ``(C, 2)`` map, rows (residual_c, identity_c), and fold it
-  into a one-channel ``(2C/k, k)`` image; a 3x3 conv (no padding, no bias) with
-  ``maps`` output maps, BN, mean over the maps, flatten; FC to ``max(1, C // R)`` +
-  ReLU, FC to C, sigmoid (FCs bias-free). k = 16 as in the authors' ResNets when C
-  allows; otherwise the largest divisor k <= 16 of 2C leaving at least 3 rows and 3
-  columns; if none exists (tiny C), the ``(C, 2)`` map itself with padding 1.
+- ``conv`` (CMPE-SE "inner imaging", the authors' MXNet code, ``ResFoldReimageLayer`` and
+  ``PreActBottleneckCMPESEBlock3x3``): stack the two C-vectors as a ``(C, 2)`` map
+  (columns residual, identity), fold it to ``(C/k, k, 2)``, swap the last two axes and
+  fold to a one-channel ``(2C/k, k)`` image, so that rows alternate k residual and k
+  identity channels: row 2j holds residual channels jk..jk+k-1, row 2j+1 the identity's
+  same channels. A 3x3 conv (no padding, no bias) with ``max(1, planes // 16)`` output
+  maps (the authors' ``channels / cmpe_se_ratio``: the block's planes, i.e. the
+  bottleneck width C/4, or C for basic blocks), BN, mean over the maps, flatten; FC to
+  ``max(1, C // R)`` + ReLU, FC to C, sigmoid (FCs bias-free). k = 16 as in the authors'
+  code when C allows; otherwise the largest divisor k <= 16 of C leaving at least 3 rows
+  and 3 columns; if none exists (tiny C), the ``(C, 2)`` map itself with padding 1.
 - ``fc`` (the "double FC" variant of the same code): each descriptor through its own
   bias-free FC to ``max(1, C // R)`` + ReLU, concatenated, bias-free FC to C, sigmoid.
 
@@ -28,28 +32,41 @@ from ._base import AttentionModule, Pool
 from ._checks import check_choice, hidden_width
 
 DOUBLE_HEADS = ("conv", "fc")
-FOLD_WIDTH = 16  # k in CMPE-SE's (C, 2) -> (2C/k, k) fold for ResNets
-CONV_MAPS = 4  # output maps of the 3x3 conv, averaged afterwards
+FOLD_WIDTH = 16  # k in CMPE-SE's (C, 2) -> (2C/k, k) fold (the authors' reimage_k)
+MAPS_RATIO = 16  # conv output maps = planes / 16 (the authors' cmpe_se_ratio)
 
 
 def fold_width(channels: int) -> int:
-    """k for the inner-imaging fold of ``2C`` values, or 0 for the unfolded (C, 2) map."""
-    total = 2 * channels
+    """k for the inner-imaging fold (k divides C), or 0 for the unfolded (C, 2) map."""
     for k in range(FOLD_WIDTH, 2, -1):
-        if total % k == 0 and total // k >= 3:
+        if channels % k == 0 and 2 * channels // k >= 3:
             return k
     return 0
+
+
+def inner_image(z_res: torch.Tensor, z_id: torch.Tensor, fold: int) -> torch.Tensor:
+    """``(B, C)`` twice -> the ``(B, 1, 2C/k, k)`` image of the authors' fold (k = ``fold``).
+
+    ``(C, 2) -> (C/k, k, 2) -> transpose -> (C/k, 2, k) -> (2C/k, k)``; with ``fold = 0``
+    the unfolded ``(B, 1, C, 2)`` map.
+    """
+    pair = torch.stack((z_res, z_id), dim=-1)  # (B, C, 2)
+    b, c, _ = pair.shape
+    if not fold:
+        return pair.view(b, 1, c, 2)
+    return pair.view(b, c // fold, fold, 2).transpose(-1, -2).reshape(b, 1, 2 * c // fold, fold)
 
 
 class InnerImagingHead(nn.Module):
     """CMPE-SE's fold + 3x3 conv head: ``(z_res, z_id) (N, C) -> logits (N, C)``."""
 
-    def __init__(self, channels: int, reduction: int = 16, maps: int = CONV_MAPS):
+    def __init__(self, channels: int, reduction: int = 16, planes: int | None = None):
         super().__init__()
         hidden = hidden_width(channels, reduction)
-        fold = fold_width(channels)
-        if fold:
-            rows, cols, pad = 2 * channels // fold, fold, 0
+        maps = max(1, (channels if planes is None else planes) // MAPS_RATIO)
+        self.fold = fold_width(channels)
+        if self.fold:
+            rows, cols, pad = 2 * channels // self.fold, self.fold, 0
         else:
             rows, cols, pad = channels, 2, 1
         self.image_shape = (rows, cols)
@@ -61,7 +78,7 @@ class InnerImagingHead(nn.Module):
         self.fc2 = nn.Linear(hidden, channels, bias=False)
 
     def forward(self, z_res: torch.Tensor, z_id: torch.Tensor) -> torch.Tensor:
-        image = torch.stack((z_res, z_id), dim=-1).reshape(-1, 1, *self.image_shape)
+        image = inner_image(z_res, z_id, self.fold)
         maps = self.bn(self.conv(image)).mean(dim=1)  # (B, rows', cols')
         return self.fc2(self.act(self.fc1(maps.flatten(1))))
 
@@ -91,6 +108,8 @@ class DoubleBranchAttention(AttentionModule):
         reduction: R.
         head: ``conv`` (CMPE-SE inner imaging) or ``fc`` (double FC).
         lam: λ at this site, None when not SRP.
+        planes: the block's planes (bottleneck width; default C) for the conv head's
+            ``planes // 16`` maps.
     """
 
     def __init__(
@@ -101,11 +120,12 @@ class DoubleBranchAttention(AttentionModule):
         head: str = "conv",
         *,
         lam: float | None = None,
+        planes: int | None = None,
     ):
         super().__init__()
         self.pool = pool
         if check_choice(head, "double_head", DOUBLE_HEADS) == "conv":
-            self.head: nn.Module = InnerImagingHead(channels, reduction)
+            self.head: nn.Module = InnerImagingHead(channels, reduction, planes)
         else:
             self.head = DoubleFCHead(channels, reduction)
         self.pooling = pool.pool_type

@@ -44,6 +44,7 @@ def create_attention(
     *,
     site_index: int = 0,
     num_sites: int = 1,
+    planes: int | None = None,
 ) -> nn.Module | None:
     """The attention block at one site, or None when pooling or excitation is ``none``.
 
@@ -52,6 +53,7 @@ def create_attention(
         channels: C at this site.
         site_index: 0-based depth index of this site among the attention sites.
         num_sites: number of attention sites (for the linear λ schedule).
+        planes: the block's planes (bottleneck width; None: C), for CMPE-SE's conv head.
 
     Returns:
         ``branch: one``: a module with ``forward(x) -> x * gate``;
@@ -89,7 +91,9 @@ def create_attention(
     )
     if cfg.branch == "one":
         return ChannelAttention(channels, pool, cfg.reduction, lam=lam)
-    return DoubleBranchAttention(channels, pool, cfg.reduction, cfg.double_head, lam=lam)
+    return DoubleBranchAttention(
+        channels, pool, cfg.reduction, cfg.double_head, lam=lam, planes=planes
+    )
 
 
 def create_batch_attention(

@@ -36,7 +36,9 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
     for site in sites:
         block = model.get_submodule(f"layer{site.stage}.{site.block}")
         if site.kind == "attention":
-            module = create_attention(att, site.channels, site_index=site.site_index, num_sites=num_sites)
+            width = plan.stages[site.stage - 1][site.block].width  # bottleneck planes (0: basic)
+            module = create_attention(att, site.channels, site_index=site.site_index,
+                                      num_sites=num_sites, planes=width or None)
             block.set_attention(module, site.position, double=att.branch == "double")
         else:
             block.batch_attn = create_batch_attention(att, site.channels)

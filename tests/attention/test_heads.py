@@ -126,7 +126,7 @@ def test_dict_config_errors_name_the_attention_field():
 
 
 @pytest.mark.parametrize(
-    ("channels", "k"), [(64, 16), (256, 16), (24, 16), (16, 8), (12, 8), (6, 4), (4, 0), (5, 0)]
+    ("channels", "k"), [(64, 16), (256, 16), (24, 12), (16, 8), (12, 6), (6, 3), (4, 0), (5, 0)]
 )
 def test_inner_imaging_fold_width(channels, k):
     assert fold_width(channels) == k
@@ -166,9 +166,9 @@ def test_inner_imaging_head_follows_the_fold_and_conv():
     head = m.head
     x, ident = torch.randn(2, c, 5, 5), torch.randn(2, c, 5, 5)
     z_r, z_i = x.mean(dim=(2, 3)), ident.mean(dim=(2, 3))
-    image = torch.empty(2, 2 * c)
-    image[:, 0::2], image[:, 1::2] = z_r, z_i  # (C, 2) rows: residual_c, identity_c
-    image = image.view(2, 1, 2 * c // 16, 16)
+    image = torch.empty(2, 2 * c // 16, 16)  # the authors' fold: rows of 16 alternate
+    image[:, 0::2], image[:, 1::2] = z_r.view(2, -1, 16), z_i.view(2, -1, 16)
+    image = image.unsqueeze(1)
     maps = head.bn(nn.functional.conv2d(image, head.conv.weight)).mean(dim=1).flatten(1)
     gate = torch.sigmoid(head.fc2(torch.relu(head.fc1(maps))))
     assert torch.allclose(m(x, ident), x * gate[:, :, None, None], atol=1e-5)
@@ -184,3 +184,22 @@ def test_attention_parameters_are_those_of_the_attention_blocks():
     assert {id(p) for p in params} == {id(p) for p in [*block.parameters(), *ba.parameters()]}
     assert len(params) == len({id(p) for p in params})
     assert not any(p is conv.weight for p in params)
+
+
+def test_inner_image_rows_alternate_k_residual_and_k_identity_channels():
+    """The authors' ResFoldReimageLayer: (C, 2) -> (C/k, k, 2) -> (C/k, 2, k) -> (2C/k, k)."""
+    from poolnas.attention.double_branch import inner_image
+
+    z_res = torch.arange(8.0).view(1, 8)  # residual channels 0..7
+    z_id = 100 + torch.arange(8.0).view(1, 8)  # identity channels 100..107
+    image = inner_image(z_res, z_id, 4)
+    expected = torch.tensor([[0.0, 1, 2, 3], [100, 101, 102, 103], [4, 5, 6, 7], [104, 105, 106, 107]])
+    assert torch.equal(image, expected.view(1, 1, 4, 4))
+
+
+@pytest.mark.parametrize(("channels", "planes", "maps"), [(256, 64, 4), (64, 16, 1), (160, None, 10)])
+def test_inner_imaging_conv_has_planes_over_16_maps(channels, planes, maps):
+    cfg = AttentionConfig(pooling="gap", branch="double", reduction=16)
+    m = create_attention(cfg, channels, planes=planes)
+    assert m.head.conv.out_channels == maps  # the authors' channels / cmpe_se_ratio
+    assert m.head.bn.num_features == maps
