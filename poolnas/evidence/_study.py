@@ -1,0 +1,104 @@
+"""The evidence of one study in one object: configurations, best, baseline, verdicts, warnings.
+
+The report, ``poolnas compare``, ``export`` and the Python API (``poolnas.load``) build this
+once from a study's trials and its stored space file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from poolnas.evidence._compare import (
+    BETTER,
+    Comparison,
+    compare,
+    find_baseline,
+    indistinguishable,
+)
+from poolnas.evidence._configs import Configuration, configurations, flatten_partial
+from poolnas.evidence._diagnose import diagnose
+
+__all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "study_evidence"]
+
+DEFAULT_BASELINE: dict[str, Any] = {"attention.pooling": "gap"}
+
+TEST_DATA_NOTE = ("These grids are reported on test data, as the papers report them, not selected "
+                  "on it: the objective is test_acc (trainer.val_fraction: 0), so the best "
+                  "configuration's accuracy is the best of the grid on the test set, an optimistic "
+                  "estimate rather than a held-out one.")
+
+
+def baseline_of(space: Any) -> dict[str, Any] | None:
+    """The ``baseline:`` of a stored space document, as dotted keys, or None."""
+    if isinstance(space, Mapping) and isinstance(space.get("baseline"), Mapping):
+        return flatten_partial(space["baseline"])
+    return None
+
+
+@dataclass
+class Evidence:
+    """What a study says, computed once."""
+
+    metric: str
+    mode: str
+    configs: list[Configuration]  # best first
+    best: Configuration | None
+    baseline: dict[str, Any] | None  # the partial config asked for (dotted keys)
+    baseline_source: str  # "--baseline", "space file", "default (gap)" or "none"
+    baseline_config: Configuration | None  # the configuration it matched (best of several)
+    baseline_matches: int
+    comparisons: list[Comparison] | None  # None: no baseline configuration in the study
+    near_best: list[Comparison]  # within noise of the best (the best first)
+    notes: list[str] = field(default_factory=list)  # chance accuracy, identical losses, test data
+
+    @property
+    def beats_baseline(self) -> list[Comparison]:
+        return [c for c in self.comparisons or [] if c.verdict == BETTER]
+
+    def comparison_of(self, conf: Configuration) -> Comparison | None:
+        return next((c for c in self.comparisons or [] if c.config is conf), None)
+
+    def baseline_text(self) -> str:
+        if not self.baseline:
+            return "none"
+        return ", ".join(f"{k}={_show(v)}" for k, v in self.baseline.items())
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict[str, Any] | None, str]:
+    if baseline:
+        return flatten_partial(baseline), "--baseline"
+    stored = baseline_of(space)
+    if stored:
+        return stored, "space file"
+    return dict(DEFAULT_BASELINE), "default (gap)"
+
+
+def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any = None,
+                   baseline: Mapping[str, Any] | None = None, level: float = 0.95) -> Evidence:
+    """Group the trials, find the best and the baseline, compare, and diagnose.
+
+    Args:
+        trials: the study's FrozenTrials (any state; only COMPLETE ones count).
+        metric, mode: the objective ("max"/"min").
+        space: the stored space document (its ``baseline:`` is used unless ``baseline``).
+        baseline: a partial config overriding the space file's.
+    """
+    configs = configurations(trials, metric, mode)
+    partial, source = _pick_baseline(baseline, space)
+    base, hits = find_baseline(configs, partial, mode) if partial else (None, 0)
+    if base is None and source == "default (gap)":
+        partial, source = None, "none"
+    comparisons = compare(configs, base, mode, level=level) if base is not None else None
+    notes = diagnose(configs, metric)
+    if metric == "test_acc":
+        notes.append(TEST_DATA_NOTE)
+    return Evidence(metric=metric, mode=mode, configs=configs, best=configs[0] if configs else None,
+                    baseline=partial, baseline_source=source, baseline_config=base,
+                    baseline_matches=hits, comparisons=comparisons,
+                    near_best=indistinguishable(configs, mode, level=level), notes=notes)
