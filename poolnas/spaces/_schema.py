@@ -100,6 +100,8 @@ class SpaceFile(_Strict):
     trials: int | None = Field(None, ge=1, description="configurations to sample; grid: default the whole grid")
     repeats: int = Field(1, ge=1, description="seeds per configuration")
     seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds (default 0..repeats-1)")
+    baseline: dict[str, Any] | None = Field(
+        None, description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")
     scheduler: Scheduler = Field(default_factory=Scheduler)
     resources: Resources = Field(default_factory=Resources)
     base: dict[str, Any] = Field(default_factory=dict, description="fixed part of the trial config")

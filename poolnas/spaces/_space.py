@@ -209,6 +209,7 @@ def space_from_dict(doc: dict[str, Any], *, where: str | None = None) -> Space:
         _check_sweep(spec, params)
         _check_values(spec, params)
         _check_models(spec, params)
+        _check_baseline(spec)
     except ConfigError as err:
         raise ConfigError(err.field, err.value, err.accepted, where=where) from None
     return Space(spec, params, document=doc, source=where)
@@ -395,6 +396,29 @@ def _check_models(spec: SpaceFile, params: list[Param]) -> None:
             shown = ", ".join(f"{k}={v!r}" for k, v in combo.items())
             where = f" (with {shown})" if culprit else ""
             raise ConfigError(field, err.value, f"{err.accepted}{where}") from None
+
+
+def _check_baseline(spec: SpaceFile) -> None:
+    """``baseline:`` (issue 13) names trial-config paths with values the config accepts."""
+    if spec.baseline is None:
+        return
+    from poolnas.evidence._configs import flatten_partial
+
+    flat = flatten_partial(spec.baseline)
+    if not flat:
+        raise ConfigError("baseline", spec.baseline, "expected a partial config, e.g. {attention.pooling: gap}")
+    paths = config_paths()
+    for key in flat:
+        if key == "seed":
+            raise ConfigError("baseline.seed", flat[key], "a baseline is compared over every seed; leave seed out")
+        if key not in paths:
+            raise ConfigError(f"baseline.{key}", key, "not a path of the trial config" + closest(key, paths))
+    doc = {k: list(v) if isinstance(v, tuple) else v for k, v in flat.items()}
+    try:
+        TrialConfig.model_validate(_doc_with(spec.base, doc, {}))
+    except ValidationError as err:
+        inner = format_validation_error(err, TrialConfig)
+        raise ConfigError(f"baseline.{inner.field}", inner.value, inner.accepted) from None
 
 
 def _culprit(field: str, combo: dict[str, Any]) -> str | None:
