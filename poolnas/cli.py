@@ -57,6 +57,7 @@ _HANDLERS = {
     "report": "poolnas.dashboards.commands:report_command",
     "dashboard": "poolnas.dashboards.commands:dashboard_command",
     "export": "poolnas.dashboards.commands:export_command",
+    "compare": "poolnas.evidence.commands:compare_command",
     "space validate": "poolnas.spaces.commands:validate_command",
     "space show": "poolnas.spaces.commands:show_command",
     "space schema": "poolnas.spaces.commands:schema_command",
@@ -112,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="file (default: standard output)")
     p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
                    help="default: from the output's suffix, else yaml")
+
+    p = sub.add_parser("compare", help="every configuration against the baseline: Δ, 95% interval, verdict")
+    p.add_argument("--study", required=True)
+    _storage(p)
+    p.add_argument("--baseline", nargs="+", metavar="KEY=VALUE", default=None,
+                   help="a partial config, e.g. attention.pooling=gap (default: the space's baseline:)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
 
     p = sub.add_parser("space", help="search-space files: validate, show presets, JSON Schema")
     space = p.add_subparsers(dest="space_command", required=True, parser_class=_Parser)

@@ -67,14 +67,10 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.config
-        return {"params": _jsonable(c.params), "n": c.n, "mean": c.mean, "std": c.std,
+        return {"params": c.to_params(), "n": c.n, "mean": c.mean, "std": c.std,
                 "delta": self.delta, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "verdict": self.verdict, "method": self.method, "n_pairs": self.n_pairs,
                 "seeds": c.seeds, "trials": c.trials, "config_key": c.key}
-
-
-def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
 def _var(xs: Sequence[float]) -> float:

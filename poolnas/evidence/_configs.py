@@ -120,6 +120,10 @@ class Configuration:
         pick = max if maximize else min
         return pick(range(self.n), key=lambda i: self.values[i])
 
+    def to_params(self) -> dict[str, Any]:
+        """``params`` with tuples as lists (JSON, YAML)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
+
     def std_text(self, fmt: str = ".4f", scale: float = 1.0) -> str:
         return "–" if self.std is None else format(self.std * scale, fmt)
 
