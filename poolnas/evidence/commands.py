@@ -143,5 +143,5 @@ def compare_command(args: argparse.Namespace) -> int:
         print(f"poolnas: error: study {data.name!r} has no complete trial to compare", file=sys.stderr)
         return 1
     check_baseline(ev, data.name)
-    sys.stdout.write((format_json(ev, data.name) if args.format == "json" else format_table(ev, data.name) + "\n"))
+    sys.stdout.write(format_json(ev, data.name) if args.format == "json" else format_table(ev, data.name) + "\n")
     return 0
