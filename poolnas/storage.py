@@ -15,6 +15,7 @@ from poolnas.errors import ConfigError
 
 __all__ = [
     "DEFAULT_STORAGE",
+    "TRIAL_CONFIG_VERSION",
     "TrialAttrs",
     "StudyAttrs",
     "config_key",
@@ -24,6 +25,9 @@ __all__ = [
 ]
 
 DEFAULT_STORAGE = "sqlite:///poolnas.db"
+# Version of the stored trial config (TrialAttrs.CONFIG); bump it when a field is renamed or
+# removed, and teach poolnas.dashboards._migrate the change. Configs without one are version 0.
+TRIAL_CONFIG_VERSION = 1
 
 
 class TrialAttrs:
@@ -31,6 +35,7 @@ class TrialAttrs:
 
     CONFIG = "config"  # the full trial config (dict)
     CONFIG_KEY = "config_key"  # hash of the config without its seed: groups repeats
+    CONFIG_VERSION = "config_version"  # TRIAL_CONFIG_VERSION of the schema that wrote CONFIG
     N_PARAMS = "n_params"  # parameter count
     CURVES = "curves"  # {metric: [per-epoch values]}
     METRICS = "metrics"  # final metrics {val_acc, test_acc, train_loss, epoch_time, images_per_s}

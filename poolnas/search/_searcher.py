@@ -29,7 +29,7 @@ from poolnas.errors import ConfigError
 from poolnas.search._space import SpaceView
 from poolnas.search._study import INTERRUPTED
 from poolnas.search._trainable import ATTRS_KEY, DONE_KEY, FAIL_KEY, INVALID_KEY, NODE_KEY
-from poolnas.storage import TrialAttrs, config_key
+from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs, config_key
 
 __all__ = ["StudySearcher"]
 
@@ -86,6 +86,7 @@ class StudySearcher(OptunaSearch):
             return {INVALID_KEY: str(err), "number": ot_trial.number}
         ot_trial.set_user_attr(TrialAttrs.CONFIG, cfg)
         ot_trial.set_user_attr(TrialAttrs.CONFIG_KEY, config_key(cfg))
+        ot_trial.set_user_attr(TrialAttrs.CONFIG_VERSION, TRIAL_CONFIG_VERSION)
         return {"trial_config": cfg, "number": ot_trial.number}
 
     # -- results -------------------------------------------------------------------------

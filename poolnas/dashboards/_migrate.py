@@ -1,0 +1,73 @@
+"""Stored trial configs read under the current schema, whatever schema wrote them.
+
+Every trial keeps its config (``TrialAttrs.CONFIG``) and, since config version 1, the
+version of the schema that wrote it (``TrialAttrs.CONFIG_VERSION``). A study outlives the
+code: a field renamed or removed later would make ``TrialConfig`` (``extra="forbid"``)
+refuse every older config, and with it every older study's report and export. Reading a
+stored config therefore migrates it: known migrations by version first, then anything the
+current schema still refuses (a removed key, a value no longer accepted) is dropped back to
+its default, and the fields dropped are named so the report and export can say so.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from poolnas.config import TrialConfig
+from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs
+
+__all__ = ["MigratedConfig", "migrate_config"]
+
+_MAX_PASSES = 32  # one pass per refused field; a config has far fewer fields
+
+
+class MigratedConfig(NamedTuple):
+    config: dict[str, Any] | None  # valid under the current schema; None if it cannot be
+    version: int  # the version it was stored under (0: before versioning)
+    dropped: list[str]  # dotted fields reset to their defaults ("" when none)
+
+    @property
+    def note(self) -> str | None:
+        if self.config is None:
+            return f"stored config (version {self.version}) cannot be read by this poolnas"
+        if self.dropped:
+            return (f"stored config (version {self.version}) read under version {TRIAL_CONFIG_VERSION}: "
+                    f"{', '.join(self.dropped)} reset to the default")
+        return None
+
+
+def _drop(doc: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+    """Remove the key a pydantic error points at; its dotted name, or None if not found."""
+    path = [p for p in loc if isinstance(p, str)]
+    node: Any = doc
+    for i, part in enumerate(path):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        if i == len(path) - 1 or not isinstance(node[part], dict):
+            del node[part]
+            return ".".join(path[: i + 1])
+        node = node[part]
+    return None
+
+
+def migrate_config(user_attrs: dict[str, Any]) -> MigratedConfig:
+    """The trial's stored config, valid under the current schema (never raises)."""
+    raw = user_attrs.get(TrialAttrs.CONFIG)
+    version = user_attrs.get(TrialAttrs.CONFIG_VERSION, 0)
+    version = version if isinstance(version, int) else 0
+    if not isinstance(raw, dict):
+        return MigratedConfig(None, version, [])
+    doc = copy.deepcopy(raw)
+    dropped: list[str] = []
+    for _ in range(_MAX_PASSES):
+        try:
+            return MigratedConfig(TrialConfig.model_validate(doc).to_dict(), version, dropped)
+        except ValidationError as err:
+            name = _drop(doc, tuple(err.errors()[0]["loc"]))
+            if name is None:
+                break
+            dropped.append(name)
+    return MigratedConfig(None, version, dropped)

@@ -1,0 +1,29 @@
+"""Old stored configs: read under the current schema, never a crash (issue 16)."""
+
+from __future__ import annotations
+
+import synthetic
+
+from poolnas.dashboards._migrate import migrate_config
+from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs
+
+
+def test_current_config_passes_unchanged():
+    cfg = synthetic.make_config({"attention.pooling": "mix"})
+    m = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION})
+    assert m.config == cfg and m.dropped == [] and m.note is None and m.version == TRIAL_CONFIG_VERSION
+
+
+def test_removed_key_and_refused_value_are_reset_and_named():
+    cfg = synthetic.make_config({"attention.pooling": "mix"})
+    cfg["attention"]["old_knob"] = 3  # a field a later version removed
+    cfg["trainer"]["recipe"] = "recipe-that-was-renamed"  # a value no longer accepted
+    m = migrate_config({TrialAttrs.CONFIG: cfg})  # no version: written before versioning
+    assert m.version == 0 and m.config is not None
+    assert sorted(m.dropped) == ["attention.old_knob", "trainer.recipe"]
+    assert m.config["attention"]["pooling"] == "mix" and "old_knob" not in m.config["attention"]
+    assert "attention.old_knob" in m.note and "version 0" in m.note
+
+
+def test_no_config_is_none_not_an_error():
+    assert migrate_config({}).config is None
