@@ -2,7 +2,8 @@
 
 Arguments are declared here; each command runs a function in the package that owns it,
 imported only when that command runs so that ``poolnas --help`` stays fast.
-Exit status: 0 done, 1 the work failed, 2 bad input (one line on stderr).
+Exit status: 0 done, 1 the work failed, 2 bad input or an unreachable database (one line on
+stderr, at most a few hundred characters).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from poolnas import __version__
-from poolnas.errors import ConfigError
+from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = ["build_parser", "main"]
 
@@ -103,14 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8080)
     p.add_argument("--allow-write", action="store_true", help="allow requests that change the storage")
-    p.add_argument("--no-attach", action="store_true",
-                   help="don't save poolnas figures into the studies for optuna-dashboard")
 
     p = sub.add_parser("export", help="export the best configurations of a study")
     p.add_argument("--study", required=True)
     _storage(p)
     p.add_argument("--top", type=_positive_int, default=1)
     p.add_argument("-o", "--output", default=None, help="file (default: standard output)")
+    p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
                    help="default: from the output's suffix, else yaml")
 
@@ -152,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
-    except ConfigError as err:
-        print(f"poolnas: {err}", file=sys.stderr)
+    except (ConfigError, StorageUnreachableError) as err:  # bad input, or no database: exit 2
+        print(one_line(f"poolnas: {err}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("poolnas: interrupted", file=sys.stderr)
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # the work failed: one line unless debugging
         if os.environ.get("POOLNAS_DEBUG"):
             raise
-        print(f"poolnas: error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(one_line(f"poolnas: error: {type(err).__name__}: {err}"), file=sys.stderr)
         return 1
 
 

@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ConfigError", "NonFiniteLossError", "closest"]
+__all__ = ["MAX_LINE", "ConfigError", "NonFiniteLossError", "StorageUnreachableError", "closest",
+           "one_line", "short_repr"]
+
+MAX_LINE = 400  # characters of one error line on stderr
+
+# Bounded repr: a value built from a hostile file (an alias bomb expands to millions of
+# items) is shown as its first few items, without ever building its full repr.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 4, 6, 6, 6
+_REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 6
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 160, 160, 80
+_MAX_REPR = 200
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` for small values; at most 200 characters for big or deep ones."""
+    text = _REPR.repr(value)
+    return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "…"
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` on one line, cut to ``limit`` characters with the count of the rest."""
+    flat = " ".join(str(text).split("\n"))
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit]}… ({len(flat) - limit} more characters)"
 
 
 class ConfigError(ValueError):
@@ -21,7 +47,14 @@ class ConfigError(ValueError):
         self.accepted = accepted
         self.where = where
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}{field}: {value!r} is not accepted; {accepted}")
+        super().__init__(f"{prefix}{field}: {short_repr(value)} is not accepted; {accepted}")
+
+
+class StorageUnreachableError(ConnectionError):
+    """The study database cannot be opened (server down, wrong credentials, locked file).
+
+    Every command reports it on one line (the URL with its password redacted) and exits 2.
+    """
 
 
 class NonFiniteLossError(RuntimeError):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from typing import Any
 
-from poolnas.errors import ConfigError
+from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -22,6 +23,7 @@ __all__ = [
     "open_storage",
     "redact_url",
     "resolve_storage_url",
+    "sqlite_path",
 ]
 
 DEFAULT_STORAGE = "sqlite:///poolnas.db"
@@ -44,6 +46,8 @@ class TrialAttrs:
     WALL_TIME = "wall_time"  # seconds
     FAIL_REASON = "fail_reason"
     CHECKPOINT = "checkpoint"  # path of a kept checkpoint, when one was kept
+    ENVIRONMENT = "environment"  # the trainer's environment: torch version, threads, device, ...
+    COST = "cost"  # the model's cost numbers: {params, flops}
     ORIGIN = "origin"  # why the trial was queued: "grid", "repeat" (another seed), "retry"
     RETRY_OF = "retry_of"  # number of the interrupted trial this one runs again
 
@@ -102,15 +106,77 @@ def redact_url(url: str) -> str:
         return url
 
 
-def open_storage(url: str | None = None, *, timeout_s: float = 30.0):
+# The module a SQLAlchemy driver imports -> the pip package that provides it.
+_DRIVER_PACKAGES = {"MySQLdb": "mysqlclient", "pymysql": "PyMySQL", "mysql": "mysql-connector-python",
+                    "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg"}
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a sqlite:// URL (user-expanded), None for other backends and :memory:."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return os.path.expanduser(parsed.database)
+
+
+def _check_driver(url: str) -> None:
+    """ConfigError naming the Python driver a URL needs when it is not installed."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ImportError as err:
+        module = err.name or str(err)
+        package = _DRIVER_PACKAGES.get(module.split(".")[0], module)
+        raise ConfigError("storage", redact_url(url),
+                          f"its driver {module!r} is not installed (pip install {package})") from None
+
+
+def _reason(err: BaseException, url: str) -> str:
+    """The first line of a driver's error, without the password, for the one-line message."""
+    from sqlalchemy.engine import make_url
+
+    if err.__cause__ is not None and not str(err.__cause__).startswith("No module"):
+        err = err.__cause__  # optuna's StorageInternalError wraps the driver's error
+    orig = getattr(err, "orig", None) or err
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    password = make_url(url).password
+    if password:  # as a whole word: a short password must not eat letters of the message
+        text = re.sub(rf"(?<!\w){re.escape(str(password))}(?!\w)", "***", text)
+    return one_line(f"{type(orig).__name__}: {text}", 200)
+
+
+def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: bool = True):
     """An Optuna RDBStorage; SQLite gets WAL and a busy timeout so a dashboard can read
-    while a sweep writes. Raises ConfigError for a bad URL, ConnectionError (exit 1)
-    naming the redacted URL when the database cannot be reached."""
+    while a sweep writes.
+
+    Args:
+        url: --storage (None: $POOLNAS_STORAGE, else the default).
+        timeout_s: SQLite busy timeout / PostgreSQL connect timeout.
+        create: False for commands that only read (report, export, studies, dashboard): a
+            SQLite file that does not exist is an error, and no empty database is created.
+
+    Raises:
+        ConfigError: a bad URL, a missing SQLite file (create=False), a driver that is not
+            installed (exit 2).
+        StorageUnreachableError: the database cannot be reached (exit 2), naming the
+            redacted URL.
+    """
     import optuna
+    from optuna.exceptions import StorageInternalError
     from sqlalchemy import event
-    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     url = resolve_storage_url(url)
+    path = sqlite_path(url)
+    if not create and path is not None and not os.path.isfile(path):
+        what = "is a folder" if os.path.isdir(path) else "does not exist"
+        raise ConfigError("storage", redact_url(url),
+                          f"the SQLite file {path} {what}; a sweep creates it "
+                          "(check --storage or $POOLNAS_STORAGE)")
+    _check_driver(url)
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": timeout_s}
@@ -118,18 +184,21 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0):
         engine_kwargs["pool_pre_ping"] = True
         if url.startswith("postgresql"):
             engine_kwargs["connect_args"] = {"connect_timeout": int(timeout_s)}
-    try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-    except (OperationalError, SQLAlchemyError, ModuleNotFoundError) as err:
-        raise ConnectionError(f"cannot open storage {redact_url(url)}: {type(err).__name__}") from None
+    try:  # readers create no tables (nor an empty database)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
+    except (SQLAlchemyError, StorageInternalError, ImportError, OSError) as err:
+        raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {_reason(err, url)}") from None
     if url.startswith("sqlite"):
         engine = storage.engine
+        # Writers switch the file to WAL (persistent); readers leave its header as it is.
+        pragmas = ["PRAGMA journal_mode=WAL"] if create else []
+        pragmas.append(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
 
         @event.listens_for(engine, "connect")
         def _wal(dbapi_conn, _record):  # noqa: ANN001
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+            for pragma in pragmas:
+                cur.execute(pragma)
             cur.close()
 
         engine.dispose()  # later connections get the pragmas

@@ -24,13 +24,15 @@ def _output_path(value: str, field: str = "--output") -> Path:
 def report_command(args: argparse.Namespace) -> int:
     """Write the study's HTML report (and PNGs with --png DIR)."""
     from poolnas.dashboards.report import PngExportError, write_report
+    from poolnas.storage import open_storage
 
     out = _output_path(args.output)
     png_dir = Path(args.png).expanduser() if args.png is not None else None
     if png_dir is not None and png_dir.is_file():
         raise ConfigError("--png", args.png, "expected a folder (created if missing), not a file")
+    storage = open_storage(args.storage, create=False)  # a missing SQLite file: exit 2, not created
     try:
-        write_report(args.study, args.storage, out, png_dir=png_dir)
+        write_report(args.study, storage, out, png_dir=png_dir)
     except PngExportError as err:  # the HTML is written; the PNGs could not be
         print(f"wrote {out}", file=sys.stderr)
         print(f"poolnas: PNG export skipped: {err}", file=sys.stderr)
@@ -57,10 +59,9 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from poolnas.storage import open_storage
 
     _check_host(args.host)
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, create=False)  # a missing SQLite file: exit 2, not created
     try:
-        serve(storage, args.host, args.port, allow_write=args.allow_write,
-              attach=not getattr(args, "no_attach", False))
+        serve(storage, args.host, args.port, allow_write=args.allow_write)
     except OSError as err:  # e.g. the port is taken
         raise ConfigError("--port", args.port, f"could not listen on {args.host}:{args.port} ({err.strerror})") from None
     return 0
@@ -70,13 +71,16 @@ def export_command(args: argparse.Namespace) -> int:
     """Write the best --top K configurations (yaml/json) or every trial (csv)."""
     from poolnas.dashboards._study import load_study
     from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
+    from poolnas.storage import open_storage
 
     fmt = args.format
     out = _output_path(args.output) if args.output else None
+    if out is not None and out.exists() and not getattr(args, "force", False):
+        raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
     if fmt is None:
         suffix = out.suffix.lower() if out else ""
         fmt = {".json": "json", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "yaml")
-    data = load_study(args.study, args.storage)
+    data = load_study(args.study, open_storage(args.storage, create=False))
     if fmt == "csv":
         text = trials_csv(data)
     else:

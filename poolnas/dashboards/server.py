@@ -2,10 +2,16 @@
 read-only unless asked otherwise.
 
 Routes: ``/dashboard`` … optuna-dashboard (its public ``wsgi()`` factory), ``/poolnas/``
-a list of the studies, ``/poolnas/report/<study>`` the study's report, drawn live.
-Every request that could change the storage (POST, PUT, PATCH, DELETE) is refused with 403
-by :class:`ReadOnlyMiddleware` unless ``allow_write`` (optuna-dashboard's API can delete
-studies, rename them and tell trials).
+a list of the studies, ``/poolnas/report/<study>`` the study's report with its paper
+figures, drawn live, ``/poolnas/study/<id>`` a redirect there from optuna-dashboard's study
+id, and ``/poolnas/dashboard.js``, a script added to optuna-dashboard's page: a bar linking
+the study's report and, when read-only, hiding the UI's write controls (create, rename,
+delete, note editing, trial forms, artifact upload).
+
+The server itself writes nothing to the storage: the figures and the report link are
+served from these routes, never saved into the studies. Every request that could change the
+storage (POST, PUT, PATCH, DELETE) is refused with 403 by :class:`ReadOnlyMiddleware` unless
+``allow_write`` (optuna-dashboard's API can delete studies, rename them and tell trials).
 """
 
 from __future__ import annotations
@@ -22,14 +28,15 @@ from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from poolnas.dashboards._study import from_study
-from poolnas.dashboards.figures import paper_figures
+from poolnas.dashboards._ui_script import dashboard_script
 from poolnas.dashboards.report import render_report
 from poolnas.storage import redact_url
 
-__all__ = ["ReadOnlyMiddleware", "attach_figures", "create_app", "make_dashboard_server", "serve"]
+__all__ = ["ReadOnlyMiddleware", "create_app", "make_dashboard_server", "serve"]
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_NOTE_MARK = "<!-- poolnas -->"
+_SCRIPT_PATH = "/poolnas/dashboard.js"
+_SCRIPT_TAG = f'<script defer src="{_SCRIPT_PATH}"></script>'.encode()
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -60,11 +67,13 @@ def _page(status: str, body: str, start_response: StartResponse, ctype: str = "t
 
 
 class _PoolnasRoutes:
-    """``/poolnas/...`` pages; everything else goes to optuna-dashboard."""
+    """``/poolnas/...`` pages; everything else goes to optuna-dashboard, whose HTML page gets
+    the ``/poolnas/dashboard.js`` script added."""
 
-    def __init__(self, storage: Any, dashboard: WSGIApp):
+    def __init__(self, storage: Any, dashboard: WSGIApp, *, allow_write: bool = False):
         self.storage = storage
         self.dashboard = dashboard
+        self.script = dashboard_script(read_only=not allow_write)
         self._cache: dict[str, tuple[tuple[int, ...], str]] = {}
         self._lock = threading.Lock()
 
@@ -73,9 +82,50 @@ class _PoolnasRoutes:
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
         if path == "/poolnas":
             return _page("200 OK", self._index(), start_response)
+        if path == _SCRIPT_PATH:
+            return _page("200 OK", self.script, start_response, "text/javascript; charset=utf-8")
         if path.startswith("/poolnas/report/"):
             return self._report(path[len("/poolnas/report/"):], start_response)
+        if path.startswith("/poolnas/study/"):
+            return self._study_redirect(path[len("/poolnas/study/"):], start_response)
+        if (path == "/dashboard" or path.startswith("/dashboard/")) and environ.get("REQUEST_METHOD") == "GET":
+            return self._dashboard_page(environ, start_response)
         return self.dashboard(environ, start_response)
+
+    def _dashboard_page(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """optuna-dashboard's HTML page with our script tag before ``</head>``."""
+        environ = {k: v for k, v in environ.items()  # always the full page, never a 304
+                   if k not in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_NONE_MATCH", "HTTP_RANGE")}
+        seen: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            seen[:] = [status, headers]
+            return lambda _data: None
+
+        chunks = self.dashboard(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        status, headers = seen
+        ctype = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if status.startswith("200") and ctype.startswith("text/html") and b"</head>" in body:
+            body = body.replace(b"</head>", _SCRIPT_TAG + b"</head>", 1)
+            headers = [(k, v) for k, v in headers
+                       if k.lower() not in ("content-length", "etag", "last-modified")]
+            headers += [("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
+        start_response(status, headers)
+        return [body]
+
+    def _study_redirect(self, study_id: str, start_response: StartResponse) -> list[bytes]:
+        """optuna-dashboard's study id -> ``/poolnas/report/<name>``."""
+        try:
+            name = self.storage.get_study_name_from_id(int(study_id))
+        except (KeyError, ValueError):
+            return _page("404 Not Found", f"<p>No study with id {html.escape(study_id)}.</p>", start_response)
+        start_response("302 Found", [("Location", f"/poolnas/report/{quote(name, safe='')}"),
+                                     ("Content-Length", "0")])
+        return [b""]
 
     def _index(self) -> str:
         import optuna
@@ -107,44 +157,12 @@ class _PoolnasRoutes:
         return _page("200 OK", cached[1], start_response)
 
 
-def attach_figures(storage: Any, study_names: Iterable[str] | None = None, *,
-                   log: Callable[[str], None] | None = None) -> int:
-    """Save each study's applicable paper figures into it for optuna-dashboard
-    (``save_plotly_graph_object``, ids ``poolnas-<figure>``, overwritten on every call) and a
-    note linking the report page, unless the study already has a note a user wrote.
-
-    Returns:
-        The number of figures saved.
-    """
-    import optuna
-    from optuna_dashboard import get_note, save_note, save_plotly_graph_object
-
-    saved = 0
-    for name in study_names if study_names is not None else optuna.study.get_all_study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage)
-        data = from_study(study, str(storage.url))
-        figures = [f for f in paper_figures(data) if f.figure is not None]
-        for f in figures:
-            save_plotly_graph_object(study, f.figure, graph_object_id=f"poolnas-{f.key}")
-        saved += len(figures)
-        note = get_note(study)
-        if not note or note.startswith(_NOTE_MARK):
-            titles = "".join(f"\n- {f.title}" for f in figures) or "\n- (none apply yet)"
-            body = (f"{_NOTE_MARK}\n## poolnas\n\nPaper figures saved below (as of "
-                    f"{sum(data.state_counts.values())} trials):{titles}\n\nFull report: "
-                    f"[/poolnas/report/{name}](/poolnas/report/{quote(name, safe='')})\n")
-            if body != note:
-                save_note(study, body)
-        if log:
-            log(f"{name}: {len(figures)} poolnas figure(s) attached")
-    return saved
-
-
 def create_app(storage: Any, *, allow_write: bool = False) -> WSGIApp:
     """The WSGI app: optuna-dashboard plus ``/poolnas/`` pages behind the read-only guard."""
     from optuna_dashboard import wsgi
 
-    return ReadOnlyMiddleware(_PoolnasRoutes(storage, wsgi(storage)), allow_write=allow_write)
+    routes = _PoolnasRoutes(storage, wsgi(storage), allow_write=allow_write)
+    return ReadOnlyMiddleware(routes, allow_write=allow_write)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -167,14 +185,9 @@ def make_dashboard_server(storage: Any, host: str = "127.0.0.1", port: int = 808
                        server_class=server_class, handler_class=_QuietHandler)
 
 
-def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_write: bool = False,
-          attach: bool = True) -> None:
-    """Attach the figures, then serve until interrupted."""
-    if attach:
-        try:
-            attach_figures(storage, log=lambda m: print(m, file=sys.stderr))
-        except Exception as err:  # e.g. a read-only database user: serve anyway
-            print(f"poolnas: figures not attached: {type(err).__name__}: {err}", file=sys.stderr)
+def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_write: bool = False) -> None:
+    """Serve until interrupted; nothing is written to the storage unless a request with
+    ``allow_write`` asks for it."""
     server = make_dashboard_server(storage, host, port, allow_write=allow_write)
     shown = f"[{host}]" if ":" in host else host
     print(f"poolnas dashboard on http://{shown}:{server.server_port}/dashboard "

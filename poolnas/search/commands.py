@@ -90,19 +90,9 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def studies_command(args: argparse.Namespace) -> int:
-    url = resolve_storage_url(args.storage)
-    if url.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
-        path = make_url(url).database
-        if path and path != ":memory:" and not os.path.exists(os.path.expanduser(path)):
-            print(f"no studies: {redact_url(url)} does not exist")  # and is not created
-            return 0
-    try:
-        storage = open_storage(url)
-    except ConnectionError as err:
-        print(f"poolnas: {err}", file=sys.stderr)
-        return 2
+    # A SQLite file that does not exist is an error (exit 2) and is not created; so is a
+    # database that cannot be reached (StorageUnreachableError, exit 2 in poolnas.cli).
+    storage = open_storage(args.storage, create=False)
     rows = list_studies(storage)
     if not rows:
         print("no studies")

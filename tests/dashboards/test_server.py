@@ -1,4 +1,4 @@
-"""The dashboard WSGI app without a browser: read-only guard, report pages, attached figures."""
+"""The dashboard WSGI app without a browser: read-only guard, report pages, the added script."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from wsgiref.util import setup_testing_defaults
 import optuna
 import pytest
 import synthetic as S
-from optuna_dashboard import get_note, save_note
 
-from poolnas.dashboards.server import attach_figures, create_app
+from poolnas.dashboards.server import create_app
 from poolnas.storage import open_storage
 
 
@@ -61,17 +60,3 @@ def test_report_pages(storage):
     assert status.startswith("200") and b'id="fig-srp-fig2"' in body
     assert _call(app, "GET", "/poolnas/report/served")[1] == body  # cached while trials are unchanged
     assert _call(app, "GET", "/poolnas/report/nope")[0].startswith("404")
-
-
-def test_attach_figures_keeps_user_notes(storage, sqlite_url):
-    assert attach_figures(storage) == 2  # Fig. 2 and Fig. 7
-    attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("served"))
-    assert any(k.startswith("dashboard:plot_data:poolnas-srp-fig2:") for k in attrs)
-    study = optuna.load_study(study_name="served", storage=storage)
-    assert "/poolnas/report/served" in get_note(study)
-    assert attach_figures(storage) == 2  # again: overwritten, not duplicated
-    attrs2 = storage.get_study_system_attrs(study._study_id)
-    assert sorted(k for k in attrs2 if "plot_data" in k) == sorted(k for k in attrs if "plot_data" in k)
-    save_note(study, "my own note")
-    attach_figures(storage)
-    assert get_note(study) == "my own note"
