@@ -7,16 +7,30 @@ loss costs nothing and catches a NaN at the step it appears). Determinism on CPU
 shuffling, augmentation, mixup and the model's own randomness (SRP regions) are
 reseeded from (seed, epoch) at the start of every epoch, so a run resumed from a
 checkpoint continues exactly as the uninterrupted run would.
+
+Reproducibility: a run's bits on CPU depend on the intra-op thread count too (it orders
+float reductions), so every ``train`` call runs with one explicit count
+(``trainer.num_threads``, else the caller's) and records it in the result's
+``environment``; the threads, RNGs and cudnn flags it sets are restored when it returns
+(:mod:`poolnas.trainers.environment`), so trials run in a row in one process do not leak
+into each other.
+
+The pieces: :func:`_build_run` (model, optimiser, AMP), :func:`_resume` (a checkpoint's
+state), :func:`_train_epoch` (one epoch of steps), :func:`_evaluate_epoch` (the epoch's
+metrics), :func:`_fit` (the epochs, checkpoints, callback and progress bar), and
+:func:`train`, which sets the process state and puts the result together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +42,14 @@ from poolnas.attention import attention_parameters, attention_regularizer, set_t
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError, NonFiniteLossError
 from poolnas.models import build_model, check_model_config, count_parameters
+from poolnas.models.cost import model_cost
 from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
+from poolnas.trainers.environment import describe_environment, resolve_threads, trial_state
 from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
+from poolnas.trainers.timing import StepTimer, measure_infer_ms
 
 __all__ = ["EpochCallback", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
 
@@ -124,6 +141,247 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         g["lr"] = lr
 
 
+@dataclass
+class _Run:
+    """The parts of one training run that the pieces below share."""
+
+    config: TrialConfig
+    dev: torch.device
+    rr: ResolvedRecipe
+    data: DataSplits
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler | None
+    criterion: nn.Module
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    regularize: bool  # SPEM's 0.1·Σp² joins the loss
+    batch_size: int
+    steps: int  # per epoch
+
+    @property
+    def tc(self) -> Any:
+        return self.config.trainer
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.dev.type, dtype=self.amp_dtype)
+
+
+@dataclass
+class _Progress:
+    """Where a run stands: completed epochs, curves, the last metrics, earlier wall time."""
+
+    start_epoch: int
+    curves: dict[str, list[Any]]
+    final: dict[str, Any]
+    wall_before: float = 0.0
+
+
+def _load_data(config: TrialConfig, dev: torch.device) -> DataSplits:
+    """The trial's dataset, checked against the model, on ``dev`` (the whole of it on CUDA)."""
+    data = load_dataset(config.trainer, in_channels=config.model.in_channels,
+                        num_classes=config.model.num_classes)
+    check_data_fits(config, data.in_channels, data.num_classes, data.name)
+    return data.to(dev) if dev.type == "cuda" else data
+
+
+def _build_run(config: TrialConfig, dev: torch.device, rr: ResolvedRecipe, data: DataSplits) -> _Run:
+    """Seed from ``config.seed``, then build the model (on ``dev``, channels-last where
+    chosen), the optimiser, the AMP setting and the batch layout of an epoch."""
+    tc = config.trainer
+    _seed_everything(config.seed)
+    model = build_model(config)
+    amp_dtype, use_scaler = _amp_setup(config, dev)
+    channels_last = tc.channels_last == "on" or (tc.channels_last == "auto" and dev.type == "cuda")
+    if dev.type != "cpu" or channels_last:  # build_model builds on the CPU already
+        model = model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    optimizer = build_optimizer(model, tc, rr, attention_parameters(model))
+    n_train = len(data.train_y)
+    bs = min(tc.batch_size, n_train)
+    return _Run(
+        config=config, dev=dev, rr=rr, data=data, model=model, optimizer=optimizer,
+        scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
+        criterion=nn.CrossEntropyLoss(label_smoothing=tc.label_smoothing),
+        amp_dtype=amp_dtype, channels_last=channels_last,
+        # SPEM's 0.1·Σp² joins the loss wherever a learned mix exists (SPEM blocks, or
+        # `pooling: mix` with a learned α under SE): the regulariser then has a gradient.
+        regularize=attention_regularizer(model).requires_grad,
+        batch_size=bs,
+        steps=n_train // bs + (1 if n_train % bs > 1 else 0),  # a last batch of 1 breaks BatchNorm
+    )
+
+
+def _resume(run: _Run, resume_from: str | Path | dict[str, Any] | None) -> _Progress:
+    """A fresh start, or the model, optimiser, scaler, curves and epoch of a checkpoint."""
+    fresh = _Progress(start_epoch=0, curves={k: [] for k in METRIC_NAMES}, final={})
+    if resume_from is None:
+        return fresh
+    state = resume_from if isinstance(resume_from, dict) else load_resume(run.config, resume_from)
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    if run.scaler is not None and state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    return _Progress(start_epoch=int(state["epoch"]),
+                     curves={k: list(v) for k, v in state.get("curves", fresh.curves).items()},
+                     final=dict(state.get("metrics", {})),
+                     wall_before=float(state.get("wall_time", 0.0)))
+
+
+def _save(run: _Run, prog: _Progress, path: Path, t_start: float, epoch: int,
+          metrics: dict[str, Any]) -> None:
+    save_checkpoint(path, {
+        "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "scaler": run.scaler.state_dict() if run.scaler is not None else None,
+        "epoch": epoch, "config": run.config.to_dict(), "curves": prog.curves, "metrics": metrics,
+        "wall_time": prog.wall_before + time.perf_counter() - t_start,
+    })
+
+
+def _step_loss(run: _Run, xb: torch.Tensor, yb: torch.Tensor, gen: torch.Generator,
+               mix_rng: np.random.Generator) -> torch.Tensor:
+    """The training objective of one batch: augmentation, mixup, the SPEM regulariser."""
+    tc = run.tc
+    if tc.augment:
+        xb = augment_batch(xb, pad=run.data.pad, flip=run.data.flip, fill=run.data.fill, generator=gen)
+    if run.channels_last:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    with run.autocast():
+        if tc.mixup > 0:
+            lam = float(mix_rng.beta(tc.mixup, tc.mixup))
+            j = torch.randperm(len(yb), device=run.dev, generator=gen)
+            out = run.model(lam * xb + (1.0 - lam) * xb[j])
+            loss = lam * run.criterion(out, yb) + (1.0 - lam) * run.criterion(out, yb[j])
+        else:
+            loss = run.criterion(run.model(xb), yb)
+        if run.regularize:
+            loss = loss + attention_regularizer(run.model)
+    return loss
+
+
+def _backward(run: _Run, loss: torch.Tensor) -> None:
+    run.optimizer.zero_grad(set_to_none=True)
+    if run.scaler is not None:
+        run.scaler.scale(loss).backward()
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+    else:
+        loss.backward()
+        run.optimizer.step()
+
+
+def _train_epoch(run: _Run, epoch: int, timer: StepTimer, bar: Any) -> tuple[float, int]:
+    """Train epoch ``epoch`` (from 0); returns (mean objective per example, examples seen).
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite.
+    """
+    tc, dev, seed, steps, bs = run.tc, run.dev, run.config.seed, run.steps, run.batch_size
+    set_training_progress(run.model, epoch / (tc.epochs - 1) if tc.epochs > 1 else 1.0)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(_epoch_seed(seed, epoch, 0))
+    torch.manual_seed(_epoch_seed(seed, epoch, 1))  # model-internal randomness
+    mix_rng = np.random.default_rng(_epoch_seed(seed, epoch, 2))
+    onecycle = run.rr.recipe.schedule == "onecycle"
+    if not onecycle:  # the lr comes from the recipe, not from a resumed optimizer's state
+        _set_lr(run.optimizer, run.rr.lr * lr_factor(run.rr, epoch, 0, steps))
+    run.model.train()
+    perm = torch.randperm(len(run.data.train_y), device=dev, generator=gen)
+    on_cuda = dev.type == "cuda"
+    loss_sum: Any = torch.zeros((), device=dev) if on_cuda else 0.0
+    seen = 0
+    for step in range(steps):
+        token = timer.start(step)
+        idx = perm[step * bs:(step + 1) * bs]
+        if onecycle:
+            _set_lr(run.optimizer, run.rr.lr * lr_factor(run.rr, epoch, step, steps))
+        loss = _step_loss(run, run.data.train_x[idx], run.data.train_y[idx], gen, mix_rng)
+        if on_cuda:
+            loss_sum += loss.detach().float() * len(idx)
+            if (step + 1) % CUDA_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
+                raise NonFiniteLossError(epoch + 1, step + 1, float(loss_sum))
+        else:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(epoch + 1, step + 1, value)
+            loss_sum += value * len(idx)
+        _backward(run, loss)
+        timer.stop(token)
+        seen += len(idx)
+        if bar is not None:
+            bar.update(1)
+    if on_cuda:
+        torch.cuda.synchronize(dev)
+    timer.end_epoch()
+    train_loss = float(loss_sum) / max(seen, 1)
+    if not math.isfinite(train_loss):
+        raise NonFiniteLossError(epoch + 1, steps, train_loss)
+    return train_loss, seen
+
+
+def _evaluate_epoch(run: _Run, epoch: int, train_loss: float, seen: int, t0: float,
+                    train_time: float) -> dict[str, Any]:
+    """The metrics of epoch ``epoch`` (from 0): val/test accuracy, loss, times."""
+    kw = {"channels_last": run.channels_last, "amp_dtype": run.amp_dtype}
+    val_acc = evaluate_accuracy(run.model, run.data.val_x, run.data.val_y, **kw)
+    test_acc = evaluate_accuracy(run.model, run.data.test_x, run.data.test_y, **kw)
+    return {"epoch": epoch + 1, "val_acc": val_acc, "test_acc": test_acc,
+            "train_loss": train_loss, "epoch_time": time.perf_counter() - t0,
+            "images_per_s": seen / train_time if train_time > 0 else 0.0}
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, total: int) -> Iterator[Any]:
+    """A tqdm bar on stderr (None when not enabled), closed when the block ends."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, file=sys.stderr, unit="step", dynamic_ncols=True, leave=False,
+               mininterval=0.1 if sys.stderr.isatty() else 5.0)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _fit(run: _Run, prog: _Progress, *, on_epoch: EpochCallback | None,
+         save: Callable[[int, dict[str, Any]], None] | None, timer: StepTimer, bar: Any) -> None:
+    """Train the epochs still to do, updating ``prog``: metrics and curves each epoch, a
+    checkpoint each epoch when ``trainer.checkpoint`` (and ``save``), then ``on_epoch``."""
+    tc = run.tc
+    for epoch in range(prog.start_epoch, tc.epochs):
+        t0 = time.perf_counter()
+        train_loss, seen = _train_epoch(run, epoch, timer, bar)
+        train_time = time.perf_counter() - t0
+        prog.final = _evaluate_epoch(run, epoch, train_loss, seen, t0, train_time)
+        for k in prog.curves:
+            prog.curves[k].append(prog.final[k])
+        if save is not None and tc.checkpoint:
+            save(epoch + 1, prog.final)
+        if bar is not None:
+            val = prog.final["val_acc"]
+            bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val:.3f}" if val is not None else "-")
+        if on_epoch is not None:
+            on_epoch(epoch + 1, dict(prog.final))
+
+
+def _cost_metrics(run: _Run, timer: StepTimer) -> dict[str, float]:
+    """``train_step_ms`` (from the steps just run) and ``infer_ms`` (one batch, eval mode)."""
+    out: dict[str, float] = {}
+    step_ms = timer.median_ms()
+    if step_ms is not None:
+        out["train_step_ms"] = step_ms
+    d = run.data
+    x = next((s for s in (d.test_x, d.val_x, d.train_x) if len(s)), d.train_x)[:run.batch_size]
+    infer_ms = measure_infer_ms(run.model, x, channels_last=run.channels_last, amp_dtype=run.amp_dtype)
+    if infer_ms is not None:
+        out["infer_ms"] = infer_ms
+    return out
+
+
 def train(
     config: TrialConfig,
     *,
@@ -150,9 +408,15 @@ def train(
 
     Returns:
         ``{"metrics", "curves", "n_params", "device", "wall_time", "checkpoint", "epochs",
-        "hparams"}``: final metrics, per-epoch lists of each metric, parameter count, the
-        device used, seconds spent training (summed over resumed runs), the checkpoint
-        path or None, completed epochs and the resolved recipe.
+        "hparams", "environment", "cost"}``: final metrics (the last epoch's, plus
+        ``train_step_ms`` and ``infer_ms``), per-epoch lists of each metric, parameter count,
+        the device used, seconds spent training (summed over resumed runs), the checkpoint
+        path or None, completed epochs, the resolved recipe, what reproducing the run needs
+        (:func:`poolnas.trainers.environment.describe_environment`: versions, threads,
+        device) and ``poolnas.models.model_cost`` (params, flops).
+
+    The call runs with ``trainer.num_threads`` intra-op threads (else the caller's count)
+    and restores the caller's threads, RNG states and cudnn flags when it returns.
 
     Raises:
         ConfigError: the config does not fit the data, the data is missing, a bad resume.
@@ -162,156 +426,31 @@ def train(
     tc = config.trainer
     dev = resolve_device(config, device)
     rr = resolve_recipe(tc)
-    data: DataSplits = load_dataset(tc, in_channels=config.model.in_channels,
-                                    num_classes=config.model.num_classes)
-    check_data_fits(config, data.in_channels, data.num_classes, data.name)
-    if tc.num_threads:
-        torch.set_num_threads(tc.num_threads)
-    if dev.type == "cuda":
-        data = data.to(dev)
-        torch.backends.cudnn.benchmark = True
-
-    _seed_everything(config.seed)
-    model = build_model(config)
-    amp_dtype, use_scaler = _amp_setup(config, dev)
-    channels_last = tc.channels_last == "on" or (tc.channels_last == "auto" and dev.type == "cuda")
-    if dev.type != "cpu" or channels_last:  # build_model builds on the CPU already
-        model = model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-    optimizer = build_optimizer(model, tc, rr, attention_parameters(model))
-    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-    # SPEM's 0.1·Σp² joins the loss wherever a learned mix exists (SPEM blocks, or
-    # `pooling: mix` with a learned α under SE): the regulariser then has a gradient.
-    regularize = attention_regularizer(model).requires_grad
-    n_params = count_parameters(model)
-
-    curves: dict[str, list[Any]] = {k: [] for k in METRIC_NAMES}
-    start_epoch, wall_before = 0, 0.0
-    final: dict[str, Any] = {}
-    if resume_from is not None:
-        state = resume_from if isinstance(resume_from, dict) else load_resume(config, resume_from)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        start_epoch = int(state["epoch"])
-        curves = {k: list(v) for k, v in state.get("curves", curves).items()}
-        wall_before = float(state.get("wall_time", 0.0))
-        final = dict(state.get("metrics", {}))
-
-    out_path = Path(out_dir) if out_dir is not None else None
-    ckpt_path = out_path / CHECKPOINT_NAME if out_path is not None else None
-    n_train = len(data.train_y)
-    bs = min(tc.batch_size, n_train)
-    steps = n_train // bs + (1 if n_train % bs > 1 else 0)  # a last batch of 1 breaks BatchNorm
-    criterion = nn.CrossEntropyLoss(label_smoothing=tc.label_smoothing)
-    onecycle = rr.recipe.schedule == "onecycle"
-    autocast = (lambda: torch.autocast(device_type=dev.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
-    on_cuda = dev.type == "cuda"
-
-    def save(epoch: int, metrics: dict[str, Any]) -> None:
-        assert ckpt_path is not None
-        save_checkpoint(ckpt_path, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "epoch": epoch, "config": config.to_dict(), "curves": curves, "metrics": metrics,
-            "wall_time": wall_before + time.perf_counter() - t_start,
-        })
-
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=(tc.epochs - start_epoch) * steps, file=sys.stderr, unit="step",
-                   dynamic_ncols=True, leave=False,
-                   mininterval=0.1 if sys.stderr.isatty() else 5.0)
-    try:
-        for epoch in range(start_epoch, tc.epochs):
-            t0 = time.perf_counter()
-            set_training_progress(model, epoch / (tc.epochs - 1) if tc.epochs > 1 else 1.0)
-            gen = torch.Generator(device=dev)
-            gen.manual_seed(_epoch_seed(config.seed, epoch, 0))
-            torch.manual_seed(_epoch_seed(config.seed, epoch, 1))  # model-internal randomness
-            mix_rng = np.random.default_rng(_epoch_seed(config.seed, epoch, 2))
-            if not onecycle:  # the lr comes from the recipe, not from a resumed optimizer's state
-                _set_lr(optimizer, rr.lr * lr_factor(rr, epoch, 0, steps))
-            model.train()
-            perm = torch.randperm(n_train, device=dev, generator=gen)
-            loss_sum = torch.zeros((), device=dev) if on_cuda else 0.0
-            seen = 0
-            for step in range(steps):
-                idx = perm[step * bs:(step + 1) * bs]
-                xb, yb = data.train_x[idx], data.train_y[idx]
-                if tc.augment:
-                    xb = augment_batch(xb, pad=data.pad, flip=data.flip, fill=data.fill, generator=gen)
-                if channels_last:
-                    xb = xb.contiguous(memory_format=torch.channels_last)
-                if onecycle:
-                    _set_lr(optimizer, rr.lr * lr_factor(rr, epoch, step, steps))
-                with autocast():
-                    if tc.mixup > 0:
-                        lam = float(mix_rng.beta(tc.mixup, tc.mixup))
-                        j = torch.randperm(len(idx), device=dev, generator=gen)
-                        out = model(lam * xb + (1.0 - lam) * xb[j])
-                        loss = lam * criterion(out, yb) + (1.0 - lam) * criterion(out, yb[j])
-                    else:
-                        loss = criterion(model(xb), yb)
-                    if regularize:
-                        loss = loss + attention_regularizer(model)
-                if on_cuda:
-                    loss_sum += loss.detach().float() * len(idx)
-                    if (step + 1) % CUDA_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
-                        raise NonFiniteLossError(epoch + 1, step + 1, float(loss_sum))
-                else:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise NonFiniteLossError(epoch + 1, step + 1, value)
-                    loss_sum += value * len(idx)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
-                seen += len(idx)
-                if bar is not None:
-                    bar.update(1)
-            if on_cuda:
-                torch.cuda.synchronize(dev)
-            train_time = time.perf_counter() - t0
-            train_loss = float(loss_sum) / max(seen, 1)
-            if not math.isfinite(train_loss):
-                raise NonFiniteLossError(epoch + 1, steps, train_loss)
-            val_acc = evaluate_accuracy(model, data.val_x, data.val_y, channels_last=channels_last,
-                                        amp_dtype=amp_dtype)
-            test_acc = evaluate_accuracy(model, data.test_x, data.test_y, channels_last=channels_last,
-                                         amp_dtype=amp_dtype)
-            final = {"epoch": epoch + 1, "val_acc": val_acc, "test_acc": test_acc,
-                     "train_loss": train_loss, "epoch_time": time.perf_counter() - t0,
-                     "images_per_s": seen / train_time if train_time > 0 else 0.0}
-            for k in curves:
-                curves[k].append(final[k])
-            if ckpt_path is not None and tc.checkpoint:
-                save(epoch + 1, final)
-            if bar is not None:
-                bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_acc:.3f}" if val_acc is not None else "-")
-            if on_epoch is not None:
-                on_epoch(epoch + 1, dict(final))
-    finally:
-        if bar is not None:
-            bar.close()
-
-    completed = max(start_epoch, tc.epochs)
-    if ckpt_path is not None and (not tc.checkpoint or start_epoch >= tc.epochs):
-        save(completed, final)
+    threads = resolve_threads(tc)
+    with trial_state(threads, cudnn_benchmark=True if dev.type == "cuda" else None):
+        run = _build_run(config, dev, rr, _load_data(config, dev))
+        n_params = count_parameters(run.model)
+        prog = _resume(run, resume_from)
+        ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+        save = functools.partial(_save, run, prog, ckpt_path, t_start) if ckpt_path is not None else None
+        timer = StepTimer(dev, run.steps)
+        with _progress_bar(progress, (tc.epochs - prog.start_epoch) * run.steps) as bar:
+            _fit(run, prog, on_epoch=on_epoch, save=save, timer=timer, bar=bar)
+        metrics = {**prog.final, **_cost_metrics(run, timer)}
+        completed = max(prog.start_epoch, tc.epochs)
+        if save is not None and (not tc.checkpoint or prog.start_epoch >= tc.epochs):
+            save(completed, metrics)
+        environment = describe_environment(dev, threads)
+        cost = model_cost(config)
     return {
-        "metrics": final,
-        "curves": curves,
+        "metrics": metrics,
+        "curves": prog.curves,
         "n_params": n_params,
         "device": str(dev),
-        "wall_time": wall_before + time.perf_counter() - t_start,
+        "wall_time": prog.wall_before + time.perf_counter() - t_start,
         "checkpoint": str(ckpt_path) if ckpt_path is not None else None,
         "epochs": completed,
         "hparams": rr.as_dict(),
+        "environment": environment,
+        "cost": cost,
     }

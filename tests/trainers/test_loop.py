@@ -9,6 +9,7 @@ from poolnas.trainers.checkpoint import load_checkpoint
 from poolnas.trainers.loop import train
 
 KEYS = {"val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s", "epoch"}
+COST_KEYS = {"train_step_ms", "infer_ms"}
 
 
 def _stable(result):
@@ -23,11 +24,18 @@ def test_train_returns_metrics_curves_and_calls_back(tiny):
     assert [e for e, _ in seen] == [1, 2]
     assert all(set(m) == KEYS for _, m in seen)
     assert set(result) >= {"metrics", "curves", "n_params", "device", "wall_time", "checkpoint"}
-    assert result["metrics"] == seen[-1][1] and result["checkpoint"] is None
-    assert all(len(v) == 2 for v in result["curves"].values())
     m = result["metrics"]
+    # the last epoch's metrics, plus the cost timings measured on the trial's device
+    assert {k: v for k, v in m.items() if k not in COST_KEYS} == seen[-1][1]
+    assert result["checkpoint"] is None
+    assert all(len(v) == 2 for v in result["curves"].values())
     assert 0 <= m["val_acc"] <= 1 and 0 <= m["test_acc"] <= 1 and m["images_per_s"] > 0
+    assert m["train_step_ms"] > 0 and m["infer_ms"] > 0
     assert result["device"] == "cpu" and result["n_params"] > 0
+    assert result["cost"]["params"] == result["n_params"] and result["cost"]["flops"] > 0
+    env = result["environment"]
+    assert env["threads"] == torch.get_num_threads() and env["device"] == "cpu"
+    assert env["torch"] == torch.__version__ and env["python"] and env["numpy"]
 
 
 def test_same_config_and_seed_give_identical_metrics(tiny):
