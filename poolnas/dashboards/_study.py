@@ -71,6 +71,17 @@ class StudyData(NamedTuple):
     space: Any  # the space file as stored (StudyAttrs.SPACE), or None
     user_attrs: dict[str, Any]
     trials: list[Any]  # every FrozenTrial, as fetched once (for Optuna's plots)
+    cache: dict[str, Any]  # computed once per study read (the evidence)
+
+    @property
+    def evidence(self) -> Any:
+        """:class:`poolnas.evidence.Evidence` of the study (configurations over seeds, the one
+        best, the baseline from the stored space file, verdicts, warnings), computed once."""
+        if "evidence" not in self.cache:
+            from poolnas.evidence import study_evidence
+
+            self.cache["evidence"] = study_evidence(self.trials, self.metric, self.mode, space=self.space)
+        return self.cache["evidence"]
 
     @property
     def maximize(self) -> bool:
@@ -195,6 +206,7 @@ def from_study(study: Any, storage_url: str = "") -> StudyData:
         space=user_attrs.get(StudyAttrs.SPACE),
         user_attrs=user_attrs,
         trials=trials,
+        cache={},
     )
 
 

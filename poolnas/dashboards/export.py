@@ -7,12 +7,14 @@ Document shapes (``poolnas export``):
   (TrialConfig forbids extra keys, so the metrics cannot sit beside the config).
 - YAML with ``--top K`` > 1, and JSON at any K: a list of entries, best first, each
   ``{rank, config_key, objective: {metric, mode, mean, std, n}, metrics: {name: {mean, std}},
-  seeds, trials, n_params, checkpoint, config}``; ``config`` is a full trial config.
+  seeds, trials, n_params, checkpoint, notes, config}``; ``config`` is a full trial config.
 - CSV: every trial of the study, one row each, with its config flattened to dotted columns
   and its configuration's mean/std/n over seeds.
 
 Each exported config is the one of the best run among its seeds (its checkpoint belongs to
-that run), validated with :func:`poolnas.config.config_from_dict`.
+that run), read under the current schema (``_migrate``: fields an older schema wrote and this one
+refuses are reset to their defaults and named in a note). A study whose objective is
+``test_acc`` says in every document that its grid is reported on test data, not selected on it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from poolnas.config import config_from_dict
-from poolnas.dashboards._study import StudyData, TrialRow, flatten, summarize
+from poolnas.dashboards._migrate import migrate_config
+from poolnas.dashboards._study import StudyData, flatten, summarize
 from poolnas.storage import TrialAttrs
 
 __all__ = ["ExportEntry", "format_entries", "rank_configurations", "trials_csv"]
@@ -35,55 +37,58 @@ __all__ = ["ExportEntry", "format_entries", "rank_configurations", "trials_csv"]
 class ExportEntry(NamedTuple):
     rank: int
     config_key: str
-    config: dict[str, Any]  # full, validated trial config of the best run among the seeds
+    config: dict[str, Any]  # full trial config of the best run among the seeds (current schema)
     mean: float  # objective over seeds
-    std: float  # sample std (0 for one seed)
+    std: float | None  # sample std; None for one seed (no spread to show)
     n: int  # runs (seeds) averaged
-    metrics: dict[str, dict[str, float]]  # metric -> {mean, std} over the same runs
+    metrics: dict[str, dict[str, float | None]]  # metric -> {mean, std} over the same runs
     seeds: list[int]
     trials: list[int]  # trial numbers
     n_params: int | None
     checkpoint: str | None
+    note: str | None = None  # the stored config was migrated (fields reset), or unreadable
 
 
-def _metric_stats(rows: list[TrialRow]) -> dict[str, dict[str, float]]:
-    names = sorted({k for r in rows for k, v in r.metrics.items() if isinstance(v, (int, float))})
+def _metric_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    metrics = [a.get(TrialAttrs.METRICS) if isinstance(a.get(TrialAttrs.METRICS), dict) else {} for a in runs]
+    names = sorted({k for m in metrics for k, v in m.items() if isinstance(v, (int, float))})
     out = {}
     for name in names:
-        s = summarize(r.metrics[name] for r in rows if isinstance(r.metrics.get(name), (int, float)))
-        out[name] = {"mean": s.mean, "std": s.std}
+        s = summarize(m[name] for m in metrics if isinstance(m.get(name), (int, float)))
+        out[name] = {"mean": s.mean, "std": s.std if s.n > 1 else None}
     return out
 
 
-def _groups(data: StudyData) -> dict[str, list[TrialRow]]:
-    groups: dict[str, list[TrialRow]] = {}
-    for row in data.rows:
-        if row.config:  # only poolnas trials carry a config that can be trained again
-            groups.setdefault(row.config_key, []).append(row)
-    return groups
+def _exportable(data: StudyData) -> list[Any]:
+    """The study's configurations (best first, :func:`poolnas.evidence.configurations`) that
+    carry a poolnas config, so they can be trained again."""
+    return [c for c in data.evidence.configs if c.config]
 
 
 def rank_configurations(data: StudyData, top: int | None = None) -> list[ExportEntry]:
-    """Configurations (trials grouped by config_key) ranked by their mean objective over
-    seeds in the study's direction; ties go to more seeds, then to the earlier trial."""
-    sign = -1.0 if data.maximize else 1.0
-    scored = []
-    for key, rows in _groups(data).items():
-        stat = summarize(r.value for r in rows)
-        scored.append((sign * stat.mean, -stat.n, min(r.number for r in rows), key, rows, stat))
-    scored.sort(key=lambda t: t[:3])
+    """Configurations ranked by their mean objective over seeds in the study's direction
+    (the one best of :mod:`poolnas.evidence`); ties go to more seeds, then the earlier trial.
+    Each config is the stored one of its best run, read under the current schema
+    (:func:`~poolnas.dashboards._migrate.migrate_config`: an old config never fails)."""
     entries = []
-    for rank, (*_, key, rows, stat) in enumerate(scored[:top] if top else scored, start=1):
-        best = (max if data.maximize else min)(rows, key=lambda r: r.value)
-        config = config_from_dict(best.config, where=f"trial {best.number} config").to_dict()
+    configs = _exportable(data)
+    for rank, conf in enumerate(configs[:top] if top else configs, start=1):
+        i = conf.best_run(data.maximize)
+        attrs = conf.user_attrs[i]
+        migrated = migrate_config(attrs)
+        config = migrated.config if migrated.config is not None else dict(attrs.get(TrialAttrs.CONFIG) or {})
         entries.append(ExportEntry(
-            rank=rank, config_key=key, config=config, mean=stat.mean, std=stat.std, n=stat.n,
-            metrics=_metric_stats(rows),
-            seeds=sorted(r.seed for r in rows if r.seed is not None),
-            trials=sorted(r.number for r in rows),
-            n_params=best.n_params, checkpoint=best.checkpoint,
+            rank=rank, config_key=conf.key, config=config, mean=conf.mean, std=conf.std, n=conf.n,
+            metrics=_metric_stats(conf.user_attrs),
+            seeds=sorted(s for s in conf.seeds if s is not None), trials=sorted(conf.trials),
+            n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
+            note=migrated.note,
         ))
     return entries
+
+
+def _pm(std: float | None) -> str:
+    return "(one run, no std)" if std is None else f"± {std:.3g} (std)"
 
 
 def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
@@ -97,6 +102,7 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
         "trials": e.trials,
         "n_params": e.n_params,
         "checkpoint": e.checkpoint,
+        "notes": ([e.note] if e.note else []) + data.evidence.notes,
         "config": e.config,
     }
 
@@ -105,18 +111,28 @@ def _comment(data: StudyData, e: ExportEntry, total: int) -> str:
     lines = [
         f"poolnas export: study {data.name!r}, rank {e.rank} of {total} configurations "
         f"(config_key {e.config_key})",
-        f"objective {data.metric} ({data.mode}): mean {e.mean:.6g} ± {e.std:.3g} (std) over {e.n} "
+        f"objective {data.metric} ({data.mode}): mean {e.mean:.6g} {_pm(e.std)} over {e.n} "
         f"run(s); seeds {e.seeds}; trials {e.trials}",
     ]
-    lines += [f"{name}: mean {s['mean']:.6g} ± {s['std']:.3g}" for name, s in e.metrics.items()]
+    lines += [f"{name}: mean {s['mean']:.6g} {_pm(s['std'])}" for name, s in e.metrics.items()]
     lines.append(f"n_params: {e.n_params}; checkpoint: {e.checkpoint}")
+    if e.note:
+        lines.append(f"note: {e.note}")
+    lines += _notes(data)
     lines.append("Train it again: poolnas train --config <this file>")
     return "".join(f"# {line}\n" for line in lines)
 
 
+def _notes(data: StudyData) -> list[str]:
+    """Warnings of the study (chance accuracy, identical losses, reported on test data)."""
+    from textwrap import wrap
+
+    return [line for note in data.evidence.notes for line in wrap("note: " + note, 96)]
+
+
 def format_entries(data: StudyData, entries: list[ExportEntry], fmt: str) -> str:
     """The export document (see the module docstring for the shapes)."""
-    total = len(_groups(data))
+    total = len(_exportable(data))
     if fmt == "json":
         return json.dumps([_entry_doc(data, e) for e in entries], indent=2) + "\n"
     if fmt != "yaml":
@@ -125,13 +141,13 @@ def format_entries(data: StudyData, entries: list[ExportEntry], fmt: str) -> str
         e = entries[0]
         return _comment(data, e, total) + yaml.safe_dump(e.config, sort_keys=False)
     head = (f"# poolnas export: study {data.name!r}, the best {len(entries)} of {total} configurations, "
-            f"ranked by the mean of {data.metric} over seeds\n")
+            f"ranked by the mean of {data.metric} over seeds\n") + "".join(f"# {n}\n" for n in _notes(data))
     return head + yaml.safe_dump([_entry_doc(data, e) for e in entries], sort_keys=False)
 
 
 def trials_csv(data: StudyData) -> str:
     """Every trial of the study as CSV (all states), configs flattened to dotted columns."""
-    stats = {key: summarize(r.value for r in rows) for key, rows in _groups(data).items()}
+    stats = {c.key: c for c in data.evidence.configs}
     records = []
     for t in data.trials:
         attrs = t.user_attrs
@@ -142,7 +158,7 @@ def trials_csv(data: StudyData) -> str:
             "number": t.number, "state": t.state.name,
             "value": t.value if t.values is not None and len(t.values) == 1 else None,
             "config_key": key, "group_mean": stat.mean if stat else None,
-            "group_std": stat.std if stat else None, "group_n": stat.n if stat else None,
+            "group_std": stat.std if stat else None,  # None (blank) for one seed "group_n": stat.n if stat else None,
             "n_params": attrs.get(TrialAttrs.N_PARAMS), "checkpoint": attrs.get(TrialAttrs.CHECKPOINT),
             "fail_reason": attrs.get(TrialAttrs.FAIL_REASON),
         }

@@ -2,7 +2,10 @@
 
 Plotly.js is embedded once in the page (no CDN); each figure is a div drawn by it. Sections:
 summary (trial counts per state, objective, storage URL with its password redacted), the
-search space, the best configurations, the paper figures that apply, and Optuna's plots.
+verdict first (the baseline, the configurations that beat it with Δ and a 95% interval, those
+within noise of the best, warnings such as chance accuracy, and a figure of every seed), then the
+summary (trial counts per state, objective, storage URL with its password redacted), the search
+space, every configuration, the paper figures that apply, and Optuna's plots.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 
 from poolnas.dashboards._curves import sort_values
-from poolnas.dashboards._study import StudyData, flatten, label, load_study
+from poolnas.dashboards._study import StudyData, label, load_study
 from poolnas.dashboards.export import rank_configurations
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
+from poolnas.dashboards.verdict import plot_verdict
 from poolnas.storage import StudyAttrs
 
 __all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
@@ -30,6 +35,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 th{background:#f3f3f3} pre{background:#f7f7f7;padding:1em;overflow:auto;max-height:30em}
 .figure{margin:1.5em 0;min-height:450px} .note{color:#666}
+.warning{background:#fff4e5;border-left:4px solid #e8a33d;padding:.5em 1em}
 """
 
 
@@ -38,7 +44,7 @@ class PngExportError(RuntimeError):
 
 
 class ReportFigure(NamedTuple):
-    section: str  # "paper" | "optuna"
+    section: str  # "verdict" | "paper" | "optuna"
     key: str  # also the figure's div id, "fig-<key>"
     title: str
     figure: Any | None
@@ -47,10 +53,21 @@ class ReportFigure(NamedTuple):
 
 def report_figures(data: StudyData) -> list[ReportFigure]:
     """The report's figures: the applicable paper figures, then Optuna's plots."""
-    out = [ReportFigure("paper", f.key, f.title, f.figure, f.error) for f in paper_figures(data)]
+    out = [_verdict_figure(data)]
+    out += [ReportFigure("paper", f.key, f.title, f.figure, f.error) for f in paper_figures(data)]
     out += [ReportFigure("optuna", f"optuna-{p.key}", p.title, p.figure, p.skipped)
             for p in optuna_plots(data)]
     return out
+
+
+def _verdict_figure(data: StudyData) -> ReportFigure:
+    title = "The answer: every seed, and the best configuration per value with its 95% interval"
+    if not data.evidence.configs:
+        return ReportFigure("verdict", "verdict", title, None, "no complete trials yet")
+    try:
+        return ReportFigure("verdict", "verdict", title, plot_verdict(data), None)
+    except Exception as err:  # a figure that cannot be drawn is reported, not fatal
+        return ReportFigure("verdict", "verdict", title, None, f"{type(err).__name__}: {err}")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -60,18 +77,96 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _num(value: float | None, data: StudyData, fmt: str = ".2f", sign: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return format(data.display(value), ("+" if sign else "") + fmt)
+
+
+def _interval(comp: Any, data: StudyData) -> str:
+    if comp is None or comp.ci_low is None:
+        return "–"
+    return f"[{_num(comp.ci_low, data, sign=True)}, {_num(comp.ci_high, data, sign=True)}]"
+
+
+def _param_keys(configs: list[Any]) -> list[str]:
+    keys = sorted({k for c in configs for k in c.params}, key=lambda k: (k != "attention.pooling", k))
+    varied = [k for k in keys if len({repr(c.params.get(k)) for c in configs}) > 1]
+    return varied or keys
+
+
+def _params_text(conf: Any) -> str:
+    return ", ".join(f"{k}={label(v)}" for k, v in conf.params.items()) or "(no searched parameter)"
+
+
 def _best_table(data: StudyData, top: int) -> str:
-    entries = rank_configurations(data, top)
-    if not entries:
-        return "<p class='note'>No complete poolnas trials yet.</p>"
-    # Show the config keys that differ between the listed configurations.
-    flats = [flatten({k: v for k, v in e.config.items() if k != "seed"}) for e in entries]
-    keys = sorted(k for k in set().union(*flats) if len({repr(f.get(k)) for f in flats}) > 1)
-    header = ["rank", f"{data.metric} mean", "std", "n", *keys, "n_params", "trials", "checkpoint"]
-    rows = [[e.rank, f"{e.mean:.4f}", f"{e.std:.4f}", e.n, *[label(f.get(k)) for k in keys],
-             e.n_params, ", ".join(map(str, e.trials[:8])) + (" …" if len(e.trials) > 8 else ""),
-             e.checkpoint] for e, f in zip(entries, flats, strict=True)]
+    """Every configuration (the best ``top``): parameters that do not apply are blank (no λ
+    for gap); std "–" for one seed; Δ and interval against the baseline; ≈ within noise of
+    the best."""
+    ev = data.evidence
+    configs = ev.configs[:top]
+    if not configs:
+        return "<p class='note'>No complete trials yet.</p>"
+    keys = _param_keys(configs)
+    near = {id(c.config) for c in ev.near_best}
+    entries = {e.config_key: e for e in rank_configurations(data, top)}
+    header = ["rank", *keys, "n", f"{data.value_label()} mean", "std", "Δ vs baseline", "95% interval",
+              "verdict", "≈ best", "n_params", "trials", "checkpoint"]
+    rows = []
+    for rank, conf in enumerate(configs, start=1):
+        comp = ev.comparison_of(conf)
+        entry = entries.get(conf.key)
+        delta = "–" if comp is None or comp.verdict == "baseline" else _num(comp.delta, data, sign=True)
+        rows.append([rank, *[label(conf.params[k]) if k in conf.params else "" for k in keys], conf.n,
+                     _num(conf.mean, data), _num(conf.std, data), delta, _interval(comp, data),
+                     comp.verdict if comp else "", "≈" if id(conf) in near else "",
+                     entry.n_params if entry else None,
+                     ", ".join(map(str, conf.trials[:8])) + (" …" if len(conf.trials) > 8 else ""),
+                     (entry.checkpoint if entry else None) or (entry.note if entry and entry.note else None)])
     return _table(header, rows)
+
+
+def _comparison_rows(comps: list[Any], data: StudyData, against: str) -> str:
+    return "".join(f"<li><b>{html.escape(_params_text(c.config))}</b>: {_num(c.config.mean, data)} "
+                   f"(n={c.config.n}), Δ vs {against} {_num(c.delta, data, sign=True)}, 95% interval "
+                   f"{_interval(c, data)}</li>" for c in comps)
+
+
+def _verdict_html(data: StudyData) -> str:
+    """The answer first: warnings, the baseline, who beats it, who is within noise of the best."""
+    ev = data.evidence
+    parts = [f"<p class='warning'><b>Note:</b> {html.escape(n)}</p>" for n in ev.notes]
+    if not ev.configs:
+        return "".join(parts) + "<p class='note'>No complete trials yet: nothing to compare.</p>"
+    base = ev.baseline_config
+    if base is None:
+        why = ("this study ran no configuration that matches it" if ev.baseline else
+               "the space file names no <code>baseline:</code> and the study ran no gap configuration")
+        parts.append(f"<p id='verdict-baseline'>Baseline: <b>{html.escape(ev.baseline_text())}</b>: {why}; "
+                     f"compare with another: <code>poolnas compare --study {html.escape(data.name)} "
+                     "--baseline KEY=VALUE</code>.</p>")
+    else:
+        many = f" (the best of {ev.baseline_matches} that match)" if ev.baseline_matches > 1 else ""
+        parts.append(f"<p id='verdict-baseline'>Baseline ({html.escape(ev.baseline_source)}): "
+                     f"<b>{html.escape(ev.baseline_text())}</b>{many}: {_num(base.mean, data)} ± "
+                     f"{_num(base.std, data)} (n={base.n}).</p>")
+        better = ev.beats_baseline
+        parts.append("<h3>Better than the baseline (95% interval above 0)</h3>" + (
+            f"<ul id='verdict-better'>{_comparison_rows(better, data, 'baseline')}</ul>" if better else
+            "<p id='verdict-better'>None: no configuration beats the baseline beyond noise.</p>"))
+    best = ev.best
+    near = [c for c in ev.near_best if c.config is not best]
+    parts.append(f"<h3>Best and those indistinguishable from it</h3><p id='verdict-best'>Best: "
+                 f"<b>{html.escape(_params_text(best))}</b>, {_num(best.mean, data)} ± {_num(best.std, data)} "
+                 f"(n={best.n}).</p>")
+    parts.append(f"<ul id='verdict-near'>{_comparison_rows(near, data, 'best')}</ul>" if near else
+                 "<p id='verdict-near'>No other configuration is within noise of it"
+                 + (" that the seeds can tell" if any(c.n < 2 for c in ev.configs) else "") + ".</p>")
+    few = sum(1 for c in ev.configs if c.n < 2)
+    if few:
+        parts.append(f"<p class='note'>{few} of {len(ev.configs)} configurations ran one seed: no interval "
+                     "can be given for them (\"n too small\"); run <code>repeats: 2</code> or more.</p>")
+    return "".join(parts)
 
 
 def _varied(data: StudyData) -> str:
@@ -103,6 +198,9 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
         ["trials", sum(data.state_counts.values())],
         *[[f"  {state.lower()}", n] for state, n in counts.items()],
         ["parameters varied", _varied(data)],
+        ["configurations", f"{len(data.evidence.configs)} (best: "
+                           f"{_params_text(data.evidence.best) if data.evidence.best else '-'})"],
+        *[["note", n] for n in data.evidence.notes],
         ["written by", f"poolnas {__version__} on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
                        f" (study from poolnas {data.user_attrs.get(StudyAttrs.VERSION, '?')})"],
     ])
@@ -112,6 +210,7 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
     paper = "".join(_figure_html(f) for f in figures if f.section == "paper") or (
         "<p class='note'>None of the paper figures applies to this study's trials.</p>")
     optuna_html = "".join(_figure_html(f) for f in figures if f.section == "optuna")
+    verdict = "".join(_figure_html(f) for f in figures if f.section == "verdict")
     index = json.dumps([f.key for f in figures if f.figure is not None])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -120,12 +219,20 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <h1>poolnas report: {html.escape(data.name)}</h1>
+<h2 id="verdict">Verdict</h2>
+<p class="note">Configurations are a trial's parameters without its seed; means over their finished
+seeds. Δ is the difference from the baseline, paired over the seeds both ran (Welch's interval when
+they share none), with a 95% t-interval; a verdict says "better" or "worse" only when the interval
+excludes 0.</p>
+<div id="poolnas-verdict">{_verdict_html(data)}</div>{verdict}
 <h2>Summary</h2>{summary}
 <h2>Search space</h2><pre>{html.escape(space)}</pre>
-<h2>Best configurations</h2>
+<h2>Configurations</h2>
 <p class="note">Ranked by the mean of {html.escape(data.metric)} over seeds; std is the sample
-standard deviation over those runs. Export them with <code>poolnas export --study
-{html.escape(data.name)} --top K</code>.</p>{_best_table(data, top)}
+standard deviation over those runs ("–" for one run); blank: the parameter does not apply to that
+configuration; ≈: within noise of the best. Export them with <code>poolnas export --study
+{html.escape(data.name)} --top K</code>; all of them against the baseline with <code>poolnas compare
+--study {html.escape(data.name)}</code>.</p>{_best_table(data, top)}
 <h2>Paper figures</h2>
 <p class="note">Bands: mean ± std over seeds. Not applicable to these trials:
 {html.escape("; ".join(not_applied) or "none")}.</p>{paper}

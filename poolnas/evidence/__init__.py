@@ -22,6 +22,7 @@ from poolnas.evidence._compare import (
     difference,
     find_baseline,
     indistinguishable,
+    mean_interval,
 )
 from poolnas.evidence._configs import (
     Configuration,
@@ -56,6 +57,7 @@ __all__ = [
     "flatten_partial",
     "indistinguishable",
     "matches",
+    "mean_interval",
     "rank",
     "study_evidence",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "difference",
     "find_baseline",
     "indistinguishable",
+    "mean_interval",
 ]
 
 BETTER, WORSE, WITHIN_NOISE, TOO_FEW, BASELINE = "better", "worse", "within noise", "n too small", "baseline"
@@ -101,6 +102,16 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
         half = stats.t.ppf(q, df) * math.sqrt(se2)
         return Interval(delta, delta - half, delta + half, "welch", len(shared), float(df))
     return Interval(delta, None, None, "none", len(shared), None)
+
+
+def mean_interval(conf: Configuration, level: float = 0.95) -> tuple[float, float] | None:
+    """The t-interval of a configuration's mean over its seeds; None below two seeds."""
+    from scipy import stats
+
+    if conf.n < 2:
+        return None
+    half = stats.t.ppf(1.0 - (1.0 - level) / 2.0, conf.n - 1) * math.sqrt(_var(conf.values) / conf.n)
+    return conf.mean - half, conf.mean + half
 
 
 def _verdict(iv: Interval, maximize: bool) -> str:

@@ -138,3 +138,15 @@ def test_json_keys():
     doc = rows[0].to_dict()
     assert {"params", "n", "mean", "std", "delta", "ci_low", "ci_high", "verdict"} <= set(doc)
     assert math.isfinite(doc["ci_low"])
+
+
+def test_mean_interval_matches_scipy():
+    from poolnas.evidence import mean_interval
+
+    vals = [0.81, 0.79, 0.84, 0.80]
+    (c,) = configurations(study_trials([(SRP, vals)]), "x", "max")
+    low, high = mean_interval(c)
+    ref = stats.t.interval(0.95, len(vals) - 1, loc=sum(vals) / 4, scale=stats.sem(vals))
+    assert (low, high) == pytest.approx(ref)
+    (one,) = configurations(study_trials([(SRP, [0.8])]), "x", "max")
+    assert mean_interval(one) is None
