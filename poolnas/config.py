@@ -228,16 +228,87 @@ def config_from_dict(data: dict[str, Any] | None, *, where: str | None = None) -
         raise format_validation_error(err, TrialConfig, where=where) from None
 
 
-def load_config_file(path: str | Path) -> Any:
-    """Read a YAML or JSON document with yaml.safe_load; syntax errors name the line."""
+MAX_FILE_BYTES = 1 << 20  # space and config files: the largest preset is a few KB
+MAX_YAML_ALIASES = 100  # uses of *anchor in one document (merge keys, shared sections)
+MAX_DOCUMENT_NODES = 100_000  # values in the document with every alias expanded
+
+
+def _read_document_text(path: str | Path) -> str:
+    """The file's text, refusing folders, big files, binary and empty files in one line."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise ConfigError("path", str(path), "is a folder; expected a YAML or JSON file")
     if not p.is_file():
         raise ConfigError("path", str(path), "expected an existing YAML or JSON file")
-    text = p.read_text()
+    with p.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError("path", str(path), f"the file is over {MAX_FILE_BYTES // 1024} KiB; "
+                          "space and config files are small YAML or JSON documents")
     try:
-        if p.suffix == ".json":
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError("path", str(path), f"not a text file (byte 0x{data[err.start]:02x} at offset "
+                          f"{err.start} is not UTF-8); expected a YAML or JSON file") from None
+    if "\x00" in text:
+        raise ConfigError("path", str(path), f"not a text file (a NUL byte at offset {text.index(chr(0))}); "
+                          "expected a YAML or JSON file")
+    if not text.strip():
+        raise ConfigError("path", str(path), "the file is empty; expected a YAML or JSON document")
+    return text
+
+
+def _check_expansion(root: yaml.Node, where: str) -> None:
+    """Refuse alias bombs: count alias uses and the nodes of the expanded document without
+    expanding it (each node is visited once; a repeated node is an alias use)."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            continue
+        if id(node) in sizes:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise ConfigError("(document)", f"more than {MAX_YAML_ALIASES} aliases",
+                                  f"expected at most {MAX_YAML_ALIASES} uses of *anchor", where=where)
+            continue
+        sizes[id(node)] = 1  # placeholder: a node that contains itself counts once
+        stack.append((node, True))
+        stack.extend((c, False) for c in children)
+    if sizes[id(root)] > MAX_DOCUMENT_NODES:
+        raise ConfigError("(document)", f"{sizes[id(root)]} values",
+                          f"expected at most {MAX_DOCUMENT_NODES} (aliases expanded)", where=where)
+
+
+def _safe_load_bounded(text: str, where: str) -> Any:
+    """yaml.safe_load (libyaml's when present) with the alias and size bounds checked on the
+    composed node graph before any Python object is built."""
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_config_file(path: str | Path) -> Any:
+    """Read a YAML or JSON document (``yaml.safe_load``); every problem is one ConfigError
+    line: syntax errors name the line; folders, files over 1 MiB, binary or empty files and
+    YAML alias bombs are refused before anything big is built."""
+    text = _read_document_text(path)
+    try:
+        if Path(path).suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return _safe_load_bounded(text, str(path))
     except json.JSONDecodeError as err:
         raise ConfigError(f"line {err.lineno}", err.msg, "expected valid JSON", where=str(path)) from None
     except yaml.YAMLError as err:
@@ -245,6 +316,9 @@ def load_config_file(path: str | Path) -> Any:
         line = f"line {mark.line + 1}" if mark is not None else "document"
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(line, problem, "expected valid YAML", where=str(path)) from None
+    except RecursionError:
+        raise ConfigError("(document)", "nested too deeply", "expected a YAML or JSON document of "
+                          "a few levels", where=str(path)) from None
 
 
 def load_trial_config(path: str | Path) -> TrialConfig:

@@ -49,6 +49,9 @@ def _resolve(ref: str, relative_to: Path | None) -> Path:
     for c in candidates:
         if c.is_file():
             return c
+        if c.is_dir():
+            raise ConfigError("extends" if relative_to else "path", ref,
+                              "is a folder; expected a space file or a preset name")
     if "/" in ref or ref.endswith((".yaml", ".yml", ".json")):
         raise ConfigError("extends" if relative_to else "path", ref, "expected an existing space file or a preset name ("
                           + ", ".join(list_presets()) + ")")
