@@ -1,8 +1,8 @@
 """Optuna's own plots (history, importances, parallel coordinate, contour, slice), kept
 cheap for large studies and guarded where a plot cannot be drawn.
 
-The trials already read into :class:`StudyData` are handed to the plots through a read-only
-Study view (no storage query, no copy). Above ``max_trials`` complete trials, the parallel coordinate,
+The trials already read into :class:`StudyData` are handed to the plots in an in-memory Study
+(``add_trials``, public API; no storage query). ``seed`` is never a plotted parameter. Above ``max_trials`` complete trials, the parallel coordinate,
 contour and slice plots draw a sample (every best trial kept, the rest drawn at random with
 a fixed seed) and say so in their title; the history always shows every trial. Importances
 use fANOVA with fewer, shallower trees on at most ``max_importance_trials`` trials.
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from poolnas.dashboards._study import StudyData
 
-__all__ = ["OptunaPlot", "optuna_plots"]
+__all__ = ["OptunaPlot", "importance_evaluator", "optuna_plots"]
 
 
 class OptunaPlot(NamedTuple):
@@ -27,41 +27,36 @@ class OptunaPlot(NamedTuple):
 
 
 def _study(trials: Sequence[Any], direction: str) -> Any:
-    """A read-only Study over trials already read. Optuna's plots call ``get_trials()`` with
-    its default ``deepcopy=True``; copying 5,000 trials costs seconds, and no plot changes
-    them, so this view hands out the list itself."""
+    """An in-memory Study holding the trials already read (public API only: ``add_trials``),
+    for Optuna's plots, which read a Study. The storage is never queried again."""
     import optuna
-    from optuna.study import StudyDirection
-    from optuna.trial import TrialState
+    from optuna.trial import create_trial
 
-    class _TrialsView(optuna.Study):
-        def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[Any]:
-            return list(trials) if states is None else [t for t in trials if t.state in states]
-
-        def _get_trials(self, deepcopy: bool = True, states: Any = None, use_cache: bool = False) -> list[Any]:
-            return self.get_trials(states=states)
-
-        @property
-        def trials(self) -> list[Any]:
-            return list(trials)
-
-        @property
-        def best_trial(self) -> Any:
-            done = [t for t in trials if t.state == TrialState.COMPLETE]
-            return (max if direction == "maximize" else min)(done, key=lambda t: t.value)
-
-    storage = optuna.storages.InMemoryStorage()
-    storage.create_new_study([StudyDirection.MAXIMIZE if direction == "maximize" else StudyDirection.MINIMIZE],
-                             "poolnas-view")
-    return _TrialsView(study_name="poolnas-view", storage=storage)
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage(), direction=direction,
+                                study_name="poolnas-view")
+    # Only what the plots read: storing user attributes (configs, curves) would copy them all.
+    study.add_trials([create_trial(state=t.state, values=t.values, params=t.params,
+                                   distributions=t.distributions) for t in trials if t.state.is_finished()])
+    return study
 
 
 def _varying_params(trials: Sequence[Any]) -> list[str]:
+    """Params that vary across the trials, never ``seed``: seeds are replicates, not a design
+    choice (contour, slice and importances show what the space searched)."""
     values: dict[str, set[str]] = {}
     for t in trials:
         for k, v in t.params.items():
-            values.setdefault(k, set()).add(repr(v))
+            if k != "seed":
+                values.setdefault(k, set()).add(repr(v))
     return sorted(k for k, vs in values.items() if len(vs) > 1)
+
+
+def importance_evaluator() -> Any:
+    """The one evaluator of parameter importances (the report and the figure attached to the
+    dashboard use it, so they agree): fANOVA with fewer, shallower trees, seeded."""
+    from optuna.importance import FanovaImportanceEvaluator
+
+    return FanovaImportanceEvaluator(n_trees=16, max_depth=8, seed=0)
 
 
 def _sample(complete: list[Any], n: int, maximize: bool) -> list[Any]:
@@ -138,11 +133,8 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
     add("history", "Optimization history", history, no_trials)
 
     def importances() -> Any:
-        from optuna.importance import FanovaImportanceEvaluator
-
         sub = _study(_sample(complete, max_importance_trials, maximize), data.direction)
-        return vis.plot_param_importances(
-            sub, evaluator=FanovaImportanceEvaluator(n_trees=16, max_depth=8, seed=0))
+        return vis.plot_param_importances(sub, evaluator=importance_evaluator(), params=params)
 
     why = no_params or (None if len(complete) >= 2 else "needs at least 2 complete trials")
     imp_note = (f" (fANOVA on {max_importance_trials} of {len(complete)} trials)"
@@ -150,7 +142,7 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
     add("importances", "Parameter importances" + imp_note, importances, why)
     add("parallel", "Parallel coordinate" + n_note, lambda: vis.plot_parallel_coordinate(sample, params=params),
         no_params)
-    ranked = _ranked_params(plots[-1].figure, params)
+    ranked = _ranked_params(next(p.figure for p in plots if p.key == "importances"), params)
     contour_params = ranked[:max_contour_params]
     add("contour", f"Contour ({', '.join(contour_params)})" + n_note,
         lambda: vis.plot_contour(sample, params=contour_params),

@@ -50,7 +50,7 @@ def test_optuna_plots_sample_large_studies(srp_study):
                                             webgl_above=2)}
     assert "(4 of 8 trials)" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
     assert "fANOVA on 4 of 8" in plots["importances"].title
-    assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 3  # 4 trials; pooling, lam and seed vary
+    assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 2  # 4 trials; pooling and lam vary (seed never)
 
 
 def test_write_report_and_cli(sqlite_url, tmp_path, capsys):
@@ -80,3 +80,23 @@ def test_png_export_without_chromium_says_why(sqlite_url, tmp_path, monkeypatch,
     assert main(["report", "--study", "png", "--storage", sqlite_url, "-o", str(out), "--png", str(tmp_path / "p")]) == 1
     err = capsys.readouterr().err
     assert out.is_file() and "PNG export skipped" in err and "Chromium" in err and "Google Chrome" in err
+
+
+def test_seed_is_never_plotted_and_contour_follows_importances():
+    # Three params; "seed" varies too. The importances rank the params; the contour takes the
+    # two most important (max_contour_params=2), which must come from the importance plot.
+    study = S.create("rank-contour")
+    for lam in (0.2, 0.4, 0.6, 0.8):
+        for m in (1, 3):
+            for red in (4, 16):
+                S.fill(study, [({"attention.pooling": "srp-ms", "attention.lam": lam, "attention.M": m,
+                                 "attention.reduction": red}, [0.5 + lam / 2 + m / 1000 + 0.01 * (red == 4), 0.51 + lam / 2])])
+    plots = {p.key: p for p in optuna_plots(from_study(study), max_contour_params=2)}
+    importances = plots["importances"].figure
+    names = [str(n) for n in importances.data[0].y]
+    assert "seed" not in names and "seed" not in plots["contour"].title
+    for key in ("slice", "parallel"):
+        assert "seed" not in str(plots[key].figure.to_plotly_json())
+    top2 = names[::-1][:2]  # the bars run from the least to the most important
+    assert plots["contour"].title.startswith(f"Contour ({', '.join(top2)})")
+    assert "attention.lam" in top2
