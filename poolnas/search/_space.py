@@ -81,7 +81,13 @@ class SpaceView:
         return params, seed
 
     def trial_config(self, params: dict[str, Any], seed: int) -> Any:
-        return self.space.to_trial_config(params, seed)
+        """The trial config; an unset ``trainer.num_threads`` becomes the threads Ray gives the
+        trial (``OMP_NUM_THREADS`` = max(1, floor(resources.cpu))), so the stored config, and
+        ``poolnas train --config`` of it, run with the same threads (they change CPU results)."""
+        cfg = self.space.to_trial_config(params, seed)
+        if cfg.trainer.num_threads is None:
+            cfg.trainer.num_threads = max(1, int(self.resources["cpu"]))
+        return cfg
 
     def create_sampler(self) -> Any:
         """The study's sampler (``poolnas.spaces.create_sampler``): grid sweeps walk every
