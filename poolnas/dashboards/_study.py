@@ -174,13 +174,14 @@ def _row(trial: Any) -> TrialRow | None:
     )
 
 
-def from_study(study: Any, storage_url: str = "") -> StudyData:
-    """Read an ``optuna.Study`` once into a :class:`StudyData`."""
+def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyData:
+    """Read an ``optuna.Study`` once into a :class:`StudyData` (``storage``: the RDBStorage it
+    was loaded from, for the fast reader; without it Optuna's ``get_trials``)."""
     from optuna.trial import TrialState
 
     if len(study.directions) != 1:
         raise ConfigError("study", study.study_name, "expected a single-objective study")
-    trials = read_trials(study)
+    trials = read_trials(study, storage)
     user_attrs = dict(study.user_attrs)
     objective = user_attrs.get(StudyAttrs.OBJECTIVE) or {}
     direction = "maximize" if study.direction.name == "MAXIMIZE" else "minimize"
@@ -228,7 +229,7 @@ def load_study(study_name: str, storage: Any = None) -> StudyData:
         accepted = ("expected one of: " + ", ".join(sorted(names))) if names else "the storage has no studies"
         raise ConfigError("study", study_name, accepted + closest(study_name, names))
     study = optuna.load_study(study_name=study_name, storage=store)
-    return from_study(study, url)
+    return from_study(study, url, store)
 
 
 def group(rows: Sequence[TrialRow], keys: Sequence[str],

@@ -9,23 +9,53 @@ import pytest
 import synthetic as S
 from optuna.trial import TrialState
 
-from poolnas.dashboards._rdb_read import read_trials
+from poolnas.dashboards import _rdb_read
+from poolnas.dashboards._rdb_read import KNOWN_SCHEMAS, read_trials
 from poolnas.dashboards._study import flatten, label, load_study, summarize
 from poolnas.errors import ConfigError
 
 
 def test_fast_reader_equals_optuna(sqlite_url):
-    study = S.create("read-me", sqlite_url)
+    storage = optuna.storages.RDBStorage(sqlite_url)
+    study = S.create("read-me", storage)
     S.fill(study, [({"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 3,
                      "attention.placement.stages": [2, 3]}, [0.7, 0.8])])
     S.add_trial(study, {"attention.pooling": "gap"}, 0, None, state=TrialState.FAIL)
     S.add_trial(study, {"attention.pooling": "gap"}, 1, float("-inf"))
-    ours, theirs = read_trials(study), study.get_trials(deepcopy=False)
+    ours, theirs = read_trials(study, storage), study.get_trials(deepcopy=False)
     assert len(ours) == len(theirs) == 4
     for a, b in zip(ours, theirs, strict=True):
         assert (a.number, a.state, a.values, a.params, a.distributions, a.user_attrs, a.datetime_start,
                 a._trial_id) == (b.number, b.state, b.values, b.params, b.distributions, b.user_attrs,
                                  b.datetime_start, b._trial_id)
+
+
+def test_reader_knows_the_installed_optuna_schema(sqlite_url):
+    # An Optuna upgrade that changes its schema fails here, not silently in a report.
+    assert optuna.storages.RDBStorage(sqlite_url).get_current_version() in KNOWN_SCHEMAS
+
+
+def test_unknown_schema_reads_through_optuna_and_says_so(sqlite_url, monkeypatch):
+    storage = optuna.storages.RDBStorage(sqlite_url)
+    study = S.create("other-schema", storage)
+    S.fill(study, [({"attention.pooling": "gap"}, [0.5, 0.6])])
+    monkeypatch.setattr(_rdb_read, "KNOWN_SCHEMAS", frozenset({"v9.9.9"}))
+    with pytest.warns(RuntimeWarning, match="not one poolnas reads directly"):
+        trials = read_trials(study, storage)
+    assert [t.value for t in trials] == [0.5, 0.6]
+
+
+def test_a_broken_known_schema_fails_loudly(sqlite_url):
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    storage = optuna.storages.RDBStorage(sqlite_url)
+    study = S.create("broken", storage)
+    S.fill(study, [({"attention.pooling": "gap"}, [0.5])])
+    with storage.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE trial_params RENAME TO trial_params_gone"))
+    with pytest.raises(OperationalError):
+        read_trials(study, storage)
 
 
 def test_in_memory_storage_falls_back():
