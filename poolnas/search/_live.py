@@ -1,4 +1,4 @@
-"""The sweep's live view on stderr and the Tune callback that feeds it.
+"""The sweep's live view on stderr (a Tune callback).
 
 One line: trials complete / running / pruned / failed out of the target, and the best value
 so far. On a terminal the line is redrawn in place; otherwise a new line is written when
@@ -13,70 +13,19 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
-__all__ = ["LiveView", "TrialRegistry", "error_reason"]
+__all__ = ["LiveView"]
 
 
-def error_reason(trial: Any) -> str | None:
-    """The one-line failure reason of a Ray Tune trial that errored, from its error files."""
-    from poolnas.search._trainable import TrialFailed, failure_reason
+class LiveView(Callback):
+    """Counts trials by state and prints one status line on ``stream``.
 
-    path = getattr(trial, "pickled_error_file", None)
-    if path:
-        try:
-            import cloudpickle
-
-            with open(path, "rb") as f:
-                exc = cloudpickle.load(f)
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, TrialFailed):
-                return str(cause)
-            if cause is not None and not isinstance(cause, str):
-                return failure_reason(cause)
-            name = type(exc).__name__
-            if "ActorDied" in name or "ActorError" in name or "WorkerCrashed" in name:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                return f"worker died: {name}: {first}"[:500]
-        except Exception:  # fall back on the text file
-            pass
-    path = getattr(trial, "error_file", None)
-    if path:
-        try:
-            with open(path) as f:
-                lines = [ln.strip() for ln in f if ln.strip()]
-        except OSError:
-            return None
-        for line in reversed(lines):
-            if "TrialFailed:" in line:
-                return line.split("TrialFailed:", 1)[1].strip()[:500]
-        for line in reversed(lines):
-            if "Error" in line and not line.startswith("File "):
-                return line[:500]
-    return None
-
-
-class TrialRegistry(Callback):
-    """Keeps Tune's list of trials so the searcher can read a failed trial's error."""
-
-    def __init__(self) -> None:
-        self._trials: list[Any] = []
-
-    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        self._trials = trials
-
-    def find(self, trial_id: str) -> Any:
-        for t in self._trials:
-            if t.trial_id == trial_id:
-                return t
-        return None
-
-
-class LiveView(TrialRegistry):
-    """Counts trials by state and prints one status line on ``stream``."""
+    Tune's hooks say which trials run; the outcome callback (``_outcome.TrialOutcomes``)
+    calls ``told`` for each outcome the database accepted, so the counts never exceed what
+    the database holds."""
 
     def __init__(self, *, study: str, metric: str, mode: str, target: int,
                  counts: dict[str, int] | None = None, best: tuple[float, int] | None = None,
                  stream: TextIO | None = None, enabled: bool = True) -> None:
-        super().__init__()
         self.study, self.metric, self.mode, self.target = study, metric, mode, target
         counts = counts or {}
         self.complete = counts.get("COMPLETE", 0)
@@ -114,7 +63,7 @@ class LiveView(TrialRegistry):
         self.events.append((time.perf_counter(), "end", trial.trial_id))
         self.render()
 
-    # fed by the searcher ---------------------------------------------------------------------
+    # fed by the outcome callback ---------------------------------------------------------
     def told(self, state: str, value: float | None, number: int) -> None:
         if state == "COMPLETE":
             self.complete += 1

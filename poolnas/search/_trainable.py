@@ -2,14 +2,15 @@
 
 It runs in a Ray worker. It reports one Tune result per epoch (the objective and the
 other metrics, so ASHA can stop it and Optuna records intermediate values) and, when the
-trial function returns, one last result carrying ``poolnas_done`` and the trial's
-attributes as JSON. The last epoch's report is held back and merged into that final
-result so that Tune's iteration count equals the number of epochs.
+trial function returns, one last result carrying the trial's outcome under ``poolnas_outcome``:
+``{"status": "complete", "attrs": {...}}`` (the attributes the trainer returned) or
+``{"status": "fail", "reason": "..."}``. The last epoch's report is held back and merged into
+that final result so that Tune's iteration count equals the number of epochs. Only the Tune
+callback ``poolnas.search._outcome.TrialOutcomes`` reads it.
 
-An exception of the trial function (a crash, NaN loss, out of memory) is reported as a last
-result carrying ``poolnas_fail_reason`` (one line) and the trainable returns normally, so
-Ray keeps the worker process for the next trial (a raised error costs a new worker: seconds
-of process start and imports). The driver stores the reason as the trial's ``fail_reason``.
+An exception of the trial function (a crash, NaN loss, out of memory) is reported as a fail
+outcome (one line) and the trainable returns normally, so Ray keeps the worker process for
+the next trial (a raised error costs a new worker: seconds of process start and imports).
 What Ray itself reports as an error (the worker died) arrives through Tune's error path.
 The worker never opens the study storage: only the driver writes.
 """
@@ -23,14 +24,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DONE_KEY", "FAIL_KEY", "ATTRS_KEY", "INVALID_KEY", "NODE_KEY", "TrialFailed", "failure_reason",
-           "run_trial"]
+__all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "TrialFailed", "failure_reason",
+           "run_trial", "trial_attrs"]
 
-DONE_KEY = "poolnas_done"
-FAIL_KEY = "poolnas_fail_reason"
-ATTRS_KEY = "poolnas_attrs"
-INVALID_KEY = "poolnas_invalid"
-NODE_KEY = "poolnas_node"
+OUTCOME_KEY = "poolnas_outcome"  # the last result: {"status": "complete"|"fail", ...}
+INVALID_KEY = "poolnas_invalid"  # in a suggested config: the reason it cannot run
+NODE_KEY = "poolnas_node"  # in each result: where the trial runs
+# What the trainer returns that each trial keeps (TrialAttrs), besides metrics and curves.
+_PLAIN_ATTRS = ("n_params", "wall_time", "environment", "cost")
 
 
 class TrialFailed(RuntimeError):
@@ -70,6 +71,34 @@ def _node_name() -> str:
     return f"{socket.gethostname()}/{node_id[:12]}"
 
 
+def _fail(reason: str, node: str | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {OUTCOME_KEY: {"status": "fail", "reason": reason}}
+    if node:
+        row[NODE_KEY] = node
+    return row
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like data (dicts, lists, numbers, text) that Tune's results carry unchanged."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def trial_attrs(result: dict[str, Any], metrics: dict[str, float], node: str,
+                wall_time: float) -> dict[str, Any]:
+    """The user attributes of a finished trial from what the trial function returned: every
+    attribute the trainer reports (metrics, curves, n_params, device, wall_time, checkpoint,
+    environment, cost) plus the node it ran on."""
+    attrs: dict[str, Any] = {"metrics": metrics, "curves": result.get("curves") or {}, "node": node}
+    for key in _PLAIN_ATTRS:
+        if result.get(key) is not None:
+            attrs[key] = result[key]
+    attrs.setdefault("wall_time", wall_time)
+    attrs["wall_time"] = float(attrs["wall_time"])
+    attrs["device"] = str(result["device"]) if result.get("device") is not None else None
+    attrs["checkpoint"] = str(result["checkpoint"]) if result.get("checkpoint") else None
+    return _plain(attrs)
+
+
 def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | None = None) -> None:
     """Tune function trainable. ``config`` is what the searcher suggested:
     ``{"trial_config": {...}, "number": N}`` or ``{INVALID_KEY: reason, "number": N}``."""
@@ -78,7 +107,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     from poolnas.config import config_from_dict
 
     if INVALID_KEY in config:
-        tune.report({FAIL_KEY: str(config[INVALID_KEY])})
+        tune.report(_fail(str(config[INVALID_KEY])))
         return
     if trial_fn is None:
         from poolnas.trainers import train as trial_fn
@@ -86,17 +115,17 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     try:
         cfg = config_from_dict(config["trial_config"])
     except Exception as err:  # validated by the driver already; be safe anyway
-        tune.report({FAIL_KEY: failure_reason(err)})
+        tune.report(_fail(failure_reason(err), node))
         return
     epochs = cfg.trainer.epochs
-    held: list[dict[str, float]] = []
+    held: list[dict[str, Any]] = []
     calls = 0
 
     def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
         nonlocal calls
         calls += 1
-        row = _numeric(metrics)
-        row[NODE_KEY] = node  # type: ignore[assignment]
+        row: dict[str, Any] = dict(_numeric(metrics))
+        row[NODE_KEY] = node
         if calls >= epochs:  # the last epoch: merged into the final report below
             held.append(row)
             return
@@ -106,26 +135,16 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     try:
         result = trial_fn(cfg, on_epoch=on_epoch)
     except Exception as err:  # noqa: BLE001 - any failure of the trial is its fail_reason
-        tune.report({FAIL_KEY: failure_reason(err), NODE_KEY: node})
+        tune.report(_fail(failure_reason(err), node))
         return
     final = dict(held[-1]) if held else {}
     metrics = _numeric(result.get("metrics") or {})
     final.update(metrics)
     for key, value in metrics.items():
         if key in ("val_acc", "test_acc", "train_loss") and not math.isfinite(value):
-            tune.report({FAIL_KEY: f"nan: final metric {key} is {value}", NODE_KEY: node})
+            tune.report(_fail(f"nan: final metric {key} is {value}", node))
             return
-    attrs = {
-        "metrics": metrics,
-        "curves": result.get("curves") or {},
-        "n_params": result.get("n_params"),
-        "device": str(result.get("device")) if result.get("device") is not None else None,
-        "node": node,
-        "wall_time": float(result.get("wall_time") or (time.perf_counter() - start)),
-        "checkpoint": str(result["checkpoint"]) if result.get("checkpoint") else None,
-    }
-    final[NODE_KEY] = node  # type: ignore[assignment]
-    final[DONE_KEY] = 1.0
-    final[ATTRS_KEY] = json.dumps(attrs, default=str)  # type: ignore[assignment]
+    final[NODE_KEY] = node
+    final[OUTCOME_KEY] = {"status": "complete",
+                          "attrs": trial_attrs(result, metrics, node, time.perf_counter() - start)}
     tune.report(final)
-

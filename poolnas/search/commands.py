@@ -1,19 +1,22 @@
 """``poolnas sweep`` and ``poolnas studies`` (DESIGN.md, "The command line").
 
-Exit status: 0 done; 1 the work failed (no trial finished); 2 bad input, an unreachable
-database or Ray cluster, or a study that exists with another space (one line, nothing written).
+Exit status: 0 done; 1 the work failed (no trial finished, or the database refused a write:
+disk full, read-only file); 2 bad input, an unreachable database or Ray cluster, or a study
+that exists with another space (one line, nothing written); 130 / 143 stopped by SIGINT /
+SIGTERM (running trials stored as interrupted; one line says how to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 
 import yaml
 
 from poolnas.search.studies import format_studies, list_studies
-from poolnas.search.sweep import SweepResult, run_sweep
+from poolnas.search.sweep import StorageFault, SweepInterrupted, SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
 __all__ = ["sweep_command", "studies_command", "format_summary"]
@@ -65,6 +68,16 @@ def _scrub(text: str, password: str | None) -> str:
     return text.replace(password, "***") if password else text
 
 
+def _resume_line(args: argparse.Namespace, stop: SweepInterrupted) -> str:
+    """One line: how many trials were stored as interrupted and the command that resumes."""
+    cmd = ["poolnas", "sweep", shlex.quote(str(args.space))]
+    if args.storage:
+        cmd.append(f"--storage {shlex.quote(redact_url(args.storage))}")
+    cmd += ["--study", shlex.quote(stop.study), "--resume"]
+    return (f"interrupted: {stop.interrupted} trials stored as interrupted; "
+            f"resume with: {' '.join(cmd)}")
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     password = _password(args.storage)
     try:
@@ -74,6 +87,12 @@ def sweep_command(args: argparse.Namespace) -> int:
     except ConnectionError as err:
         print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
         return 2
+    except SweepInterrupted as stop:  # SIGINT/SIGTERM: 128 + the signal's number
+        print(_resume_line(args, stop), file=sys.stderr)
+        return 128 + stop.signum
+    except StorageFault as err:  # disk full, read-only database: one line naming the cause
+        print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
+        return 1
     except Exception as err:  # the work failed: one line, never the storage password
         if os.environ.get("POOLNAS_DEBUG") or not password or password not in str(err):
             raise

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,21 @@ from poolnas.search._study import prepare_study, state_counts
 from poolnas.search.studies import best_complete
 from poolnas.storage import TrialAttrs, open_storage, redact_url, resolve_storage_url
 
-__all__ = ["SweepResult", "run_sweep", "best_trial"]
+__all__ = ["StorageFault", "SweepInterrupted", "SweepResult", "run_sweep", "best_trial"]
+
+
+class StorageFault(RuntimeError):
+    """The study database refused a write during a sweep (disk full, a read-only file): the
+    sweep stopped; ``str(err)`` is one line naming the cause and what the database holds."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the sweep; its running trials are stored as interrupted
+    and run again, with the same parameters, on resume."""
+
+    def __init__(self, study: str, interrupted: int, signum: int):
+        super().__init__(f"{interrupted} trials of study {study} stored as interrupted")
+        self.study, self.interrupted, self.signum = study, interrupted, signum
 
 
 @dataclass
@@ -85,28 +98,18 @@ def _slots(view: SpaceView, max_concurrent: int | None) -> int:
     return max(1, max_concurrent or fit)
 
 
-def _scheduler(view: SpaceView, pruned: set[str]) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
-
-    from poolnas.search._trainable import DONE_KEY
+def _scheduler(view: SpaceView) -> Any:
+    """ASHA or FIFO (Tune's own). A trial ASHA stops ends without an outcome: PRUNED
+    (``_outcome.TrialOutcomes``)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
     sch = view.scheduler
     if sch.type != "asha":
         return FIFOScheduler()
-
-    class _RecordingASHA(ASHAScheduler):
-        """ASHA that remembers whom it stopped: those trials are PRUNED, not COMPLETE."""
-
-        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
-            action = super().on_trial_result(tune_controller, trial, result)
-            if action == TrialScheduler.STOP and not result.get(DONE_KEY):
-                pruned.add(trial.trial_id)
-            return action
-
     max_t = sch.max_t or view.max_epochs
-    return _RecordingASHA(metric=view.metric, mode=view.mode, max_t=max_t,
-                          grace_period=min(sch.grace_period, max_t),
-                          reduction_factor=sch.reduction_factor)
+    return ASHAScheduler(metric=view.metric, mode=view.mode, max_t=max_t,
+                         grace_period=min(sch.grace_period, max_t),
+                         reduction_factor=sch.reduction_factor)
 
 
 def run_sweep(
@@ -184,62 +187,100 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
                     stream=stream or sys.stderr, enabled=not quiet)
 
 
+def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str, name: str,
+           num_samples: int, slots: int, trial_fn: Callable[..., dict[str, Any]] | None) -> Any:
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from poolnas.search._searcher import StudySearcher
+    from poolnas.search._trainable import run_trial
+
+    trainable = tune.with_resources(tune.with_parameters(run_trial, trial_fn=trial_fn),
+                                    view.resources)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(StudySearcher(session),
+                                          max_concurrent=min(slots, num_samples)),
+            scheduler=_scheduler(view),
+            num_samples=num_samples,
+            reuse_actors=True,
+            trial_name_creator=lambda t: f"trial_{t.trial_id}",
+            trial_dirname_creator=lambda t: f"trial_{t.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=name, storage_path=workdir, verbose=0, callbacks=[outcomes, live],
+            stop=session.stop,
+            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+        ),
+    )
+
+
 def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, live: Any, *,
           ray_address: str | None, max_concurrent: int | None,
           trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None) -> tuple[float, float, float]:
+    """Run Tune. Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
+    or StorageFault (the database refused a write; the sweep stopped)."""
+    import optuna
+
     from poolnas.search._ray import connect_ray, quiet_ray_logs
 
     quiet_ray_logs()
     import ray
-    from ray import tune
-    from ray.tune.search import ConcurrencyLimiter
 
-    from poolnas.search._live import error_reason
-    from poolnas.search._searcher import StudySearcher
-    from poolnas.search._trainable import run_trial
+    from poolnas.search._outcome import StudyTrials, TrialOutcomes
+    from poolnas.search._signals import stop_on_signals
+    from poolnas.search._tempdirs import make_private_dir
 
     started, ray_start_s = connect_ray(ray_address, num_cpus=num_cpus)
+    _quiet_trial_errors()
     # Ray Tune's own results: $POOLNAS_RESULTS_DIR when set (kept; a shared volume on a
-    # cluster), else a temporary folder removed afterwards (the database is the record).
+    # cluster), else a private temporary folder removed afterwards (the database is the record).
     results_dir = os.environ.get("POOLNAS_RESULTS_DIR")
-    workdir = os.path.abspath(os.path.expanduser(results_dir)) if results_dir else \
-        tempfile.mkdtemp(prefix="poolnas-tune-")
+    workdir = os.path.abspath(os.path.expanduser(results_dir)) if results_dir else make_private_dir()
+    session = StudyTrials(optuna.load_study(study_name=name, storage=db, sampler=sampler), view)
     try:
-        slots = _slots(view, max_concurrent)
-        pruned: set[str] = set()
-
-        def reason_of(trial_id: str) -> str | None:
-            trial = live.find(trial_id)
-            return error_reason(trial) if trial is not None else None
-
-        searcher = StudySearcher(view, storage=db, study_name=name, sampler=sampler,
-                                 pruned=pruned, on_told=live.told, reason_of=reason_of)
-        trainable = tune.with_resources(tune.with_parameters(run_trial, trial_fn=trial_fn),
-                                        view.resources)
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=ConcurrencyLimiter(searcher, max_concurrent=min(slots, num_samples)),
-                scheduler=_scheduler(view, pruned),
-                num_samples=num_samples,
-                reuse_actors=True,
-                trial_name_creator=lambda t: f"trial_{t.trial_id}",
-                trial_dirname_creator=lambda t: f"trial_{t.trial_id}",
-            ),
-            run_config=tune.RunConfig(
-                name=name, storage_path=workdir, verbose=0, callbacks=[live],
-                failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
-                checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
-            ),
-        )
+        outcomes = TrialOutcomes(session, view.metric, on_told=live.told)
+        tuner = _tuner(view, session, live, outcomes, workdir, name, num_samples,
+                       _slots(view, max_concurrent), trial_fn)
         start = time.perf_counter()
-        tuner.fit()
+        with stop_on_signals(session.stop):
+            tuner.fit()
         tune_s = time.perf_counter() - start
-        # Trials Tune never finished (e.g. interrupted): FAIL as interrupted, rerun on resume.
-        searcher.finish_open_trials()
+        interrupted = outcomes.finish()  # trials Tune never finished: run again on resume
     finally:
+        session.close()
         if not results_dir:
             shutil.rmtree(workdir, ignore_errors=True)
         if started:
             ray.shutdown()
+    _raise_if_stopped(session, interrupted, name, db)
     return ray_start_s, tune_s, start
+
+
+def _quiet_trial_errors() -> None:
+    """A trial's error is its fail_reason (one line in the database and the live view), not a
+    Ray traceback on stderr (``POOLNAS_DEBUG=1`` shows them)."""
+    import logging
+
+    if not os.environ.get("POOLNAS_DEBUG"):
+        for logger in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+            logging.getLogger(logger).setLevel(logging.CRITICAL)
+
+
+def _raise_if_stopped(session: Any, interrupted: int, name: str, db: Any) -> None:
+    from poolnas.search._outcome import fault_cause
+
+    if session.fault is not None:
+        try:
+            held = state_counts(db.get_all_trials(db.get_study_id_from_name(name), deepcopy=False))
+            holds = ", ".join(f"{n} {state}" for state, n in sorted(held.items())) or "no trials"
+        except Exception:  # noqa: BLE001 - the database cannot even be read
+            holds = "nothing readable"
+        raise StorageFault(
+            f"storage error: {fault_cause(session.fault)}; the sweep stopped. Study {name} "
+            f"holds {holds}; {session.unstored} outcomes of this run were not stored (their "
+            "trials run again on resume)")
+    if session.stop.signum is not None:
+        raise SweepInterrupted(name, interrupted, session.stop.signum)
