@@ -1,0 +1,126 @@
+"""Adaptive seeds (racing): which configuration gets the next seed.
+
+``repeats: {min: 2, max: 10, racing: true}`` in a space file. Every configuration first runs
+``min`` seeds. After that a seed goes only to a configuration whose difference from the
+current best (paired over shared seeds, else Welch: :func:`poolnas.evidence.difference`)
+still has a 95% interval that includes 0, until the interval excludes 0 (it is separated)
+or the configuration has ``max`` seeds. The best itself gets a seed whenever a rival is
+still in the race, so that pairs of seeds stay available to compare on. One seed at a time
+per configuration: the next decision waits for that run's result.
+
+This is pure computation over finished runs and the runs still pending; the search driver
+(``poolnas.search``) asks :func:`racing_requests` whenever a slot is free, so the state of a
+race is the study's trials in the database (a resumed sweep carries on where it stopped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from poolnas.evidence._compare import difference
+from poolnas.evidence._configs import Configuration, rank
+
+__all__ = ["RacingPolicy", "RaceStatus", "race_status", "racing_requests"]
+
+
+@dataclass(frozen=True)
+class RacingPolicy:
+    """``repeats: {min, max, racing}`` of a space file."""
+
+    min_seeds: int
+    max_seeds: int
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_seeds <= self.max_seeds:
+            raise ValueError(f"repeats: min {self.min_seeds} and max {self.max_seeds} are not "
+                             "accepted; expected 1 <= min <= max")
+
+
+@dataclass(frozen=True)
+class RaceStatus:
+    """Where a race stands: the configurations still in it and those out of it."""
+
+    best: str | None  # key of the best configuration so far
+    racing: tuple[str, ...]  # keys still within noise of the best with seeds to go
+    separated: tuple[str, ...]  # keys whose interval excludes the best
+    capped: tuple[str, ...]  # keys that reached max seeds while still within noise
+
+
+def _in_race(conf: Configuration, best: Configuration, policy: RacingPolicy) -> bool:
+    """Within noise of the best (or too few runs to tell)."""
+    iv = difference(conf, best, policy.level)
+    if iv.low is None or iv.high is None:
+        return True
+    return iv.low <= 0.0 <= iv.high
+
+
+def race_status(configs: Sequence[Configuration], policy: RacingPolicy, mode: str,
+                pending: Mapping[str, int] | None = None) -> RaceStatus:
+    """Classify every configuration that has finished its ``min`` seeds.
+
+    Args:
+        configs: the study's configurations (finished runs only).
+        policy: min / max seeds.
+        mode: "max" or "min".
+        pending: runs started but not finished, per configuration key.
+    """
+    pending = pending or {}
+    ready = [c for c in configs if c.n >= policy.min_seeds]
+    if not ready:
+        return RaceStatus(None, (), (), ())
+    best = rank(ready, mode)[0]
+    racing, separated, capped = [], [], []
+    for conf in ready:
+        if conf is best:
+            continue
+        if not _in_race(conf, best, policy):
+            separated.append(conf.key)
+        elif conf.n + pending.get(conf.key, 0) >= policy.max_seeds:
+            capped.append(conf.key)
+        else:
+            racing.append(conf.key)
+    return RaceStatus(best.key, tuple(racing), tuple(separated), tuple(capped))
+
+
+def _next_seed(conf: Configuration, seeds: Sequence[int], taken: set[int]) -> int | None:
+    done = set(s for s in conf.seeds if s is not None) | taken
+    for seed in seeds:
+        if seed not in done:
+            return seed
+    return None
+
+
+def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode: str,
+                    seeds: Sequence[int], pending: Mapping[str, set[int]] | None = None,
+                    ) -> list[tuple[str, int]]:
+    """The runs to start now, as (configuration key, seed), the best's first.
+
+    Only configurations that finished their ``min`` seeds race; filling those first
+    ``min`` seeds is the sampler's job. A configuration with a run pending gets no second
+    one until that result is in. An empty list with nothing pending means the race is over.
+
+    Args:
+        configs: the study's configurations (finished runs only).
+        policy: min / max seeds.
+        mode: "max" or "min".
+        seeds: seed values in the order they are handed out (``len(seeds) >= max``).
+        pending: seeds started but not finished, per configuration key.
+    """
+    pending = pending or {}
+    counts = {k: len(v) for k, v in pending.items()}
+    status = race_status(configs, policy, mode, counts)
+    if status.best is None or not status.racing:
+        return []
+    by_key = {c.key: c for c in configs}
+    out: list[tuple[str, int]] = []
+    for key in (status.best, *status.racing):
+        conf = by_key[key]
+        taken = set(pending.get(key, set()))
+        if taken or conf.n >= policy.max_seeds:
+            continue
+        seed = _next_seed(conf, seeds, taken)
+        if seed is not None:
+            out.append((key, seed))
+    return out
