@@ -3,7 +3,8 @@
 Validates everything (config, device, data folder, model vs data, checkpoint) before
 creating ``--out``; then prints one line per epoch, a progress bar on stderr, and as the
 last line of standard output one JSON object of the final metrics. Files under --out:
-``config.yaml`` (the config with the recipe's resolved lr / weight decay written in),
+``config.yaml`` (the config with the recipe's resolved lr / weight decay and the intra-op
+threads written in, so that it retrains bit for bit on CPU),
 ``metrics.json`` (the whole result with curves) and ``checkpoint.pt``.
 """
 
@@ -30,10 +31,14 @@ def format_epoch_line(epoch: int, epochs: int, m: dict[str, Any]) -> str:
 
 
 def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
-    """The config with the recipe's values written in, so that config.yaml reruns the same."""
+    """The config with the recipe's values and the threads written in, so that config.yaml
+    reruns the same."""
+    from poolnas.trainers.environment import resolve_threads
+
     data = config.to_dict()
     for key in ("lr", "weight_decay", "attention_weight_decay"):
         data["trainer"][key] = hparams[key]
+    data["trainer"]["num_threads"] = resolve_threads(config.trainer)
     return TrialConfig.model_validate(data)
 
 
@@ -74,6 +79,7 @@ def train_command(args: argparse.Namespace) -> int:
     if out is not None:
         (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     final = {**result["metrics"], "n_params": result["n_params"], "device": result["device"],
+             "threads": result["environment"]["threads"],
              "wall_time": round(result["wall_time"], 3), "checkpoint": result["checkpoint"]}
     print(json.dumps(final), flush=True)
     return 0
