@@ -5,9 +5,29 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 
-__all__ = ["check_reachable", "connect_ray", "quiet_ray_logs"]
+__all__ = ["check_reachable", "connect_ray", "local_ray_on_loopback", "quiet_ray_logs"]
+
+log = logging.getLogger(__name__)
+
+# Ray's switch for "no cluster, this machine only" (its default on Windows and macOS). Off,
+# a local Ray's node address is 127.0.0.1 and its GCS, raylet, object manager, runtime-env
+# agent and worker servers listen there; on (Linux's default), Ray swaps 127.0.0.1 for the
+# machine's address and they listen on all interfaces without authentication.
+# Ray reads it once, when ``ray`` is first imported.
+_LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def local_ray_on_loopback() -> bool:
+    """Make the local Ray that ``connect_ray`` may start listen on loopback only: call before
+    anything imports ``ray``. Returns False when that is too late (ray is imported and the
+    switch was not set) or the user set the switch on."""
+    if os.environ.get(_LOCAL_ONLY_ENV) is None and "ray" not in sys.modules:
+        os.environ[_LOCAL_ONLY_ENV] = "0"
+    return os.environ.get(_LOCAL_ONLY_ENV) == "0"
 
 
 def quiet_ray_logs() -> None:
@@ -39,7 +59,7 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> tuple[bool, float]:
     """Use the Ray this process already runs, join ``address`` (or $RAY_ADDRESS), or start a
-    local one bound to 127.0.0.1 without its dashboard.
+    local one without its dashboard that listens on 127.0.0.1 only (``local_ray_on_loopback``).
 
     Returns:
         (whether this call started Ray and should shut it down, seconds it took).
@@ -62,6 +82,11 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> t
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConnectionError(f"cannot join the Ray cluster at {address}: {first}") from None
     else:
+        local_ray_on_loopback()  # effective only when ray was not imported yet
         ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", logging_level=level, log_to_driver=False)
+                 logging_level=level, log_to_driver=False)
+        ip = ray.util.get_node_ip_address()
+        if ip not in _LOOPBACK:
+            log.warning("the local Ray listens on %s, not only on 127.0.0.1: set %s=0 before "
+                        "ray is first imported", ip, _LOCAL_ONLY_ENV)
     return True, time.perf_counter() - start

@@ -11,6 +11,7 @@ seed once; a cell whose trial failed in an earlier run is run again).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,10 @@ from poolnas.errors import ConfigError
 from poolnas.search._space import SpaceView
 from poolnas.storage import StudyAttrs, TrialAttrs, redact_url
 
-__all__ = ["INTERRUPTED", "StudyPlan", "params_key", "prepare_study", "state_counts"]
+__all__ = ["INTERRUPTED", "StudyPlan", "discard_if_empty", "params_key", "prepare_study",
+           "state_counts"]
+
+log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not get to finish
 # Keys of a space file that may change between runs of one study (budget, machine sizing).
@@ -140,6 +144,25 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
         remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
     return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
                      recovered=recovered, enqueued=enqueued, counts=counts)
+
+
+def discard_if_empty(storage: Any, plan: StudyPlan) -> bool:
+    """Delete the study ``prepare_study`` created for a sweep that failed to start (e.g. its
+    resources exceed the cluster's) while it has no trial yet; True when deleted. Never raises:
+    the error that stopped the start is the one to report."""
+    import optuna
+
+    if not plan.created:
+        return False
+    try:
+        if plan.study.get_trials(deepcopy=False):
+            return False
+        optuna.delete_study(study_name=plan.study.study_name, storage=storage)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not remove the empty study %s: %s", plan.study.study_name,
+                    type(exc).__name__)
+        return False
+    return True
 
 
 def _comparable(doc: Any) -> str:

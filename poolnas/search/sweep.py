@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from poolnas.errors import ConfigError
+from poolnas.search._lease import hold_lease
 from poolnas.search._space import SpaceView
-from poolnas.search._study import prepare_study, state_counts
+from poolnas.search._study import discard_if_empty, prepare_study, state_counts
 from poolnas.search.studies import best_complete
 from poolnas.storage import TrialAttrs, open_storage, redact_url, resolve_storage_url
 
@@ -157,20 +158,32 @@ def run_sweep(
         from poolnas.search._ray import check_reachable
 
         check_reachable(address)
+    else:
+        from poolnas.search._ray import local_ray_on_loopback
+
+        local_ray_on_loopback()  # before anything imports ray
     name = study or view.study
     db = open_storage(url)
     sampler = view.create_sampler()
-    plan = prepare_study(db, url, view, study_name=name, trials=trials, resume=resume,
-                         sampler=sampler)
-    prior_best = best_trial(plan.study)
-    live = _make_live(view, name, plan, prior_best, quiet, stream)
-    ray_start_s = tune_s = tune_started = 0.0
-    if plan.remaining > 0:
-        ray_start_s, tune_s, tune_started = _tune(view, db, name, sampler, plan.remaining, live,
-                                    ray_address=ray_address, max_concurrent=max_concurrent,
-                                    trial_fn=trial_fn, num_cpus=num_cpus)
-    live.close()
-    final = plan.study.get_trials(deepcopy=False)
+    lease = hold_lease(db, name)  # one driver per study (_lease.py); a live one: exit 2
+    try:
+        plan = prepare_study(db, url, view, study_name=name, trials=trials, resume=resume,
+                             sampler=sampler)
+        prior_best = best_trial(plan.study)
+        live = _make_live(view, name, plan, prior_best, quiet, stream)
+        ray_start_s = tune_s = tune_started = 0.0
+        if plan.remaining > 0:
+            try:
+                ray_start_s, tune_s, tune_started = _tune(
+                    view, db, name, sampler, plan.remaining, live, ray_address=ray_address,
+                    max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus)
+            except BaseException:
+                discard_if_empty(db, plan)  # a failed start leaves no empty study behind
+                raise
+        live.close()
+        final = plan.study.get_trials(deepcopy=False)
+    finally:
+        lease.release()
     return SweepResult(study=name, storage=redact_url(url), counts=state_counts(final),
                        ran=plan.remaining, recovered=plan.recovered, target=plan.runs_target,
                        best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
