@@ -60,3 +60,37 @@ def test_report_pages(storage):
     assert status.startswith("200") and b'id="fig-srp-fig2"' in body
     assert _call(app, "GET", "/poolnas/report/served")[1] == body  # cached while trials are unchanged
     assert _call(app, "GET", "/poolnas/report/nope")[0].startswith("404")
+
+
+def test_dashboard_page_gets_the_poolnas_script(storage):
+    for allow_write, flag in ((False, b"READ_ONLY = true"), (True, b"READ_ONLY = false")):
+        app = create_app(storage, allow_write=allow_write)
+        status, body = _call(app, "GET", "/dashboard")
+        assert status.startswith("200") and b'<script defer src="/poolnas/dashboard.js"></script></head>' in body
+        status, script = _call(app, "GET", "/poolnas/dashboard.js")
+        assert status.startswith("200") and flag in script and b"DeleteIcon" in script
+    status, body = _call(app, "GET", "/dashboard/studies/1/note")  # client-side routes too
+    assert b"/poolnas/dashboard.js" in body
+    status, body = _call(app, "GET", "/api/studies")  # the API is left alone
+    assert b"poolnas/dashboard.js" not in body
+
+
+def test_study_id_redirects_to_its_report(storage):
+    app = create_app(storage)
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/poolnas/study/"
+                               + str(storage.get_study_id_from_name("served"))}
+    setup_testing_defaults(environ)
+    seen: list[Any] = []
+    app(environ, lambda s, h, exc=None: seen.extend([s, dict(h)]))
+    assert seen[0].startswith("302") and seen[1]["Location"] == "/poolnas/report/served"
+    assert _call(app, "GET", "/poolnas/study/999")[0].startswith("404")
+    assert _call(app, "GET", "/poolnas/study/x")[0].startswith("404")
+
+
+def test_serving_writes_no_study_attributes(storage):
+    sid = storage.get_study_id_from_name("served")
+    before = (storage.get_study_system_attrs(sid), storage.get_study_user_attrs(sid))
+    app = create_app(storage)
+    for path in ("/dashboard", "/poolnas/", "/poolnas/report/served", f"/api/studies/{sid}"):
+        assert _call(app, "GET", path)[0].startswith("200"), path
+    assert (storage.get_study_system_attrs(sid), storage.get_study_user_attrs(sid)) == before
