@@ -149,8 +149,10 @@ def create_sampler(space: Space, seed: int | None = None) -> BaseSampler:
             base = optuna.samplers.RandomSampler(seed=seed)
         elif name == "cmaes":
             base = optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        elif name == "nsga2":  # multi-objective (objective: a list); also runs single-objective
+            base = optuna.samplers.NSGAIISampler(seed=seed)
         else:
-            raise ValueError(f"sampler {name!r}: expected one of grid, tpe, random, cmaes, bruteforce")
+            raise ValueError(f"sampler {name!r}: expected one of grid, tpe, random, cmaes, bruteforce, nsga2")
         seeds = space.seeds()
         if len(seeds) > 1:
             return optuna.samplers.PartialFixedSampler({"seed": seeds[0]}, base)

@@ -17,7 +17,7 @@ learning rate scaled with the batch size in BA2M Fig. 5).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,7 +26,9 @@ from poolnas.config import METRICS, TrialConfig
 __all__ = [
     "DIST_KINDS",
     "Distribution",
+    "OBJECTIVE_METRICS",
     "Objective",
+    "Repeats",
     "Resources",
     "SAMPLERS",
     "Scheduler",
@@ -34,7 +36,10 @@ __all__ = [
     "space_json_schema",
 ]
 
-SAMPLERS = ("grid", "tpe", "random", "cmaes", "bruteforce")
+SAMPLERS = ("grid", "tpe", "random", "cmaes", "bruteforce", "nsga2")
+# What a trial can be judged by: its metrics and its cost (DESIGN.md "The trial config").
+COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
+OBJECTIVE_METRICS = METRICS + COST_METRICS
 DIST_KINDS = ("choice", "grid", "float", "int", "value")
 
 
@@ -43,8 +48,26 @@ class _Strict(BaseModel):
 
 
 class Objective(_Strict):
-    metric: Literal[METRICS] = "test_acc"  # type: ignore[valid-type]
+    metric: Literal[OBJECTIVE_METRICS] = "test_acc"  # type: ignore[valid-type]
     mode: Literal["max", "min"] = "max"
+
+
+class Repeats(_Strict):
+    """``repeats: {min: 2, max: 10, racing: true}``: adaptive seeds (poolnas.evidence.racing).
+
+    Every configuration runs ``min`` seeds; with ``racing`` further seeds (up to ``max``) go
+    only to configurations still within noise of the best. Without ``racing`` every
+    configuration runs ``max`` seeds."""
+
+    min: int = Field(..., ge=1)
+    max: int = Field(..., ge=1)
+    racing: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Repeats:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}; expected min <= max")
+        return self
 
 
 class Scheduler(_Strict):
@@ -95,10 +118,12 @@ class SpaceFile(_Strict):
     extends: str | None = Field(None, description="a preset name or a space file to start from")
     study: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str | None = None
-    objective: Objective = Field(default_factory=Objective)
+    objective: Objective | list[Objective] = Field(
+        default_factory=Objective, description="one objective, or a list: a multi-objective study")
     sampler: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
     trials: int | None = Field(None, ge=1, description="configurations to sample; grid: default the whole grid")
-    repeats: int = Field(1, ge=1, description="seeds per configuration")
+    repeats: Annotated[int, Field(ge=1)] | Repeats = Field(
+        1, description="seeds per configuration, or {min, max, racing}")
     seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds (default 0..repeats-1)")
     baseline: dict[str, Any] | None = Field(
         None, description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")

@@ -51,10 +51,18 @@ class Space:
                  source: str | None = None):
         self.spec = spec
         self.study: str = spec.study
-        self.objective = spec.objective
+        # A list of objectives makes a multi-objective study; the first one leads (ASHA,
+        # racing, "best", the figures).
+        self.objectives = list(spec.objective) if isinstance(spec.objective, list) else [spec.objective]
+        self.objective = self.objectives[0]
         self.sampler: str = spec.sampler
         self.trials: int | None = spec.trials
-        self.repeats: int = len(spec.seeds) if spec.seeds else spec.repeats
+        rep = spec.repeats
+        most = rep if isinstance(rep, int) else rep.max
+        self.repeats: int = len(spec.seeds) if spec.seeds else most
+        # (min, max) seeds when seeds race (repeats: {min, max, racing: true}), else None.
+        self.racing: tuple[int, int] | None = (
+            (rep.min, self.repeats) if not isinstance(rep, int) and rep.racing else None)
         self.scheduler = spec.scheduler
         self.resources = spec.resources
         self.base: dict[str, Any] = spec.base
@@ -66,8 +74,17 @@ class Space:
 
     # ----- the sweep -----------------------------------------------------------------
     def seeds(self) -> list[int]:
-        """Seeds of the repeats: ``seeds:`` if given, else 0 .. repeats-1."""
-        return list(self.spec.seeds) if self.spec.seeds else list(range(self.spec.repeats))
+        """Seeds of the repeats: ``seeds:`` if given, else 0 .. repeats-1 (racing: 0 .. max-1)."""
+        return list(self.spec.seeds) if self.spec.seeds else list(range(self.repeats))
+
+    def initial_seeds(self) -> list[int]:
+        """The seeds every configuration runs: all of them, or the first ``min`` when racing."""
+        seeds = self.seeds()
+        return seeds[: self.racing[0]] if self.racing else seeds
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     @property
     def searched(self) -> list[Param]:
@@ -166,9 +183,10 @@ class Space:
     def grid_cells(self) -> list[tuple[int, dict[str, Any], int]]:
         """(grid point index, params as Optuna labels, seed) for every run of a finite space,
         seed-major: every point with the first seed, then every point with the next.
-        With ``trials`` set, only the first ``trials`` grid points (``num_configs()``)."""
+        With ``trials`` set, only the first ``trials`` grid points (``num_configs()``).
+        Racing: the first ``min`` seeds only; the race adds the others."""
         points = [{k: label_of(v) for k, v in pt.items()} for pt in self._points[: self.num_configs()]]
-        return [(i, pt, s) for s in self.seeds() for i, pt in enumerate(points)]
+        return [(i, pt, s) for s in self.initial_seeds() for i, pt in enumerate(points)]
 
 
 def _expand(params: list[Param], values_of: Any) -> list[dict[str, Any]]:
@@ -222,8 +240,10 @@ def _compile(spec: SpaceFile) -> list[Param]:
         TrialConfig.model_validate(spec.base)
     except ValidationError as err:
         raise format_validation_error(err, TrialConfig, prefix="base.") from None
-    if spec.seeds and "repeats" in spec.model_fields_set and spec.repeats != len(spec.seeds):
-        raise ConfigError("repeats", spec.repeats, f"expected {len(spec.seeds)}, the number of seeds, or leave it out")
+    most = spec.repeats if isinstance(spec.repeats, int) else spec.repeats.max
+    if spec.seeds and "repeats" in spec.model_fields_set and most != len(spec.seeds):
+        raise ConfigError("repeats", most, f"expected {len(spec.seeds)}, the number of seeds, or leave it out")
+    _check_objectives(spec)
     if spec.seeds and (len(set(spec.seeds)) != len(spec.seeds) or min(spec.seeds) < 0):
         raise ConfigError("seeds", spec.seeds, "expected distinct integers >= 0")
     paths = config_paths()
@@ -238,6 +258,20 @@ def _compile(spec: SpaceFile) -> list[Param]:
     for p in params:
         _check_when(p, params)
     return _ordered(params)
+
+
+def _check_objectives(spec: SpaceFile) -> None:
+    """A multi-objective study: distinct metrics and a sampler Optuna can run it with."""
+    if not isinstance(spec.objective, list):
+        return
+    if not spec.objective:
+        raise ConfigError("objective", [], "expected an objective {metric, mode} or a non-empty list")
+    names = [o.metric for o in spec.objective]
+    if len(set(names)) != len(names):
+        raise ConfigError("objective", names, "expected each metric once")
+    if len(names) > 1 and spec.sampler == "cmaes":
+        raise ConfigError("sampler", spec.sampler, "CMA-ES cannot run a multi-objective study; "
+                          "expected tpe, nsga2, random, grid or bruteforce")
 
 
 def _param(key: str, raw: Any, sampler: str) -> Param:

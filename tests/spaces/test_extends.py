@@ -70,4 +70,6 @@ def test_schema_is_json_schema(capsys):
     dist = schema["$defs"]["Distribution"]["properties"]
     assert {"choice", "grid", "float", "int", "value", "log", "step", "when", "link"} <= set(dist)
     assert schema["$defs"]["Objective"]["properties"]["metric"]["enum"] == [
-        "val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s"]
+        "val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s",
+        "params", "flops", "train_step_ms", "infer_ms"]
+    assert {"min", "max", "racing"} <= set(schema["$defs"]["Repeats"]["properties"])
