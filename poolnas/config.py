@@ -176,9 +176,32 @@ class TrialConfig(_Section):
         return self.model_dump(mode="json")
 
 
+def _is_union_tag(part: Any) -> bool:
+    """pydantic names the branch of a union in an error's loc ("Objective",
+    "list[Objective]", "constrained-int", "function-after[...]"): not a field."""
+    if not isinstance(part, str):
+        return False
+    return (part.startswith(("literal", "float", "int", "list", "function", "constrained", "dict"))
+            or "[" in part or (len(part) > 1 and part[0].isupper() and part[1:2].islower()))
+
+
 def _loc_to_field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith(("literal", "float", "int", "list", "function")))]
-    return ".".join(parts)
+    return ".".join(str(p) for p in loc if not _is_union_tag(p))
+
+
+_TYPE_MISMATCH = ("model_type", "model_attributes_type", "list_type", "int_type", "int_parsing",
+                  "dict_type", "float_type", "float_parsing", "string_type", "bool_type")
+
+
+def _first_error(err: ValidationError) -> dict[str, Any]:
+    """The error to show: for a value that may take several forms (a union), the branch
+    whose form the input has (a mapping's error, not "expected an integer")."""
+    errors = err.errors()
+    first = errors[0]
+    same = [e for e in errors if _loc_to_field(tuple(e["loc"])).split(".")[0]
+            == _loc_to_field(tuple(first["loc"])).split(".")[0]]
+    fitting = [e for e in same if e["type"] not in _TYPE_MISMATCH]
+    return fitting[0] if fitting else first
 
 
 def _field_names(model: type[BaseModel], path: list[str]) -> list[str]:
@@ -196,7 +219,7 @@ def format_validation_error(
     err: ValidationError, schema: type[BaseModel], *, prefix: str = "", where: str | None = None
 ) -> ConfigError:
     """Turn pydantic's first error into one ConfigError line (field, value, accepted)."""
-    first = err.errors()[0]
+    first = _first_error(err)
     loc = tuple(first["loc"])
     field = _loc_to_field(loc)
     full = f"{prefix}{field}" if field else prefix.rstrip(".")
