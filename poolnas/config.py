@@ -43,6 +43,9 @@ ARCH_PATTERNS = {
     "wrn-{depth}-{width}": r"wrn-(\d+)-(\d+)",
     "resnext29-{8,16}x64d": r"resnext29-(8|16)x64d",
     "resnet50": r"resnet50",
+    "resnet50-cifar": r"resnet50-cifar",  # CIFAR stem: 3x3 conv, stride 1, no max-pool (BA2M)
+    "resnet101-cifar": r"resnet101-cifar",
+    "resnet164": r"resnet164",  # post-activation bottleneck ResNet-164 (SPEM)
 }
 
 
@@ -96,6 +99,13 @@ class BatchAttentionConfig(_Section):
     reduction: int = Field(32, ge=1)
     stages: list[int] | None = None
     in_eval: bool = False  # the paper deactivates it at inference
+    # mean: weights N·softmax(A) (mean 1) within [1/max_weight, max_weight], batch-free in eval;
+    # softmax: Eq. 11 as written (weights sum to 1). poolnas.attention.ba2m.
+    formulation: Literal["mean", "softmax"] = "mean"
+    max_weight: float = Field(1.5, gt=1.0)
+    # between: after the stage's last block (Fig. 4(d)); inside: on that block's residual
+    # branch before the add (Fig. 4(c), BA2M Table VII).
+    position: Literal["between", "inside"] = "between"
 
     _check_stages = field_validator("stages")(PlacementConfig._stages.__func__)
 

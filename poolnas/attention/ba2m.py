@@ -1,24 +1,39 @@
 """BA2M: batch aware attention (Cheng et al., "BA^2M: A Batch Aware Attention Module for
-Image Classification", Sec. III-B, Eq. 5-13).
+Image Classification", Sec. III-B, Eq. 5-13, 16).
 
 Per sample x_i (C x H x W), three attentions, with R the reduction and
-``r = max(1, C // R)`` (NOTES.md):
-- channel ``A_C = BN(FC1(FC0(GAP(x))))``, FC0: C -> r, FC1: r -> C (Eq. 6);
-- local spatial ``A_LS = BN(g2_1x1(g1_3x3(g0_1x1(x))))`` with r inner channels and C
-  out (Eq. 7);
-- global spatial ``A_GS = softmax(f gᵀ) h`` (Eq. 8, non-local) with f, g, h 1x1 convs to r
-  channels, followed by a 1x1 conv r -> C so that it can be compared with A_C channel
-  by channel (the paper's A_GS has C channels; NOTES.md asks for C/R-channel convs).
-  Only ``GAP(A_GS)`` is used, and GAP commutes with that last 1x1 conv, so it is applied
-  to the pooled vector.
+``r = max(1, C // R)`` (C/R):
+- channel ``A_C = BN(W1 W0 GAP(x))``, W0: C -> r, W1: r -> C, no biases (Eq. 6);
+- local spatial ``A_LS = BN(g2_1x1(g1_3x3(g0_1x1(x))))``, C -> r -> r -> C (Eq. 7);
+  ``C²(9 + 2R)/R²`` weights as Eq. 16 counts them;
+- global spatial ``A_GS = softmax(f gᵀ) h`` (Eq. 8, non-local). Eq. 16 gives f, g, h
+  ``3C²/R²`` weights in all and Eq. 17 ``3HWC²/R²`` MACs for them and ``~(HW)²·2C/R``
+  for the two products, and "X is processed by R groups": our reading is that x's C
+  channels are cut into R groups of C/R and averaged into one C/R-channel map z, that
+  f, g, h are 1x1 convs C/R -> C/R on z, and that A_GS (C/R channels) is tiled back over
+  the R groups so that Eq. 9 compares it with A_C channel by channel (channel
+  ``k·r + j`` gets A_GS's channel j). When R does not divide C the last group is
+  zero-padded. Only ``GAP(A_GS)`` is used, and GAP over p of ``Σ_q S[p, q] h_q`` is h
+  times the column means of S, so the second product is a matrix-vector product.
 Like the equations, no activation sits between these layers.
-``A(x_i) = mean_c max(A_C, GAP(A_LS), GAP(A_GS))`` (Eq. 9), weights
-``w = softmax_i(A)`` over the batch (Eq. 11) and ``x̂_i = w_i · x_i`` (Eq. 13).
+``A(x_i) = mean_c max(A_C, GAP(A_LS), GAP(A_GS))`` (Eq. 9), then ``x̂_i = w_i · x_i``
+(Eq. 13), with the weights w from the SAR A of the batch:
 
-Scale: the paper's weights lie in (0, 1) and sum to 1 over the batch (Eq. 11; its bound
-Eq. 4 needs 0 < w < 1), so by default there is no factor N. ``scale_by_batch=True``
-multiplies by N (mean weight 1), which keeps feature scales comparable between
-training and an eval pass with the module off.
+- ``formulation="mean"`` (default): ``w_i = exp(A_i) / mean_j exp(A_j) = N·softmax(A)_i``
+  (mean 1 over the batch), kept within ``[1/max_weight, max_weight]`` (log-weights
+  clamped, default 1.5). A mean of 1 keeps every feature at the scale the next layers
+  (and their BN running statistics) see without the module, so the paper's inference
+  (module off, Sec. III-D) evaluates the network it trained; the bound keeps one sample
+  from taking the whole batch (N·softmax can reach N: on digits, ResNet-20 with BA2M on
+  its three stages diverged with a cap of 4 and trained with 1.5) and keeps the weights
+  near 1, which is what makes "module off" and "module on" agree at test time. In eval with ``in_eval`` the batch mean is replaced by its running
+  estimate (a buffer, like BN's), so a test image's weight does not depend on the other
+  images of its batch: the same predictions at every test batch size (the paper's
+  "all the results are 21.63%" for test batches 1 ... 256).
+- ``formulation="softmax"``: the literal Eq. 11, ``w = softmax(A)`` summing to 1 (each
+  about 1/N, the bound of Eq. 4 needs 0 < w < 1); in eval with ``in_eval`` the softmax
+  runs over the test batch. Features downstream are N times smaller in training than
+  with the module off.
 
 Eval: identity (the paper deactivates BA2M at inference, Sec. III-D) unless ``in_eval``.
 A training batch of one sample has weight 1 and is returned unchanged.
@@ -26,21 +41,29 @@ A training batch of one sample has weight 1 and is returned unchanged.
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._base import AttentionModule
-from ._checks import hidden_width
+from ._checks import check_choice, hidden_width
+
+FORMULATIONS = ("mean", "softmax")
 
 
 class BatchAttention(AttentionModule):
-    """BA2M between blocks: ``forward(x) -> w · x``, w a softmax over the batch.
+    """BA2M: ``forward(x) -> w · x``, one weight per sample from the batch's SARs.
 
     Args:
         channels: C.
-        reduction: R (hidden width ``max(1, C // R)``).
+        reduction: R (inner width ``max(1, C // R)``).
         in_eval: also re-weight in eval mode.
-        scale_by_batch: multiply the weights by N (mean 1) instead of the paper's sum 1.
+        formulation: ``mean`` (weights of mean 1, capped; default) or ``softmax``
+            (Eq. 11 as written: weights summing to 1).
+        max_weight: ``mean`` keeps weights in ``[1/max_weight, max_weight]`` (> 1).
+        momentum: of the running estimate of ``log mean_j exp(A_j)`` (``mean``).
     """
 
     def __init__(
@@ -49,15 +72,22 @@ class BatchAttention(AttentionModule):
         reduction: int = 32,
         *,
         in_eval: bool = False,
-        scale_by_batch: bool = False,
+        formulation: str = "mean",
+        max_weight: float = 1.5,
+        momentum: float = 0.1,
     ):
         super().__init__()
         r = hidden_width(channels, reduction)
         self.in_eval = bool(in_eval)
-        self.scale_by_batch = bool(scale_by_batch)
-        # Channel attention A_C (Eq. 6).
-        self.fc0 = nn.Linear(channels, r)
-        self.fc1 = nn.Linear(r, channels)
+        self.formulation = check_choice(formulation, "batch_attention.formulation", FORMULATIONS)
+        if not max_weight > 1.0:
+            raise ValueError(f"max_weight: {max_weight} is not accepted; expected a number > 1")
+        self.max_weight = float(max_weight)
+        self.momentum = float(momentum)
+        self.groups = -(-channels // r)  # R groups of C/R channels (Eq. 8's "R groups")
+        # Channel attention A_C (Eq. 6): W0, W1, BN.
+        self.fc0 = nn.Linear(channels, r, bias=False)
+        self.fc1 = nn.Linear(r, channels, bias=False)
         self.bn_c = nn.BatchNorm1d(channels)
         # Local spatial attention A_LS (Eq. 7).
         self.local = nn.Sequential(
@@ -66,37 +96,58 @@ class BatchAttention(AttentionModule):
             nn.Conv2d(r, channels, 1, bias=False),
             nn.BatchNorm2d(channels),
         )
-        # Global spatial attention A_GS (Eq. 8).
-        self.f = nn.Conv2d(channels, r, 1, bias=False)
-        self.g = nn.Conv2d(channels, r, 1, bias=False)
-        self.h = nn.Conv2d(channels, r, 1, bias=False)
-        self.out = nn.Linear(r, channels, bias=False)  # the r -> C 1x1 conv, on GAP(.)
+        # Global spatial attention A_GS (Eq. 8) on the C/R-channel group mean (Eq. 16).
+        self.f = nn.Conv2d(r, r, 1, bias=False)
+        self.g = nn.Conv2d(r, r, 1, bias=False)
+        self.h = nn.Conv2d(r, r, 1, bias=False)
+        # log mean_j exp(A_j) over training batches: the normaliser of `mean` in eval.
+        self.register_buffer("running_log_norm", torch.zeros(()))
+
+    def _global(self, x: torch.Tensor) -> torch.Tensor:
+        """GAP(A_GS) tiled to C channels, ``(N, C)``."""
+        n, c, height, width = x.shape
+        r = self.f.in_channels
+        pad = self.groups * r - c
+        if pad:
+            x = F.pad(x, (0, 0, 0, 0, 0, pad))
+        z = x.view(n, self.groups, r, height, width).mean(dim=1)  # (N, r, H, W)
+        f, g, h = self.f(z).flatten(2), self.g(z).flatten(2), self.h(z).flatten(2)  # (N, r, HW)
+        affinity = torch.bmm(f.transpose(1, 2), g).softmax(dim=-1)  # (N, HW_p, HW_q)
+        # GAP over p of Σ_q S[p, q] h[:, q] = h · (column means of S).
+        pooled = torch.bmm(h, affinity.mean(dim=1).unsqueeze(2)).squeeze(2)  # (N, r)
+        return pooled.repeat(1, self.groups)[:, :c]
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """A(x_i) of Eq. 9 for every sample, shape ``(N,)``."""
         a_c = self.bn_c(self.fc1(self.fc0(x.mean(dim=(2, 3)))))  # (N, C)
         a_ls = self.local(x).mean(dim=(2, 3))  # GAP(A_LS), (N, C)
-        f = self.f(x).flatten(2)  # (N, r, HW)
-        g = self.g(x).flatten(2)
-        h = self.h(x).flatten(2)
-        affinity = torch.bmm(f.transpose(1, 2), g).softmax(dim=-1)  # (N, HW_p, HW_q)
-        # GAP over p of Σ_q S[p, q] h[:, q] = h · (column means of S).
-        pooled = torch.bmm(h, affinity.mean(dim=1).unsqueeze(2)).squeeze(2)  # (N, r)
-        a_gs = self.out(pooled)  # GAP(A_GS), (N, C)
+        a_gs = self._global(x)  # GAP(A_GS), (N, C)
         return torch.maximum(torch.maximum(a_c, a_ls), a_gs).mean(dim=1)
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Softmax over the batch (Eq. 11), ``(N,)``; times N with ``scale_by_batch``."""
-        w = self.scores(x).softmax(dim=0)
-        return w * x.shape[0] if self.scale_by_batch else w
+        """One weight per sample, ``(N,)``: see the module docstring for the formulations."""
+        a = self.scores(x).float()
+        if self.formulation == "softmax":
+            return a.softmax(dim=0)  # Eq. 11
+        if self.training:
+            log_norm = torch.logsumexp(a, dim=0) - math.log(a.shape[0])  # log mean exp(A)
+            with torch.no_grad():
+                self.running_log_norm.lerp_(log_norm.detach().to(self.running_log_norm), self.momentum)
+        else:
+            log_norm = self.running_log_norm.to(a)
+        bound = math.log(self.max_weight)
+        return (a - log_norm).clamp(-bound, bound).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x̂_i = w_i · x_i`` (Eq. 13); identity in eval unless ``in_eval`` (Sec. III-D)."""
         if not (self.training or self.in_eval):
             return x
-        if x.shape[0] == 1:
-            return x  # softmax over one sample is 1 (and BN cannot train on one)
+        if self.training and x.shape[0] == 1:
+            return x  # the weight of a lone sample is 1 (and BN cannot train on one)
         return x * self.weights(x).view(-1, 1, 1, 1).to(x.dtype)
 
     def extra_repr(self) -> str:
-        return f"in_eval={self.in_eval}, scale_by_batch={self.scale_by_batch}"
+        return (
+            f"in_eval={self.in_eval}, formulation={self.formulation!r}, "
+            f"max_weight={self.max_weight}, groups={self.groups}"
+        )

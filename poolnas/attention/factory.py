@@ -101,11 +101,18 @@ def create_batch_attention(
 ) -> nn.Module | None:
     """BA2M for a stage of C channels, or None unless ``batch_attention.enabled``.
 
-    ``forward(x) -> x * weights`` (softmax over the batch, summing to 1 as in the paper,
-    BA2M Eq. 11 and 13); identity in eval unless ``batch_attention.in_eval``.
+    ``forward(x) -> x * weights`` (BA2M Eq. 9-13; ``batch_attention.formulation``: mean 1,
+    capped at ``max_weight``, by default, or Eq. 11's softmax summing to 1); identity in
+    eval unless ``batch_attention.in_eval``.
     """
     cfg = _config(cfg)
     ba = cfg.batch_attention
     if not ba.enabled:
         return None
-    return BatchAttention(channels, ba.reduction, in_eval=ba.in_eval)
+    return BatchAttention(
+        channels,
+        ba.reduction,
+        in_eval=ba.in_eval,
+        formulation=ba.formulation,
+        max_weight=ba.max_weight,
+    )
