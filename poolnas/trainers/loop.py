@@ -42,7 +42,6 @@ from poolnas.attention import attention_parameters, attention_regularizer, set_t
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError, NonFiniteLossError
 from poolnas.models import build_model, check_model_config, count_parameters
-from poolnas.models.cost import model_cost
 from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
@@ -408,12 +407,12 @@ def train(
 
     Returns:
         ``{"metrics", "curves", "n_params", "device", "wall_time", "checkpoint", "epochs",
-        "hparams", "environment", "cost"}``: final metrics (the last epoch's, plus
+        "hparams", "environment"}``: final metrics (the last epoch's, plus
         ``train_step_ms`` and ``infer_ms``), per-epoch lists of each metric, parameter count,
         the device used, seconds spent training (summed over resumed runs), the checkpoint
-        path or None, completed epochs, the resolved recipe, what reproducing the run needs
-        (:func:`poolnas.trainers.environment.describe_environment`: versions, threads,
-        device) and ``poolnas.models.model_cost`` (params, flops).
+        path or None, completed epochs, the resolved recipe and what reproducing the run
+        needs (:func:`poolnas.trainers.environment.describe_environment`: versions, threads,
+        device).
 
     The call runs with ``trainer.num_threads`` intra-op threads (else the caller's count)
     and restores the caller's threads, RNG states and cudnn flags when it returns.
@@ -441,7 +440,6 @@ def train(
         if save is not None and (not tc.checkpoint or prog.start_epoch >= tc.epochs):
             save(completed, metrics)
         environment = describe_environment(dev, threads)
-        cost = model_cost(config)
     return {
         "metrics": metrics,
         "curves": prog.curves,
@@ -452,5 +450,4 @@ def train(
         "epochs": completed,
         "hparams": rr.as_dict(),
         "environment": environment,
-        "cost": cost,
     }
