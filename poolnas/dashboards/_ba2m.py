@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from poolnas.dashboards._curves import BAND, CurveInfo, distinct, line_figure, series_over, varying
+from poolnas.dashboards._curves import (
+    BAND,
+    Baseline,
+    CurveInfo,
+    baseline_line,
+    distinct,
+    line_figure,
+    series_over,
+    varying,
+)
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["applies_over", "error_figure", "error_info", "has_ba2m"]
+__all__ = ["applies_over", "baseline", "error_figure", "error_info", "has_ba2m"]
 
 
 def has_ba2m(row: TrialRow) -> bool:
@@ -30,7 +39,13 @@ def error_info(data: StudyData, key: str, x_label: str, *, categorical: bool) ->
     return CurveInfo(series, x_label, data.error_label(), BAND)
 
 
-def error_figure(info: CurveInfo, title: str, *, categorical: bool) -> Any:
+def baseline(data: StudyData) -> Baseline | None:
+    """The baseline in error units (lower is better for an accuracy objective)."""
+    return baseline_line(data, y=data.error,
+                         higher_is_better=not data.maximize if data.is_accuracy else data.maximize)
+
+
+def error_figure(info: CurveInfo, title: str, *, categorical: bool, base: Baseline | None = None) -> Any:
     # Categories (stage subsets) have no order to draw a line along: markers only.
     return line_figure(info.series, title=title, x_title=info.x_label, y_title=info.y_label,
-                       categorical=categorical, markers_only=categorical)
+                       categorical=categorical, markers_only=categorical, baseline=base)

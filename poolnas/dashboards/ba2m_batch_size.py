@@ -26,4 +26,4 @@ def _get_ba2m_batch_size_info(data: StudyData) -> CurveInfo:
 
 def plot_ba2m_batch_size(data: StudyData) -> Any:
     return _ba2m.error_figure(_get_ba2m_batch_size_info(data), "BA2M: error vs batch size (Fig. 5)",
-                              categorical=False)
+                              categorical=False, base=_ba2m.baseline(data))

@@ -26,4 +26,4 @@ def _get_ba2m_placement_info(data: StudyData) -> CurveInfo:
 
 def plot_ba2m_placement(data: StudyData) -> Any:
     return _ba2m.error_figure(_get_ba2m_placement_info(data),
-                              "BA2M: error per placement subset (Table XIII)", categorical=True)
+                              "BA2M: error per placement subset (Table XIII)", categorical=True, base=_ba2m.baseline(data))

@@ -26,4 +26,4 @@ def _get_ba2m_reduction_info(data: StudyData) -> CurveInfo:
 
 def plot_ba2m_reduction(data: StudyData) -> Any:
     return _ba2m.error_figure(_get_ba2m_reduction_info(data), "BA2M: error vs reduction R (Table VIII)",
-                              categorical=False)
+                              categorical=False, base=_ba2m.baseline(data))

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from poolnas.dashboards._curves import BAND, CurveInfo, distinct, line_figure, series_over
+from poolnas.dashboards._curves import (
+    BAND,
+    CurveInfo,
+    baseline_line,
+    distinct,
+    line_figure,
+    series_over,
+)
 from poolnas.dashboards._study import StudyData, TrialRow
 
 __all__ = ["applies", "plot_saam_paths"]
@@ -28,4 +35,4 @@ def _get_saam_paths_info(data: StudyData) -> CurveInfo:
 def plot_saam_paths(data: StudyData) -> Any:
     info = _get_saam_paths_info(data)
     return line_figure(info.series, title="SAAM: accuracy vs score paths K",
-                       x_title=info.x_label, y_title=info.y_label)
+                       x_title=info.x_label, y_title=info.y_label, baseline=baseline_line(data))

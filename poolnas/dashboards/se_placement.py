@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from poolnas.dashboards._curves import BAND, CurveInfo, line_figure, series_over, varying
+from poolnas.dashboards._curves import (
+    BAND,
+    CurveInfo,
+    baseline_line,
+    line_figure,
+    series_over,
+    varying,
+)
 from poolnas.dashboards._study import StudyData, TrialRow
 
 __all__ = ["applies", "plot_se_placement"]
@@ -30,4 +37,5 @@ def _get_se_placement_info(data: StudyData) -> CurveInfo:
 def plot_se_placement(data: StudyData) -> Any:
     info = _get_se_placement_info(data)
     return line_figure(info.series, title="Placement: accuracy per stage subset × position",
-                       x_title=info.x_label, y_title=info.y_label, categorical=True, markers_only=True)
+                       x_title=info.x_label, y_title=info.y_label, categorical=True, markers_only=True,
+                       baseline=baseline_line(data))

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._curves import BAND, Series, distinct, line_figure, series_over, varying
+from poolnas.dashboards._curves import (
+    BAND,
+    Series,
+    baseline_line,
+    distinct,
+    line_figure,
+    series_over,
+    varying,
+)
 from poolnas.dashboards._study import Stat, StudyData, TrialRow, group, label, summarize
 
 __all__ = ["applies", "plot_spem_alpha"]
@@ -48,8 +56,9 @@ def plot_spem_alpha(data: StudyData) -> Any:
     """Accuracy vs fixed α (markers, band) and the learned-α mean as a dashed line."""
     info = _get_spem_alpha_info(data)
     fig = line_figure(info.fixed, title="SPEM: accuracy vs fixed α (α·max + (1−α)·min)",
-                      x_title="α", y_title=info.y_label)
+                      x_title="α", y_title=info.y_label, baseline=baseline_line(data))
     for name, stat in info.learned:
         fig.add_hline(y=stat.mean, line_dash="dash", line_color="#2ca02c",
-                      annotation_text=f"learned α ({name}): {stat.mean:.2f} ± {stat.std:.2f}, n={stat.n}")
+                      annotation_text=f"learned α ({name}): {stat.mean:.2f} ± "
+                                      f"{f'{stat.std:.2f}' if stat.n > 1 else '–'}, n={stat.n}")
     return fig

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from poolnas.dashboards._study import StudyData, TrialRow
+from poolnas.dashboards._study import StudyData
 
 __all__ = ["applies", "plot_srp_area"]
 
@@ -91,11 +91,10 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
                         depth=list(range(1, len(sites) + 1)), M=M, samples=samples, **rows)
 
 
-def _best(data: StudyData, pooling: str) -> TrialRow | None:
-    rows = [r for r in data.rows if r.flat.get("attention.pooling") == pooling and r.config]
-    if not rows:
-        return None
-    return (max if data.maximize else min)(rows, key=lambda r: r.value)
+def _best(data: StudyData, pooling: str) -> Any | None:
+    """The best configuration (mean over seeds, :mod:`poolnas.evidence`) with this pooling."""
+    return next((c for c in data.evidence.configs
+                 if c.config and c.flat.get("attention.pooling") == pooling), None)
 
 
 def applies(data: StudyData) -> bool:
@@ -103,8 +102,8 @@ def applies(data: StudyData) -> bool:
 
 
 def _get_study_area_info(data: StudyData, *, samples: int = 2000) -> _SrpAreaInfo:
-    """Fig. 7 for the study's best SRP network: its arch and schedule, the best SS-SRP λ and
-    the best MS-SRP (λ, M) where the study ran them, else the paper's settings."""
+    """Fig. 7 for the study's best SRP configuration: its arch and schedule, the best SS-SRP λ
+    and the best MS-SRP (λ, M) where the study ran them, else the paper's settings."""
     ss, ms = _best(data, "srp-ss"), _best(data, "srp-ms")
     base = (ms or ss).config
     kwargs: dict[str, Any] = {}
@@ -116,32 +115,78 @@ def _get_study_area_info(data: StudyData, *, samples: int = 2000) -> _SrpAreaInf
     return _get_srp_area_info(base, samples=samples, **kwargs)
 
 
+class _RanLine(NamedTuple):
+    kind: str  # "SS" | "MS"
+    lam: float  # λ as the space file sets it (at the last block under a schedule)
+    ratio: list[float]  # per block: exact for SS, the Monte Carlo mean for MS
+
+
+def _get_ran_lines(data: StudyData, info: _SrpAreaInfo, *, samples: int = 500) -> list[_RanLine]:
+    """One line per λ the study ran (besides the best's, drawn in full): SS exactly, MS as the
+    mean over ``samples`` draws at the best configuration's M."""
+    from poolnas.attention import region_side, scheduled_lambda
+
+    ss, ms = _best(data, "srp-ss"), _best(data, "srp-ms")
+    base = (ms or ss).config
+    schedule = base.get("attention", {}).get("schedule", "fixed")
+    sites = _sites(base)
+    out = []
+    for kind, pooling, best_lam in (("SS", "srp-ss", info.ss_lam if ss else []),
+                                    ("MS", "srp-ms", info.ms_lam if ms else [])):
+        lams = sorted({c.flat.get("attention.lam") for c in data.evidence.configs
+                       if c.flat.get("attention.pooling") == pooling} - {None})
+        for lam in lams:
+            per_block = [scheduled_lambda(lam, i, len(sites), schedule) for i in range(len(sites))]
+            if _same(per_block, best_lam):
+                continue  # the best's λ: drawn in full already
+            if kind == "SS":
+                ratio = [(region_side(v, size) / size) ** 2 for v, (_, size) in zip(per_block, sites, strict=True)]
+            else:
+                ratio = [float(_union_ratios(size, v, info.M, samples, i).mean())
+                         for i, (v, (_, size)) in enumerate(zip(per_block, sites, strict=True))]
+            out.append(_RanLine(kind, float(lam), ratio))
+    return out
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) < 1e-9 for x, y in zip(a, b, strict=True))
+
+
 def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | None = None,
                   samples: int = 2000) -> Any:
-    """SRP Fig. 7 for a study's best SRP network, or for a given trial config."""
+    """SRP Fig. 7 for a study's best SRP configuration (and a dotted line per other λ it ran),
+    or for a given trial config."""
     import plotly.graph_objects as go
 
+    ran: list[_RanLine] = []
     if data is not None:
         info = _get_study_area_info(data, samples=samples)
+        ran = _get_ran_lines(data, info, samples=max(50, samples // 4))
     else:
         info = _get_srp_area_info(config or {}, samples=samples)
     fig = go.Figure()
+    for line in ran:
+        fig.add_trace(go.Scatter(
+            x=info.depth, y=line.ratio, mode="lines", opacity=0.45,
+            line={"color": "#1f77b4" if line.kind == "MS" else "#d62728", "width": 1, "dash": "dot"},
+            name=f"{line.kind}-SRP λ={line.lam:g} (ran)", legendgroup=f"ran-{line.kind}",
+            hovertemplate=f"block %{{x}}: %{{y:.3f}} ({line.kind} λ={line.lam:g})<extra></extra>"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ms_high, mode="lines", line={"width": 0},
                              showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ms_low, mode="lines", line={"width": 0},
                              fill="tonexty", fillcolor="rgba(31,119,180,0.2)",
                              name="MS-SRP 95% of draws"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ms_mean, mode="lines", line={"color": "#1f77b4"},
-                             name=f"MS-SRP mean (M={info.M})", customdata=info.ms_lam,
+                             name=f"MS-SRP mean (best: M={info.M})", customdata=info.ms_lam,
                              hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ss_ratio, mode="lines", line={"color": "#d62728"},
-                             name="SS-SRP", customdata=info.ss_lam,
+                             name="SS-SRP (best)", customdata=info.ss_lam,
                              hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
     fig.update_layout(
         title=f"SRP Fig. 7: region area ratio vs block depth, {info.arch}"
               f"<br><sup>λ at the last block: SS {info.ss_lam[-1] if info.ss_lam else 0:g}, "
               f"MS {info.ms_lam[-1] if info.ms_lam else 0:g}; MS band: "
-              f"central 95% of {info.samples} draws per block</sup>",
+              f"central 95% of {info.samples} draws per block; dotted: the other λ the study ran</sup>",
         xaxis_title="attention block (depth order)", yaxis_title="region area / map area",
         yaxis_range=[0, 1.05], template="plotly_white", legend={"orientation": "h", "y": -0.2})
     return fig

@@ -17,14 +17,18 @@ class _Panel(NamedTuple):
     lam: list[float]  # columns
     M: list[int]  # rows
     mean: list[list[float | None]]  # [row M][column λ]; None: no trial (a gap)
-    std: list[list[float | None]]
+    std: list[list[float | None]]  # None also for a single run (no spread)
     n: list[list[int]]
+    delta: list[list[float | None]]  # mean - the reference's mean (the baseline, else the best)
+    near_best: list[list[bool]]  # a configuration in the cell is within noise of the best
 
 
 class _SrpHeatmapInfo(NamedTuple):
     panels: list[_Panel]
     z_label: str
     band: str
+    reference: str  # "baseline <partial config>" or "best"
+    half_range: float  # the Δ colour scale runs from -half_range to +half_range
 
 
 def _is_ms(row: TrialRow) -> bool:
@@ -35,9 +39,26 @@ def applies(data: StudyData) -> bool:
     return len(distinct(data, "attention.lam", _is_ms)) * len(distinct(data, "attention.M", _is_ms)) >= 2
 
 
+def _reference(data: StudyData) -> tuple[str, float | None, float]:
+    """What Δ is taken from (the baseline, else the best), its mean as drawn, and the noise
+    scale: the median half-width of the 95% intervals against it."""
+    ev = data.evidence
+    ref = ev.baseline_config or ev.best
+    if ref is None:
+        return "best", None, 0.0
+    comps = ev.comparisons if ev.baseline_config is not None else ev.near_best
+    halves = sorted(abs(data.display(c.ci_high) - data.display(c.ci_low)) / 2
+                    for c in comps or [] if c.ci_low is not None)
+    noise = halves[len(halves) // 2] if halves else 0.0
+    name = f"baseline {ev.baseline_text()}" if ev.baseline_config is not None else "best"
+    return name, data.display(ref.mean), noise
+
+
 def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
     groups = group(data.rows, ("attention.branch", "attention.schedule", "attention.lam", "attention.M"),
                    where=_is_ms)
+    near = {c.config.key for c in data.evidence.near_best}
+    reference, ref_mean, noise = _reference(data)
     panel_keys = sort_values([k[:2] for k in groups])
     schedules = {k[1] for k in panel_keys}
     panels = []
@@ -51,34 +72,49 @@ def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
         panels.append(_Panel(
             name=name, lam=lams, M=ms,
             mean=[[s.mean if s.n else None for s in row] for row in stats],
-            std=[[s.std if s.n else None for s in row] for row in stats],
+            std=[[s.std if s.n > 1 else None for s in row] for row in stats],
             n=[[s.n for s in row] for row in stats],
+            delta=[[s.mean - ref_mean if s.n and ref_mean is not None else None for s in row] for row in stats],
+            near_best=[[any(r.config_key in near for r in cells.get((lam, m), [])) for lam in lams] for m in ms],
         ))
-    return _SrpHeatmapInfo(panels, data.value_label(), BAND)
+    deltas = [abs(d) for p in panels for row in p.delta for d in row if d is not None and math.isfinite(d)]
+    return _SrpHeatmapInfo(panels, data.value_label(), BAND, reference, max([*deltas, noise, 1e-12]))
+
+
+def _cell_text(mean: float | None, std: float | None, near: bool) -> str:
+    if mean is None:
+        return ""
+    return f"{mean:.2f}±{'–' if std is None else f'{std:.2f}'}" + (" ★" if near else "")
 
 
 def plot_srp_heatmap(data: StudyData) -> Any:
-    """SRP Fig. 3 as a Plotly figure: one heat map per panel, cells annotated mean ± std."""
+    """SRP Fig. 3 as a Plotly figure: one heat map per panel, cells annotated mean ± std, the
+    colour the Δ from the baseline (else the best) on a diverging scale centred on 0, ★ on the
+    cells within noise of the best."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     info = _get_srp_heatmap_info(data)
-    panels = info.panels or [_Panel("no MS-SRP trials", [], [], [], [], [])]
+    panels = info.panels or [_Panel("no MS-SRP trials", [], [], [], [], [], [], [])]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p.name for p in panels],
                         horizontal_spacing=0.12)
-    finite = [v for p in panels for row in p.mean for v in row if v is not None and math.isfinite(v)]
-    zmin, zmax = (min(finite), max(finite)) if finite else (None, None)
+    half = info.half_range
     for i, p in enumerate(panels, start=1):
-        text = [[f"{m:.2f}±{s:.2f}" if m is not None else "" for m, s in zip(mr, sr, strict=True)]
-                for mr, sr in zip(p.mean, p.std, strict=True)]
+        text = [[_cell_text(m, s, nb) for m, s, nb in zip(mr, sr, br, strict=True)]
+                for mr, sr, br in zip(p.mean, p.std, p.near_best, strict=True)]
+        custom = [[[n, m if m is not None else float("nan")] for n, m in zip(nr, mr, strict=True)]
+                  for nr, mr in zip(p.n, p.mean, strict=True)]
         fig.add_trace(go.Heatmap(
-            x=[label(v) for v in p.lam], y=[label(v) for v in p.M], z=p.mean, text=text,
-            texttemplate="%{text}", customdata=p.n, zmin=zmin, zmax=zmax, colorscale="Viridis",
-            showscale=i == len(panels), colorbar={"title": {"text": info.z_label}}, hoverongaps=False,
-            hovertemplate="λ=%{x}, M=%{y}: %{z:.3f} (n=%{customdata})<extra></extra>",
+            x=[label(v) for v in p.lam], y=[label(v) for v in p.M], z=p.delta, text=text,
+            texttemplate="%{text}", customdata=custom, zmin=-half, zmax=half, zmid=0.0,
+            colorscale="RdBu" if data.maximize else "RdBu_r",
+            showscale=i == len(panels), colorbar={"title": {"text": f"Δ vs {info.reference}"}},
+            hoverongaps=False,
+            hovertemplate="λ=%{x}, M=%{y}: %{customdata[1]:.3f}, Δ %{z:+.3f} (n=%{customdata[0]})<extra></extra>",
         ), row=1, col=i)
         fig.update_xaxes(title_text="λ", type="category", row=1, col=i)
         fig.update_yaxes(title_text="M", type="category", row=1, col=i)
-    fig.update_layout(title=f"SRP Fig. 3: MS-SRP, accuracy over (λ, M)<br><sup>{BAND}; blank: not run</sup>",
+    fig.update_layout(title=f"SRP Fig. 3: MS-SRP, accuracy over (λ, M)<br><sup>{BAND}; colour: Δ vs "
+                            f"{info.reference}; ★ within noise of the best; blank: not run</sup>",
                       template="plotly_white")
     return fig

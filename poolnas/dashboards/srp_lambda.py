@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from poolnas.dashboards._curves import BAND, CurveInfo, distinct, line_figure, series_over
+from poolnas.dashboards._curves import (
+    BAND,
+    CurveInfo,
+    baseline_line,
+    distinct,
+    line_figure,
+    series_over,
+)
 from poolnas.dashboards._study import StudyData, TrialRow
 
 __all__ = ["applies", "plot_srp_lambda"]
@@ -36,4 +43,4 @@ def plot_srp_lambda(data: StudyData) -> Any:
     """SRP Fig. 2 as a Plotly figure (one line per schedule × branch)."""
     info = _get_srp_lambda_info(data)
     return line_figure(info.series, title="SRP Fig. 2: SS-SRP, accuracy vs λ",
-                       x_title=info.x_label, y_title=info.y_label)
+                       x_title=info.x_label, y_title=info.y_label, baseline=baseline_line(data))
