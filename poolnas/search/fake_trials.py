@@ -19,7 +19,8 @@ from typing import Any
 from poolnas.config import TrialConfig
 from poolnas.errors import NonFiniteLossError
 
-__all__ = ["crashing_trial", "nan_trial", "raising_trial", "score_of", "sleep_trial"]
+__all__ = ["crashing_trial", "disk_filling_trial", "nan_trial", "raising_trial", "score_of",
+           "sleep_trial"]
 
 OnEpoch = Callable[[int, dict[str, float]], None] | None
 
@@ -81,3 +82,22 @@ def crashing_trial(config: TrialConfig, *, on_epoch: OnEpoch = None, **_: Any) -
     import os
 
     os._exit(3)
+
+
+def disk_filling_trial(
+    config: TrialConfig, *, on_epoch: OnEpoch = None, pooling: str = "max", path: str = "",
+    **_: Any
+) -> dict[str, Any]:
+    """Like ``sleep_trial``; the trial whose ``attention.pooling`` is ``pooling`` first fills
+    the file system of ``path`` (writes zeros there until it is full), so the driver's next
+    write to a database on that file system fails as on a full disk."""
+    if config.attention.pooling == pooling and path:
+        block = b"\0" * (64 * 1024)
+        try:
+            with open(path, "ab") as f:
+                while True:
+                    f.write(block)
+                    f.flush()
+        except OSError:  # ENOSPC: full
+            pass
+    return sleep_trial(config, on_epoch=on_epoch)
