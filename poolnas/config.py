@@ -78,7 +78,9 @@ class ModelConfig(_Section):
 class PlacementConfig(_Section):
     # None: every stage of the architecture.
     stages: list[int] | None = None
-    position: Literal["residual", "post-add", "pre", "between"] = "residual"
+    # SE paper's variants: residual = standard SE, pre = SE-PRE, between = SE-POST,
+    # identity = SE-Identity; post-add: on the sum before the output ReLU (poolnas.models).
+    position: Literal["residual", "post-add", "pre", "between", "identity"] = "residual"
 
     @field_validator("stages")
     @classmethod

@@ -14,6 +14,13 @@ References:
 - ResNeXt-29 Cx64d: Xie et al. (2017), CIFAR layout: 3 stages of 3 bottlenecks, outputs
   256/512/1024, grouped 3x3 of width C*64*(stage multiplier), conv+BN projections.
 - ResNet-50: torchvision's layout (stride on the 3x3, "v1.5").
+- ResNet-50 / ResNet-101 with a CIFAR stem (``resnet50-cifar``, ``resnet101-cifar``): the
+  same stages on a 3x3 stride-1 conv and no max-pool, so that 32x32 inputs reach the
+  last stage at 4x4 (BA2M Table I / VI: 23.71M, 1.22 G for ResNet-50 on CIFAR-100).
+- ResNet-164 (``resnet164``): He et al. (2016b)'s CIFAR bottleneck ResNet in its original
+  post-activation form, as in SPEM's code (bearpaw's ``resnet.py``): 3 stages of 18
+  bottlenecks, widths 16/32/64 (x4 out), 1x1 conv + BN projection shortcuts, ReLU after
+  the add.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ class ArchPlan:
     """A whole network without tensors."""
 
     name: str
-    family: str  # cifar-resnet | preresnet | wrn | resnext | resnet50
+    family: str  # cifar-resnet | preresnet | wrn | resnext | resnet50 | resnet-cifar-stem | resnet-bottleneck
     stem_channels: int
     stem_stride: int  # total downsampling of the stem (ResNet-50: conv /2 and max-pool /2)
     stages: tuple[tuple[BlockPlan, ...], ...]
@@ -115,10 +122,26 @@ def parse_arch(arch: str) -> ArchPlan:
         )
         return ArchPlan(arch, "resnext", 64, 1, stages)
     if _match("resnet50", arch):
-        stages = tuple(
-            _stage(cin, planes * 4, n, stride, width=planes)
-            for cin, planes, n, stride in ((64, 64, 3, 1), (256, 128, 4, 2), (512, 256, 6, 2), (1024, 512, 3, 2))
+        return ArchPlan(arch, "resnet50", 64, 4, _imagenet_stages((3, 4, 6, 3)))
+    for name, blocks in (("resnet50-cifar", (3, 4, 6, 3)), ("resnet101-cifar", (3, 4, 23, 3))):
+        if _match(name, arch):
+            return ArchPlan(arch, "resnet-cifar-stem", 64, 1, _imagenet_stages(blocks))
+    if _match("resnet164", arch):
+        stages = (
+            _stage(16, 64, 18, 1, width=16),
+            _stage(64, 128, 18, 2, width=32),
+            _stage(128, 256, 18, 2, width=64),
         )
-        return ArchPlan(arch, "resnet50", 64, 4, stages)
+        return ArchPlan(arch, "resnet-bottleneck", 16, 1, stages)
     raise _bad(arch, "expected resnet{20,32,44,56,110}, preresnet{9n+2}, wrn-{6n+4}-{k}, "
-                     "resnext29-{8,16}x64d or resnet50")
+                     "resnext29-{8,16}x64d, resnet50, resnet50-cifar, resnet101-cifar or resnet164")
+
+
+def _imagenet_stages(blocks: tuple[int, int, int, int]) -> tuple[tuple[BlockPlan, ...], ...]:
+    """The four bottleneck stages of ImageNet ResNets (He et al. 2016, Table 1)."""
+    return tuple(
+        _stage(cin, planes * 4, n, stride, width=planes)
+        for (cin, planes, stride), n in zip(
+            ((64, 64, 1), (256, 128, 2), (512, 256, 2), (1024, 512, 2)), blocks, strict=True
+        )
+    )

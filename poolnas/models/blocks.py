@@ -1,7 +1,8 @@
 """Residual blocks with one optional channel-attention slot and one optional BA2M slot.
 
 Every block has ``attn`` (channel attention at ``attn_position``, see
-``poolnas.models.placement``) and ``batch_attn`` (BA2M after the block), both None
+``poolnas.models.placement``) and ``batch_attn`` (BA2M after the block, or on its
+residual branch before the add with ``batch_attn_position = "inside"``), both None
 unless placed. Layer names of :class:`Bottleneck` follow torchvision's, so that a
 ResNet-50's state dict matches torchvision's key for key when attention is off.
 """
@@ -51,6 +52,7 @@ class _AttentiveBlock(nn.Module):
         self.attn_position = "residual"
         self.attn_double = False
         self.batch_attn: nn.Module | None = None
+        self.batch_attn_position = "between"  # between (after the block) | inside
 
     def set_attention(self, module: nn.Module | None, position: str, double: bool = False) -> None:
         """Put a channel-attention module at ``position`` (``double``: it also gets the identity)."""
@@ -66,10 +68,22 @@ class _AttentiveBlock(nn.Module):
         return x if attn is None else attn(x)
 
     def _residual(self, r: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        """The residual branch's output before the add: SE (``residual``), then BA2M inside."""
         attn = self._at("residual")
-        if attn is None:
-            return r
-        return attn(r, identity) if self.attn_double else attn(r)
+        if attn is not None:
+            r = attn(r, identity) if self.attn_double else attn(r)
+        if self.batch_attn is not None and self.batch_attn_position == "inside":
+            r = self.batch_attn(r)
+        return r
+
+    def _identity(self, identity: torch.Tensor) -> torch.Tensor:
+        """SE-Identity: attention on the identity path (after any shortcut), before the add."""
+        attn = self._at("identity")
+        return identity if attn is None else attn(identity)
+
+    def _add(self, r: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        """``post_add(residual(r) + identity(identity))``: every in-block position."""
+        return self._post_add(self._residual(r, identity) + self._identity(identity))
 
     def _post_add(self, out: torch.Tensor) -> torch.Tensor:
         attn = self._at("post-add")
@@ -79,7 +93,7 @@ class _AttentiveBlock(nn.Module):
         attn = self._at("between")
         if attn is not None:
             out = attn(out)
-        if self.batch_attn is not None:
+        if self.batch_attn is not None and self.batch_attn_position == "between":
             out = self.batch_attn(out)
         return out
 
@@ -104,7 +118,7 @@ class BasicBlock(_AttentiveBlock):
         identity = self.shortcut(x)
         r = self.relu(self.bn1(self.conv1(self._pre(x))))
         r = self.bn2(self.conv2(r))
-        out = self._post_add(self._residual(r, identity) + identity)
+        out = self._add(r, identity)
         return self._after(self.relu(out))
 
 
@@ -129,7 +143,7 @@ class Bottleneck(_AttentiveBlock):
         r = self.relu(self.bn1(self.conv1(self._pre(x))))
         r = self.relu(self.bn2(self.conv2(r)))
         r = self.bn3(self.conv3(r))
-        out = self._post_add(self._residual(r, identity) + identity)
+        out = self._add(r, identity)
         return self._after(self.relu(out))
 
 
@@ -152,7 +166,7 @@ class PreActBasicBlock(_AttentiveBlock):
         identity = x if self.shortcut is None else self.shortcut(a)
         r = self.conv1(self._pre(a))
         r = self.conv2(self.relu(self.bn2(r)))
-        out = self._post_add(self._residual(r, identity) + identity)
+        out = self._add(r, identity)
         return self._after(out)
 
 
@@ -178,5 +192,5 @@ class PreActBottleneck(_AttentiveBlock):
         r = self.conv1(self._pre(a))
         r = self.conv2(self.relu(self.bn2(r)))
         r = self.conv3(self.relu(self.bn3(r)))
-        out = self._post_add(self._residual(r, identity) + identity)
+        out = self._add(r, identity)
         return self._after(out)

@@ -1,4 +1,4 @@
-"""``poolnas model show CONFIG``: parameter count and the table of attention sites."""
+"""``poolnas model show CONFIG``: parameters, FLOPs (GMACs) and the table of attention sites."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from poolnas.attention import attention_parameters
 from poolnas.config import TrialConfig, load_trial_config
+from poolnas.models.cost import count_flops
 from poolnas.models.factory import build_model, count_parameters
 from poolnas.models.placement import attention_sites, default_input_size
 
@@ -16,16 +17,20 @@ __all__ = ["format_sites", "model_summary", "show_command"]
 
 
 def model_summary(config: TrialConfig, input_size: int | None = None) -> dict[str, Any]:
-    """Parameter counts and sites of ``config``'s network (built on the meta device: no memory)."""
+    """Parameter counts, FLOPs and sites of ``config``'s network (built on the meta device:
+    no memory). ``flops``: forward multiply-accumulates per image in eval mode
+    (:func:`poolnas.models.count_flops`) at ``input_size``."""
     sites = attention_sites(config, input_size)
     with torch.device("meta"):  # structure only: no memory, no initialisation cost
         model = build_model(config, load_weights=False)
+    size = input_size or default_input_size(config)
     return {
         "arch": config.model.arch,
         "num_classes": config.model.num_classes,
         "in_channels": config.model.in_channels,
-        "input_size": input_size or default_input_size(config),
+        "input_size": size,
         "parameters": count_parameters(model),
+        "flops": count_flops(model, (config.model.in_channels, size, size)),
         "attention_parameters": sum(p.numel() for p in attention_parameters(model)),
         "sites": sites,
     }
@@ -52,7 +57,9 @@ def show_command(args: argparse.Namespace) -> int:
     n = summary["parameters"]
     print(f"model: {summary['arch']}  classes={summary['num_classes']}  in_channels={summary['in_channels']}"
           f"  input={summary['input_size']}x{summary['input_size']}")
-    print(f"parameters: {n:,} ({n / 1e6:.2f}M), attention {summary['attention_parameters']:,}")
+    flops = summary["flops"]
+    print(f"parameters: {n:,} ({n / 1e6:.2f}M), attention {summary['attention_parameters']:,}"
+          f"  FLOPs: {flops:,} MACs ({flops / 1e9:.3f} GMACs)")
     print(f"attention: pooling={att.pooling} excitation={att.excitation} branch={att.branch} "
           f"reduction={att.reduction} schedule={att.schedule} position={att.placement.position}"
           + (f"  ba2m: reduction={att.batch_attention.reduction}" if att.batch_attention.enabled else ""))

@@ -42,6 +42,7 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
             block.set_attention(module, site.position, double=att.branch == "double")
         else:
             block.batch_attn = create_batch_attention(att, site.channels)
+            block.batch_attn_position = site.position
     if config.model.pretrained and load_weights:
         load_pretrained(model, config.model.pretrained)
     return model

@@ -22,6 +22,8 @@ _BLOCKS = {
     "preresnet": PreActBottleneck,
     "resnext": Bottleneck,
     "resnet50": Bottleneck,
+    "resnet-cifar-stem": Bottleneck,
+    "resnet-bottleneck": Bottleneck,
 }
 
 

@@ -1,22 +1,30 @@
 """Where attention goes: the site plan, the cheap config checks and the site table.
 
-Positions (``attention.placement.position``), per residual block of the chosen stages:
+Positions (``attention.placement.position``), per residual block of the chosen stages,
+named after the variants of the SE paper (Hu et al., "Squeeze-and-Excitation Networks",
+Sec. 6.5 / Fig. 5: standard SE, SE-PRE, SE-POST, SE-Identity):
 
-- ``residual``: SE's place, on the residual branch output (after its last BN in
+- ``residual`` (standard SE): on the residual branch output (after its last BN in
   post-activation blocks, after its last conv in pre-activation blocks), before the add.
   ``branch: double`` (SRP-D, CMPE-SE) is valid only here: the module gets the residual
   output and the identity after any shortcut (zero-padding or 1x1 projection).
 - ``post-add``: on the sum, before the block's output ReLU (post-activation blocks; a
   pre-activation block has none, so there it is simply the sum).
-- ``pre``: on the input of the residual branch's first convolution; the shortcut does not
-  see it (SE-PRE). In pre-activation blocks that is the BN-ReLU'd input, which projection
+- ``pre`` (SE-PRE): on the input of the residual branch's first convolution; the
+  shortcut does not see it. In pre-activation blocks that is the BN-ReLU'd input, which projection
   shortcuts share (He et al. 2016b), so BN runs once.
-- ``between``: a module after the block's output (after the output ReLU), before the next
-  block: SE's "SE-POST" (the SE paper's ablation puts it after the ReLU). In
+- ``between`` (SE-POST): a module after the block's output (after the output ReLU),
+  before the next block (the SE paper's ablation puts it after the ReLU). In
   pre-activation nets it computes the same function as ``post-add``.
+- ``identity`` (SE-Identity): on the identity path, after any shortcut (zero-padding or
+  projection), in parallel with the residual branch, before the add:
+  ``out = F(x) + SE(shortcut(x))``.
 
-BA2M (``attention.batch_attention``) goes once after each of its stages, i.e. after the
-stage's last block (and after that block's ``between`` channel attention, if any). BA2M
+BA2M (``attention.batch_attention``) goes once per chosen stage: with ``position:
+between`` (the paper's choice, Fig. 4(d)) after the stage's last block (and after that
+block's ``between`` channel attention, if any); with ``position: inside`` (Fig. 4(c),
+BA2M Table VII) on that block's residual branch, after any ``residual`` channel
+attention, before the add. BA2M
 Eq. 15 re-weights after every "block" F_j with "T = 4 for ResNet-50": its blocks are the
 four stages, and its Table XIII sweeps the 15 non-empty subsets of those stages.
 
@@ -55,7 +63,7 @@ class Site:
     kind: str  # "attention" (channel attention) | "batch" (BA2M)
     stage: int  # 1-based, as in attention.placement.stages
     block: int  # 0-based, as in the module path layer{stage}.{block}
-    position: str  # residual | post-add | pre | between
+    position: str  # residual | post-add | pre | between | identity; BA2M: between | inside
     module: str  # dotted module path, e.g. "layer2.0.attn"
     channels: int
     spatial: tuple[int, int]
@@ -117,7 +125,7 @@ def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = N
                 sites.append(Site("attention", s, b, position, f"layer{s}.{b}.attn", ch, hw, n_attn))
                 n_attn += 1
             if ba.enabled and s in ba_stages and b == len(blocks) - 1:
-                sites.append(Site("batch", s, b, "between", f"layer{s}.{b}.batch_attn",
+                sites.append(Site("batch", s, b, ba.position, f"layer{s}.{b}.batch_attn",
                                   block.out_channels, (out_h, out_w), None))
             h, w = out_h, out_w
     return sites

@@ -25,6 +25,12 @@ REFERENCES = [
     ("resnext29-8x64d", 10, 34.43e6, 34_426_698),
     ("resnext29-16x64d", 10, 68.1e6, 68_155_210),
     ("resnet50", 1000, 25.56e6, 25_557_032),
+    # BA2M Table I / VI (CIFAR-100, CIFAR stem): ResNet-50 23.71M, ResNet-101 42.70M.
+    ("resnet50-cifar", 100, 23.71e6, 23_705_252),
+    ("resnet101-cifar", 100, 42.70e6, 42_697_380),
+    # Post-activation bottleneck ResNet-164 (SPEM's backbone): 1.70M / 1.73M (He et al. 2016b).
+    ("resnet164", 10, 1.70e6, 1_704_154),
+    ("resnet164", 100, 1.73e6, 1_727_284),
 ]
 
 
@@ -95,3 +101,14 @@ def test_count_parameters_counts_shared_tensors_once() -> None:
     assert count_parameters(model) == 12
     lin.bias.requires_grad_(False)
     assert count_parameters(model, trainable_only=True) == 9
+
+
+def test_resnet164_is_a_post_activation_bottleneck_net() -> None:
+    from poolnas.models.blocks import Bottleneck
+
+    model = build_model(make_config("resnet164", pooling="gap", excitation="se"))
+    blocks = [b for layer in model.layers() for b in layer]
+    assert len(blocks) == 54 and all(isinstance(b, Bottleneck) for b in blocks)
+    assert model.bn1 is not None and model.bn is None and model.maxpool is None  # conv-BN-ReLU stem
+    assert [layer[0].conv1.out_channels for layer in model.layers()] == [16, 32, 64]
+    assert [layer[0].downsample[0].stride for layer in model.layers()] == [(1, 1), (2, 2), (2, 2)]

@@ -14,7 +14,7 @@ def _blocks(model):
     return [(s, b, block) for s, layer in enumerate(model.layers(), start=1) for b, block in enumerate(layer)]
 
 
-@pytest.mark.parametrize("position", ["residual", "post-add", "pre", "between"])
+@pytest.mark.parametrize("position", ["residual", "post-add", "pre", "between", "identity"])
 @pytest.mark.parametrize("stages", [None, [1], [2, 3], [1, 3]])
 def test_modules_only_where_configured(position, stages) -> None:
     config = make_config("resnet20", pooling="gap", placement={"stages": stages, "position": position})
@@ -104,6 +104,14 @@ def test_residual_position_gets_the_last_bn_output_before_the_add() -> None:
         assert torch.equal(args[0], seen[f"layer2.{b}.bn2"][1])
 
 
+def test_resnet164_gate_is_on_the_bn3_output_and_relu_follows_the_add() -> None:
+    """SPEM's ResNet-164: the gate on bn3's output, the residual add, then ReLU."""
+    _, seen, _ = _run(make_config("resnet164", pooling="mix", excitation="spem"), size=8)
+    args, out = seen["layer1.1.attn"]
+    assert torch.equal(args[0], seen["layer1.1.bn3"][1])
+    assert torch.allclose(seen["layer1.1"][1], torch.relu(out + seen["layer1.0"][1]), atol=1e-6)
+
+
 def test_double_branch_gets_the_identity_after_the_shortcut() -> None:
     _, seen, _ = _run(make_config("resnet20", pooling="gap", branch="double"))
     args, _ = seen["layer2.0.attn"]
@@ -146,6 +154,35 @@ def test_between_is_on_the_block_output() -> None:
         args, out = seen[f"layer3.{b}.attn"]
         assert (args[0] >= 0).all()  # after the output ReLU
         assert torch.equal(out, seen[f"layer3.{b}"][1])
+
+
+@pytest.mark.parametrize("arch", ["resnet20", "resnet50", "preresnet11"])
+def test_identity_is_on_the_shortcut_output_in_parallel_with_the_residual(arch) -> None:
+    """SE-Identity (SE paper, Fig. 5(e)): out = F(x) + SE(shortcut(x))."""
+    model, seen, _ = _run(make_config(arch, pooling="gap", placement={"position": "identity"}), size=32)
+    shortcut = {"resnet20": "shortcut", "resnet50": "downsample", "preresnet11": "shortcut"}[arch]
+    args, out = seen["layer2.0.attn"]
+    assert torch.equal(args[0], seen[f"layer2.0.{shortcut}"][1])  # the identity after the shortcut
+    assert not torch.equal(out, args[0])
+    last = {"resnet20": "bn2", "resnet50": "bn3", "preresnet11": "conv3"}[arch]
+    block = model.get_submodule("layer2.0")
+    total = seen[f"layer2.0.{last}"][1] + out
+    expected = total if arch == "preresnet11" else torch.relu(total)
+    assert torch.allclose(seen["layer2.0"][1], expected, atol=1e-6)
+    assert block.attn_position == "identity"
+
+
+def test_ba2m_inside_is_on_the_last_blocks_residual_before_the_add() -> None:
+    """BA2M Fig. 4(c) / Table VII "inside": on the residual branch of the stage's last block."""
+    config = make_config("resnet20", pooling="gap", batch_attention={
+        "enabled": True, "reduction": 4, "stages": [2], "position": "inside"})
+    model, seen, order = _run(config, batch=4)
+    assert [s.position for s in plan_sites(config) if s.kind == "batch"] == ["inside"]
+    args, out = seen["layer2.2.batch_attn"]
+    assert torch.equal(args[0], seen["layer2.2.attn"][1])  # after the residual SE
+    identity = seen["layer2.1"][1]
+    assert torch.allclose(seen["layer2.2"][1], torch.relu(out + identity), atol=1e-6)
+    assert model.get_submodule("layer2.2").batch_attn_position == "inside"
 
 
 @pytest.mark.parametrize("schedule", ["fixed", "linear"])

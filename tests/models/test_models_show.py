@@ -6,7 +6,7 @@ import yaml
 
 from poolnas.cli import main
 from poolnas.config import load_trial_config
-from poolnas.models import build_model, count_parameters
+from poolnas.models import build_model, count_flops, count_parameters
 
 
 def _write(tmp_path, doc) -> str:
@@ -24,6 +24,8 @@ def test_show_prints_count_and_every_site(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     n = count_parameters(build_model(load_trial_config(tmp_path / "trial.yaml")))
     assert f"parameters: {n:,} ({n / 1e6:.2f}M)" in out
+    flops = count_flops(build_model(load_trial_config(tmp_path / "trial.yaml")), (3, 32, 32))
+    assert f"FLOPs: {flops:,} MACs ({flops / 1e9:.3f} GMACs)" in out
     lines = out.splitlines()
     table = lines[lines.index(next(line for line in lines if line.startswith("#"))):]
     assert len(table) == 1 + 18  # header + 9 blocks in each of stages 2 and 3
@@ -37,6 +39,7 @@ def test_show_input_size_and_no_sites(tmp_path, capsys) -> None:
     assert main(["model", "show", _write(tmp_path, doc), "--input-size", "224"]) == 0
     out = capsys.readouterr().out
     assert "parameters: 25,557,032" in out
+    assert "(4.089 GMACs)" in out  # torchvision's ResNet-50 at 224: 4.09 GMACs
     assert "attention sites: none" in out
 
 
