@@ -66,6 +66,18 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _cpu_name() -> str | None:
+    """The CPU model (Linux: /proc/cpuinfo's "model name"; elsewhere platform.processor())."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def describe_environment(device: torch.device, threads: int) -> dict[str, Any]:
     """What reproducing a trial's numbers needs (JSON-able): versions, the intra-op threads
     it used, the device, cudnn/determinism flags in force, and the CPU or GPU model."""
@@ -77,7 +89,7 @@ def describe_environment(device: torch.device, threads: int) -> dict[str, Any]:
         "threads": int(threads),
         "device": str(device),
         "machine": platform.machine(),
-        "cpu": platform.processor() or None,
+        "cpu": _cpu_name(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
     }
     if device.type == "cuda":
