@@ -1,3 +1,27 @@
-"""poolnas: search the design space of channel-attention pooling."""
+"""poolnas: search the design space of channel-attention pooling.
+
+For notebooks (imported on first use, so ``import poolnas`` stays light)::
+
+    study = poolnas.sweep("quickstart", storage="sqlite:///poolnas.db")   # or a space dict
+    study = poolnas.load("quickstart", storage="sqlite:///poolnas.db")
+    study.trials, study.configurations                                   # pandas DataFrames
+    poolnas.compare("quickstart", baseline={"attention.pooling": "gap"})  # Δ, 95% interval, verdict
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "compare", "load", "sweep"]
+
+_API = ("compare", "load", "sweep")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from poolnas.evidence import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'poolnas' has no attribute {name!r}")

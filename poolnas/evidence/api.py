@@ -1,0 +1,165 @@
+"""The Python API for notebooks: ``poolnas.sweep``, ``poolnas.load``, ``poolnas.compare``.
+
+    import poolnas
+    study = poolnas.load("quickstart", storage="sqlite:///poolnas.db")
+    study.trials            # pandas DataFrame, one row per trial (every state)
+    study.configurations    # one row per configuration: n, mean, std, Δ and 95% interval vs the baseline
+    poolnas.compare("quickstart", baseline={"attention.pooling": "gap"})
+
+Everything is computed by :mod:`poolnas.evidence` (the same numbers as ``poolnas compare``
+and the report); pandas is imported only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from poolnas.evidence._study import Evidence, study_evidence
+from poolnas.storage import TrialAttrs
+
+__all__ = ["StudyResults", "compare", "load", "sweep"]
+
+
+def _cell(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _trials_frame(trials: list[Any]) -> Any:
+    import pandas as pd
+
+    records = []
+    for t in trials:
+        attrs = t.user_attrs
+        config = attrs.get(TrialAttrs.CONFIG) if isinstance(attrs.get(TrialAttrs.CONFIG), dict) else {}
+        metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
+        rec: dict[str, Any] = {
+            "number": t.number, "state": t.state.name,
+            "value": t.values[0] if t.values else None,
+            "config_key": attrs.get(TrialAttrs.CONFIG_KEY),
+            "seed": config.get("seed", t.params.get("seed")),
+        }
+        rec.update({k: _cell(v) for k, v in t.params.items() if k != "seed"})
+        rec.update({f"metrics.{k}": v for k, v in metrics.items()})
+        rec.update({"n_params": attrs.get(TrialAttrs.N_PARAMS), "wall_time": attrs.get(TrialAttrs.WALL_TIME),
+                    "fail_reason": attrs.get(TrialAttrs.FAIL_REASON)})
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def _configurations_frame(ev: Evidence) -> Any:
+    import pandas as pd
+
+    near = {id(c.config) for c in ev.near_best}
+    records = []
+    for i, conf in enumerate(ev.configs, start=1):
+        comp = ev.comparison_of(conf)
+        rec: dict[str, Any] = {"rank": i, "config_key": conf.key}
+        rec.update({k: _cell(v) for k, v in conf.params.items()})
+        rec.update({"n": conf.n, "mean": conf.mean, "std": conf.std,
+                    "delta": comp.delta if comp else None, "ci_low": comp.ci_low if comp else None,
+                    "ci_high": comp.ci_high if comp else None, "verdict": comp.verdict if comp else None,
+                    "near_best": id(conf) in near, "seeds": list(conf.seeds), "trials": list(conf.trials)})
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+@dataclass
+class StudyResults:
+    """A study as DataFrames, read once.
+
+    Attributes:
+        name, metric, mode: the study and its objective.
+        trials: one row per trial: number, state, value, config_key, seed, the params, metrics.*.
+        configurations: one row per configuration, best first: its params (missing where they do
+            not apply), n, mean, std (None for one seed), delta, ci_low, ci_high (95%, vs the
+            baseline), verdict, near_best (within noise of the best), seeds, trials.
+        evidence: the :class:`poolnas.evidence.Evidence` behind them.
+    """
+
+    name: str
+    metric: str
+    mode: str
+    trials: Any
+    configurations: Any
+    evidence: Evidence
+    raw_trials: list[Any] = field(default_factory=list, repr=False)  # the FrozenTrials
+    space: Any = field(default=None, repr=False)  # the stored space document
+
+    @property
+    def best(self) -> Any:
+        """The best configuration (mean over its finished seeds), or None."""
+        return self.evidence.best
+
+    @property
+    def baseline(self) -> dict[str, Any] | None:
+        base = self.evidence.baseline_config
+        return base.to_params() if base is not None else None
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.evidence.notes)
+
+
+def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
+             baseline: Mapping[str, Any] | None) -> StudyResults:
+    ev = study_evidence(trials, metric, mode, space=space, baseline=baseline)
+    return StudyResults(name, metric, mode, _trials_frame(trials), _configurations_frame(ev), ev,
+                        raw_trials=trials, space=space)
+
+
+def load(study: str, storage: str | None = None, *, baseline: Mapping[str, Any] | None = None) -> StudyResults:
+    """Read a study into DataFrames of trials and configurations.
+
+    Args:
+        study: the study name.
+        storage: a SQLAlchemy URL (default: $POOLNAS_STORAGE, else sqlite:///poolnas.db).
+        baseline: a partial config such as ``{"attention.pooling": "gap"}`` (default: the
+            space file's ``baseline:``, else gap when the study ran it).
+    """
+    from poolnas.dashboards._study import load_study
+
+    data = load_study(study, storage)
+    return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline)
+
+
+def compare(study: str | StudyResults, storage: str | None = None, *,
+            baseline: Mapping[str, Any] | None = None) -> Any:
+    """The ``poolnas compare`` table as a DataFrame (every configuration against the baseline).
+
+    Raises:
+        ConfigError: no configuration of the study matches the baseline.
+    """
+    from poolnas.evidence.commands import check_baseline
+
+    if isinstance(study, str):
+        res = load(study, storage, baseline=baseline)
+    elif baseline is not None:  # the same trials against another baseline
+        res = _results(study.name, study.metric, study.mode, study.raw_trials, study.space, baseline)
+    else:
+        res = study
+    check_baseline(res.evidence, res.name)
+    return res.configurations
+
+
+def sweep(space: str | Path | Mapping[str, Any] | Any, *, storage: str | None = None,
+          quiet: bool = True, **kwargs: Any) -> StudyResults:
+    """Run (or continue, ``resume=True``) a sweep and return its results.
+
+    Args:
+        space: a space file, a preset name, a space document (dict) or a ``Space``.
+        storage: a SQLAlchemy URL (default: $POOLNAS_STORAGE, else sqlite:///poolnas.db).
+        quiet: no live view (the default in a notebook).
+        **kwargs: the rest of :func:`poolnas.search.run_sweep` (study, trials, resume,
+            ray_address, max_concurrent, ...).
+    """
+    from poolnas.search import run_sweep
+
+    if isinstance(space, Mapping):
+        from poolnas.spaces import space_from_dict
+
+        space = space_from_dict(dict(space))
+    res = run_sweep(space, storage=storage, quiet=quiet, **kwargs)
+    return load(res.study, storage)
