@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from poolnas.dashboards._study import StudyData
 
-__all__ = ["OptunaPlot", "importance_evaluator", "optuna_plots"]
+__all__ = ["OptunaPlot", "importance_evaluator", "optuna_plots", "param_importances"]
 
 
 class OptunaPlot(NamedTuple):
@@ -57,6 +57,22 @@ def importance_evaluator() -> Any:
     from optuna.importance import FanovaImportanceEvaluator
 
     return FanovaImportanceEvaluator(n_trees=16, max_depth=8, seed=0)
+
+
+def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> dict[str, float]:
+    """Importance per searched parameter (seed left out), most important first: the numbers
+    of the report's importance plot, also served to optuna-dashboard so the two agree.
+    Empty below two complete trials or when no parameter varies."""
+    import optuna
+    from optuna.trial import TrialState
+
+    complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values is not None
+                and len(t.values) == 1]
+    params = _varying_params(complete)
+    if len(complete) < 2 or not params:
+        return {}
+    sub = _study(_sample(complete, max_importance_trials, data.maximize), data.direction)
+    return optuna.importance.get_param_importances(sub, evaluator=importance_evaluator(), params=params)
 
 
 def _sample(complete: list[Any], n: int, maximize: bool) -> list[Any]:

@@ -88,6 +88,8 @@ class _PoolnasRoutes:
             return self._report(path[len("/poolnas/report/"):], start_response)
         if path.startswith("/poolnas/study/"):
             return self._study_redirect(path[len("/poolnas/study/"):], start_response)
+        if path.startswith("/api/studies/") and path.endswith("/param_importances"):
+            return self._importances(path.split("/")[3], start_response)
         if (path == "/dashboard" or path.startswith("/dashboard/")) and environ.get("REQUEST_METHOD") == "GET":
             return self._dashboard_page(environ, start_response)
         return self.dashboard(environ, start_response)
@@ -137,6 +139,24 @@ class _PoolnasRoutes:
                 f"<body><h1>poolnas studies</h1><p>{html.escape(redact_url(str(self.storage.url)))} · "
                 f"<a href='/dashboard'>optuna-dashboard</a></p><ul>{items}</ul></body></html>")
 
+    def _importances(self, study_id: str, start_response: StartResponse) -> list[bytes]:
+        """optuna-dashboard's importances answered by poolnas (issue 13): the report's numbers,
+        seed left out, in optuna-dashboard's JSON shape."""
+        import optuna
+
+        from poolnas.dashboards.optuna_figures import param_importances
+
+        try:
+            name = self.storage.get_study_name_from_id(int(study_id))
+        except (KeyError, ValueError):
+            return _page("404 Not Found", json.dumps({"reason": f"study_id={study_id} is not found"}),
+                         start_response, "application/json")
+        data = from_study(optuna.load_study(study_name=name, storage=self.storage), "", self.storage)
+        dists = {k: type(d).__name__ for t in data.trials for k, d in t.distributions.items()}
+        rows = [{"name": k, "importance": v, "distribution": dists.get(k, "")}
+                for k, v in param_importances(data).items()]
+        return _page("200 OK", json.dumps({"param_importances": [rows]}), start_response, "application/json")
+
     def _report(self, name: str, start_response: StartResponse) -> list[bytes]:
         import optuna
         from optuna.trial import TrialState
@@ -151,7 +171,7 @@ class _PoolnasRoutes:
             cached = self._cache.get(name)
         if cached is None or cached[0] != stamp:
             study = optuna.load_study(study_name=name, storage=self.storage)
-            cached = (stamp, render_report(from_study(study, str(self.storage.url))))
+            cached = (stamp, render_report(from_study(study, str(self.storage.url), self.storage)))
             with self._lock:
                 self._cache[name] = cached
         return _page("200 OK", cached[1], start_response)

@@ -152,3 +152,36 @@ def test_chance_accuracy_study_says_so():
     S.fill(s, [({"attention.pooling": p}, [0.10, 0.11]) for p in ("gap", "mix")])
     page = render_report(from_study(s))
     assert "sits at chance accuracy" in _verdict_text(page)
+
+
+def _get(app, path):
+    import io
+
+    out = {}
+
+    def start(status, headers, exc_info=None):
+        out["status"] = status
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "x",
+               "SERVER_PORT": "80", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http"}
+    body = b"".join(app(environ, start))
+    return out["status"], body
+
+
+def test_dashboard_importances_agree_with_the_report(sqlite_url):
+    from poolnas.dashboards import optuna_plots
+    from poolnas.dashboards.server import create_app
+    from poolnas.storage import open_storage
+
+    s = S.create("imp", sqlite_url)
+    S.fill(s, [(_ms(lam, m), [0.5 + lam / 2 + m / 100, 0.51 + lam / 2]) for lam in (0.2, 0.6, 1.0) for m in (1, 3)])
+    storage = open_storage(sqlite_url)
+    sid = storage.get_study_id_from_name("imp")
+    status, body = _get(create_app(storage), f"/api/studies/{sid}/param_importances")
+    assert status.startswith("200")
+    served = {r["name"]: r["importance"] for r in json.loads(body)["param_importances"][0]}
+    assert "seed" not in served and set(served) == {"attention.lam", "attention.M"}
+    fig = next(p for p in optuna_plots(from_study(s)) if p.key == "importances").figure
+    drawn = dict(zip([str(n) for n in fig.data[0].y], fig.data[0].x, strict=True))
+    assert served == pytest.approx(drawn, abs=0.01)  # the plot rounds to two decimals
+    assert _get(create_app(storage), "/api/studies/999/param_importances")[0].startswith("404")
