@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from poolnas.errors import ConfigError, closest
 
@@ -114,7 +114,9 @@ class BatchAttentionConfig(_Section):
 
 class AttentionConfig(_Section):
     pooling: Literal[POOLINGS] = "gap"  # type: ignore[valid-type]
-    lam: float = Field(0.6, gt=0.0, le=1.0)  # SRP scale ratio λ (Eq. 2)
+    # SRP scale ratio λ (Eq. 2); not given: the SRP paper's main runs, SS 0.8, MS (and
+    # everything else) 0.6 (_default_lam).
+    lam: float = Field(0.6, gt=0.0, le=1.0)
     M: int = Field(5, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
     schedule: Literal["fixed", "linear", "epochs"] = "fixed"
     region: Literal["shared", "per-channel"] = "shared"  # one SRP region per sample or per map
@@ -126,6 +128,14 @@ class AttentionConfig(_Section):
     paths: int = Field(1, ge=1)  # SAAM score paths K
     placement: PlacementConfig = Field(default_factory=PlacementConfig)
     batch_attention: BatchAttentionConfig = Field(default_factory=BatchAttentionConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lam(cls, data: Any) -> Any:
+        # SRP Sec. 4: SS-SRP with λ = 0.8, MS-SRP with λ = 0.6 (and M = 5).
+        if isinstance(data, dict) and data.get("lam") is None:
+            data = {**data, "lam": 0.8 if data.get("pooling") == "srp-ss" else 0.6}
+        return data
 
     @field_validator("mix_alpha")
     @classmethod

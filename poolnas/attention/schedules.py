@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from torch import nn
@@ -18,6 +19,7 @@ from torch import nn
 from poolnas.errors import ConfigError
 
 from ._checks import check_choice, check_fraction, check_int, check_lam
+from .regions import ExactLambda
 from .srp_pool import SRPPool
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
 
     Returns:
         ``lam`` for fixed / epochs; ``1 + (lam - 1) · site_index / (num_sites - 1)`` for
-        linear.
+        linear, as an ``ExactLambda`` (a float that keeps the exact fraction, so that
+        ``region_side`` rounds it by Eq. 2 exactly).
     """
     lam = check_lam(lam)
     check_choice(schedule, "schedule", SCHEDULES)
@@ -50,7 +53,8 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
         )
     if schedule != "linear" or num_sites == 1:
         return lam
-    return 1.0 + (lam - 1.0) * site_index / (num_sites - 1)
+    # Exact arithmetic on the decimal written: Eq. 2 then rounds half-way cases up.
+    return ExactLambda(1 + (Fraction(repr(lam)) - 1) * Fraction(site_index, num_sites - 1))
 
 
 def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:

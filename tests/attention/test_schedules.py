@@ -70,3 +70,33 @@ def test_progress_leaves_other_schedules_alone_and_checks_its_range():
     assert _region_side_in_use(block) == region_side(0.4, 10)
     with pytest.raises(ValueError, match="^fraction: 1.5 "):
         set_training_progress(block, 1.5)
+
+
+def test_scheduled_lambda_rounds_half_way_cases_up_by_eq_2_exactly():
+    # λ at site 5 of 8 for λ = 0.1 is 1 - 0.9·5/7 = 5/14; on 7 rows (Fashion-MNIST's last
+    # stage) 7·5/14 + 1/2 = 3 exactly, so Eq. 2 gives 3; the float 0.35714285714285710 gave 2.
+    lam = scheduled_lambda(0.1, 5, 8, "linear")
+    assert math.floor((1.0 + (0.1 - 1.0) * 5 / 7) * 7 + 0.5) == 2  # what float rounding did
+    assert region_side(lam, 7) == 3
+    assert math.isclose(lam, 5 / 14)
+    m = create_attention(
+        AttentionConfig(pooling="srp-ss", lam=0.1, schedule="linear"), 8, site_index=5, num_sites=8
+    )
+    assert m.pool._side(7) == 3
+
+
+def test_exact_lambda_survives_pickling():
+    import pickle
+
+    lam = scheduled_lambda(0.1, 5, 8, "linear")
+    again = pickle.loads(pickle.dumps(lam))
+    assert again == lam and region_side(again, 7) == 3
+
+
+@pytest.mark.parametrize(("pooling", "lam"), [("srp-ss", 0.8), ("srp-ms", 0.6), ("gap", 0.6)])
+def test_lambda_defaults_to_the_papers_main_runs(pooling, lam):
+    """SRP Sec. 4: SS-SRP with λ = 0.8, MS-SRP with λ = 0.6, when λ is not given."""
+    cfg = AttentionConfig(pooling=pooling)
+    assert cfg.lam == lam
+    assert AttentionConfig.model_validate(cfg.model_dump()).lam == lam  # dumped: the same
+    assert AttentionConfig(pooling=pooling, lam=0.3).lam == 0.3
