@@ -13,11 +13,35 @@ Public API (see docs/attention.md):
 
 from __future__ import annotations
 
-from .factory import create_attention, create_batch_attention
-from .parameters import attention_parameters, attention_regularizer
-from .pool_factory import create_pool
-from .regions import region_side, sample_region_masks
-from .schedules import scheduled_lambda, set_training_progress
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562): checking a config or a space file must not import
+# torch (`poolnas space validate` starts in well under a second).
+_EXPORTS = {
+    "create_attention": "poolnas.attention.factory",
+    "create_batch_attention": "poolnas.attention.factory",
+    "attention_parameters": "poolnas.attention.parameters",
+    "attention_regularizer": "poolnas.attention.parameters",
+    "create_pool": "poolnas.attention.pool_factory",
+    "region_side": "poolnas.attention.regions",
+    "sample_region_masks": "poolnas.attention.regions",
+    "scheduled_lambda": "poolnas.attention.schedules",
+    "set_training_progress": "poolnas.attention.schedules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "attention_parameters",

@@ -11,18 +11,40 @@ against its architecture without building it; ``attention_sites`` lists every si
 
 from __future__ import annotations
 
-from poolnas.models._arch import ArchPlan, BlockPlan, parse_arch
-from poolnas.models.cost import count_flops, model_cost
-from poolnas.models.factory import build_model, count_parameters
-from poolnas.models.network import ResNet
-from poolnas.models.placement import (
-    attention_enabled,
-    attention_sites,
-    check_model_config,
-    default_input_size,
-    plan_sites,
-)
-from poolnas.models.pretrained import load_pretrained
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562): checking a config or a space file must not import
+# torch (`poolnas space validate` starts in well under a second).
+_EXPORTS = {
+    "ArchPlan": "poolnas.models._arch",
+    "BlockPlan": "poolnas.models._arch",
+    "parse_arch": "poolnas.models._arch",
+    "count_flops": "poolnas.models.cost",
+    "model_cost": "poolnas.models.cost",
+    "build_model": "poolnas.models.factory",
+    "count_parameters": "poolnas.models.factory",
+    "ResNet": "poolnas.models.network",
+    "attention_enabled": "poolnas.models.placement",
+    "attention_sites": "poolnas.models.placement",
+    "check_model_config": "poolnas.models.placement",
+    "default_input_size": "poolnas.models.placement",
+    "plan_sites": "poolnas.models.placement",
+    "load_pretrained": "poolnas.models.pretrained",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "ArchPlan",

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from poolnas.attention._checks import check_int
-from poolnas.attention.schedules import site_lambda
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError
 from poolnas.models._arch import ArchPlan, parse_arch
@@ -178,6 +177,8 @@ def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | Non
         Dicts with kind, stage, block, position, module, channels, spatial (H, W),
         site_index, pooling and lam (λ at that depth, None where the pooling has no λ).
     """
+    from poolnas.attention.schedules import site_lambda  # torch: only for the site table
+
     check_model_config(config)
     sites = plan_sites(config, input_size)
     num_sites = sum(1 for site in sites if site.kind == "attention")

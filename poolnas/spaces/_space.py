@@ -39,7 +39,7 @@ _MODEL_CHECK_LIMIT = 512  # combinations checked against the architecture before
 
 def _check_model(config: TrialConfig) -> None:
     """poolnas.models' cheap cross-section checks (stages the arch has, double branch, ...)."""
-    from poolnas.models import check_model_config  # imports torch: only when a space is checked
+    from poolnas.models.placement import check_model_config  # no torch: plans, not tensors
 
     check_model_config(config)
 
