@@ -51,6 +51,12 @@ def _varying_params(trials: Sequence[Any]) -> list[str]:
     return sorted(k for k, vs in values.items() if len(vs) > 1)
 
 
+def _shared_params(trials: Sequence[Any], params: list[str]) -> list[str]:
+    """The varying params every trial has: importances need each trial to carry all of them
+    (a conditional parameter such as λ, absent for gap, is left out, as Optuna does)."""
+    return [p for p in params if all(p in t.params for t in trials)]
+
+
 def importance_evaluator() -> Any:
     """The one evaluator of parameter importances (the report and the figure attached to the
     dashboard use it, so they agree): fANOVA with fewer, shallower trees, seeded."""
@@ -68,7 +74,7 @@ def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> d
 
     complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values is not None
                 and len(t.values) == 1]
-    params = _varying_params(complete)
+    params = _shared_params(complete, _varying_params(complete))
     if len(complete) < 2 or not params:
         return {}
     sub = _study(_sample(complete, max_importance_trials, data.maximize), data.direction)
@@ -150,9 +156,11 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
 
     def importances() -> Any:
         sub = _study(_sample(complete, max_importance_trials, maximize), data.direction)
-        return vis.plot_param_importances(sub, evaluator=importance_evaluator(), params=params)
+        return vis.plot_param_importances(sub, evaluator=importance_evaluator(), params=shared)
 
-    why = no_params or (None if len(complete) >= 2 else "needs at least 2 complete trials")
+    shared = _shared_params(complete, params)
+    why = no_params or (None if len(complete) >= 2 else "needs at least 2 complete trials") or (
+        None if shared else "no varying parameter is set in every trial (conditional parameters)")
     imp_note = (f" (fANOVA on {max_importance_trials} of {len(complete)} trials)"
                 if len(complete) > max_importance_trials else "")
     add("importances", "Parameter importances" + imp_note, importances, why)

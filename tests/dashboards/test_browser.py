@@ -118,6 +118,33 @@ def test_report_in_chromium(browser, study_url, tmp_path):
     assert _errors(browser) == []
 
 
+def test_report_verdict_in_chromium(browser, tmp_path):
+    url = f"sqlite:///{tmp_path / 'verdict.db'}"
+    study = S.create("browser-verdict", url, space={"study": "browser-verdict",
+                                                     "baseline": {"attention.pooling": "gap"}})
+    S.fill(study, [({"attention.pooling": "gap"}, [0.70, 0.71, 0.705]),
+                   ({"attention.pooling": "srp-ms", "attention.lam": 0.2, "attention.M": 5}, [0.76, 0.775, 0.77]),
+                   ({"attention.pooling": "mix"}, [0.705, 0.70, 0.712])])
+    path = write_report("browser-verdict", url, tmp_path / "verdict.html")
+    browser.get(path.as_uri())
+    state = {k: (svgs, points) for k, svgs, points in _check_figures(browser)}
+    assert state["verdict"][0] >= 3 and state["verdict"][1] >= 9  # every seed a dot
+    headings = [h.text for h in browser.find_elements("tag name", "h2")]
+    assert headings[0] == "Verdict"  # the answer comes first
+    baseline = browser.find_element("id", "verdict-baseline").text
+    better = browser.find_element("id", "verdict-better").text
+    near = browser.find_element("id", "verdict-near").text
+    assert "attention.pooling=gap" in baseline and "n=3" in baseline
+    assert "srp-ms" in better and "95% interval [+" in better and "mix" not in better
+    assert "No other configuration is within noise" in near
+    # The figure's means: one marker per pooling type, the best (srp-ms) a star.
+    symbols = browser.execute_script(
+        "const t = document.getElementById('fig-verdict')._fullData.find(d => d.name && d.name.startsWith('mean'));"
+        "return [Array.from(t.x), t.marker.symbol];")
+    assert dict(zip(symbols[0], symbols[1], strict=True))["srp-ms"] == "star"
+    assert _errors(browser) == []
+
+
 @pytest.fixture(scope="module")
 def server(study_url):
     storage = open_storage(study_url)
