@@ -3,17 +3,24 @@
 A recipe gives defaults for ``lr``, ``weight_decay`` and ``attention_weight_decay`` and
 fixes the learning-rate schedule. Values written explicitly in the trainer config
 override the recipe's defaults; ``None`` (the schema's default) means "the recipe's
-value", so a dumped config re-validates to the same hyperparameters. The step schedules put each milestone at the same fraction of training as in
-the paper: a milestone at epoch 100 of 200 falls at epoch 5 of 10.
+value", so a dumped config re-validates to the same hyperparameters. The step
+schedules put each milestone at the same fraction of training as in the paper: a
+milestone at epoch 100 of 200 falls at epoch 5 of 10. A milestone m is 0-based: epochs
+m, m + 1, ... (the (m+1)-th epoch on) run at the lower rate.
 
-| recipe | paper | lr | milestones (of paper epochs), factor | wd |
-|---|---|---|---|---|
-| paper-resnet | SRP, CIFAR ResNet | 0.1 | 100, 150 of 200, x0.1 | 1e-4 |
-| paper-wrn | SRP, WRN | 0.1 | 60, 120, 160 of 200, x0.2 | 5e-4 |
-| paper-resnext | SRP, ResNeXt | 0.1 | 150, 225 of 300, x0.1 | 5e-4 |
-| spem | SPEM, ResNet-164 | 0.1 | 81, 122 of 164, x0.1 | 1e-4 |
-| saam | SAAM, ResNet-20/56/110 | 0.1 | 91, 136 of 182, x0.1 | 2e-4, none on attention |
-| fast | ours, short sweeps | 0.2 | one cycle: linear warm-up over 20% of steps, then linear to 0 | 5e-4 |
+The momentum is SGD's 0.9 (``trainer.momentum``); Nesterov where the paper uses it
+(SRP: "Nesterov momentum 0.9"). SPEM (the authors' code) and SAAM use plain momentum:
+their recipes turn Nesterov off whatever ``trainer.nesterov`` says (the schema's
+default is True, so a dumped config could not say "the recipe's value" otherwise).
+
+| recipe | paper | lr | milestones (0-based, of paper epochs), factor | wd | Nesterov |
+|---|---|---|---|---|---|
+| paper-resnet | SRP, CIFAR ResNet | 0.1 | 100, 150 of 200, x0.1 | 1e-4 | yes |
+| paper-wrn | SRP, WRN | 0.1 | 60, 120, 160 of 200, x0.2 | 5e-4 | yes |
+| paper-resnext | SRP, ResNeXt | 0.1 | 150, 225 of 300, x0.1 | 5e-4 | yes |
+| spem | SPEM, ResNet-164 | 0.1 | 81, 122 of 164, x0.1 | 1e-4 | no |
+| saam | SAAM, ResNet-20/56/110 | 0.1 | 90, 135 of 182 (its 91st and 136th epochs), x0.1 | 2e-4, none on attention | no |
+| fast | ours, short sweeps | 0.2 | one cycle: linear warm-up over 20% of steps, then linear to 0 | 5e-4 | yes |
 """
 
 from __future__ import annotations
@@ -42,15 +49,17 @@ class Recipe:
     milestones: tuple[int, ...] = ()  # in paper epochs
     gamma: float = 0.1
     warmup: float = 0.0  # onecycle: fraction of steps spent warming up
+    nesterov: bool = True  # False: plain momentum whatever trainer.nesterov says
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("paper-resnet", 0.1, 1e-4, paper_epochs=200, milestones=(100, 150), gamma=0.1),
     Recipe("paper-wrn", 0.1, 5e-4, paper_epochs=200, milestones=(60, 120, 160), gamma=0.2),
     Recipe("paper-resnext", 0.1, 5e-4, paper_epochs=300, milestones=(150, 225), gamma=0.1),
-    Recipe("spem", 0.1, 1e-4, paper_epochs=164, milestones=(81, 122), gamma=0.1),
+    Recipe("spem", 0.1, 1e-4, paper_epochs=164, milestones=(81, 122), gamma=0.1, nesterov=False),
+    # SAAM Sec. IV: "decays to 0.01 and 0.001 at the 91st and 136th epoch": 0-based 90, 135.
     Recipe("saam", 0.1, 2e-4, attention_weight_decay=False, paper_epochs=182,
-           milestones=(91, 136), gamma=0.1),
+           milestones=(90, 135), gamma=0.1, nesterov=False),
     Recipe("fast", 0.2, 5e-4, schedule="onecycle", warmup=0.2),
 )}
 
@@ -65,11 +74,13 @@ class ResolvedRecipe:
     attention_weight_decay: bool
     epochs: int
     milestones: tuple[int, ...]  # in configured epochs
+    nesterov: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"recipe": self.recipe.name, "lr": self.lr, "weight_decay": self.weight_decay,
                 "attention_weight_decay": self.attention_weight_decay,
-                "schedule": self.recipe.schedule, "milestones": list(self.milestones)}
+                "schedule": self.recipe.schedule, "milestones": list(self.milestones),
+                "nesterov": self.nesterov}
 
 
 def resolve_recipe(cfg: TrainerConfig) -> ResolvedRecipe:
@@ -87,6 +98,7 @@ def resolve_recipe(cfg: TrainerConfig) -> ResolvedRecipe:
                                 else r.attention_weight_decay),
         epochs=cfg.epochs,
         milestones=milestones,
+        nesterov=cfg.nesterov and r.nesterov and cfg.momentum > 0,
     )
 
 
@@ -104,8 +116,9 @@ def lr_factor(rr: ResolvedRecipe, epoch: int, step: int, steps_per_epoch: int) -
 
 def build_optimizer(model: nn.Module, cfg: TrainerConfig, rr: ResolvedRecipe,
                     attention_params: Iterable[nn.Parameter] = ()) -> torch.optim.Optimizer:
-    """SGD (Nesterov by default) or AdamW; attention parameters without weight decay
-    when ``attention_weight_decay`` is off (SAAM's setting)."""
+    """SGD (Nesterov unless the recipe or ``trainer.nesterov`` turns it off) or AdamW;
+    attention parameters without weight decay when ``attention_weight_decay`` is off
+    (SAAM's setting)."""
     params = [p for p in model.parameters() if p.requires_grad]
     if rr.attention_weight_decay:
         groups: list[dict[str, Any]] = [{"params": params, "weight_decay": rr.weight_decay}]
@@ -116,5 +129,4 @@ def build_optimizer(model: nn.Module, cfg: TrainerConfig, rr: ResolvedRecipe,
         groups = [g for g in groups if g["params"]]
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=rr.lr)
-    return torch.optim.SGD(groups, lr=rr.lr, momentum=cfg.momentum,
-                           nesterov=cfg.nesterov and cfg.momentum > 0)
+    return torch.optim.SGD(groups, lr=rr.lr, momentum=cfg.momentum, nesterov=rr.nesterov)

@@ -53,7 +53,31 @@ def test_attention_parameters_excluded_from_weight_decay():
     decays = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
     assert all(decays[id(p)] == 0.0 for p in att)
     assert all(decays[id(p)] == 2e-4 for p in model[0].parameters())
-    assert opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
+    assert not opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9  # SAAM: plain momentum
     rr = resolve_recipe(TrainerConfig(recipe="paper-resnet"))
     opt = build_optimizer(model, TrainerConfig(), rr, att)
     assert len(opt.param_groups) == 1 and opt.param_groups[0]["weight_decay"] == 1e-4
+    assert opt.defaults["nesterov"]  # SRP: Nesterov momentum 0.9
+
+
+@pytest.mark.parametrize(("recipe", "nesterov"), [
+    ("paper-resnet", True), ("paper-wrn", True), ("paper-resnext", True),
+    ("spem", False), ("saam", False)])
+def test_nesterov_as_in_each_paper(recipe, nesterov):
+    """SRP Sec. 4.1: Nesterov 0.9; SPEM (authors' code) and SAAM Sec. IV: momentum 0.9."""
+    cfg = TrainerConfig(recipe=recipe)
+    rr = resolve_recipe(cfg)
+    assert rr.nesterov is nesterov and rr.as_dict()["nesterov"] is nesterov
+    opt = build_optimizer(nn.Linear(2, 2), cfg, rr)
+    assert opt.defaults["nesterov"] is nesterov and opt.defaults["momentum"] == 0.9
+    again = TrainerConfig.model_validate(cfg.model_dump(mode="json"))  # a dumped config
+    assert resolve_recipe(again).nesterov is nesterov
+    assert not resolve_recipe(TrainerConfig(recipe=recipe, nesterov=False)).nesterov
+
+
+def test_saam_drops_at_its_91st_and_136th_epochs():
+    """SAAM Sec. IV: 0.1 -> 0.01 -> 0.001 "at the 91st and 136th epoch" (1-based)."""
+    rr = resolve_recipe(TrainerConfig(recipe="saam", epochs=182))
+    lr = {e + 1: lr_factor(rr, e, 0, 1) * rr.lr for e in range(182)}  # 1-based epochs
+    assert lr[90] == pytest.approx(0.1) and lr[91] == pytest.approx(0.01)
+    assert lr[135] == pytest.approx(0.01) and lr[136] == pytest.approx(0.001)
