@@ -23,7 +23,7 @@ EXPECTED = {
     "ba2m-reduction": 5,  # R ∈ {2, 4, 8, 16, 32}
     "ba2m-batch": 7,  # N ∈ {4, ..., 256}
     "ba2m-placement": 2**4 - 1,  # non-empty subsets of 4 stages
-    "se-placement": (2**3 - 1) * 3,  # non-empty subsets of 3 stages × 3 positions
+    "se-placement": (2**3 - 1) * 4,  # non-empty subsets of 3 stages × SE, SE-PRE, SE-POST, SE-Identity
 }
 
 
@@ -77,9 +77,38 @@ def test_paper_recipes():
     saam = load_space("saam-paths").to_trial_config({"attention.paths": 2, "model.arch": "resnet110"}, 0)
     assert (saam.trainer.recipe, saam.trainer.epochs, saam.attention.reduction) == ("saam", 182, 4)
     spem = load_space("spem-alpha").to_trial_config({"attention.mix_alpha": "learn"}, 0)
-    assert (spem.model.arch, spem.trainer.epochs, spem.attention.excitation) == ("preresnet164", 164, "spem")
+    # SPEM's backbone: the authors' post-activation bottleneck ResNet-164 (not PreResNet)
+    assert (spem.model.arch, spem.trainer.epochs, spem.attention.excitation) == ("resnet164", 164, "spem")
     for name in REQUIRED - {"quickstart"}:
         assert load_space(name).base["trainer"]["dataset"] == "cifar100"
+    # SPEM (authors' code) and SAAM: plain momentum 0.9, not Nesterov
+    for config in (saam, spem):
+        assert config.trainer.nesterov is False and config.trainer.momentum == 0.9
+
+
+PAPER_PRESETS = sorted(REQUIRED - {"quickstart"})
+
+
+@pytest.mark.parametrize("name", PAPER_PRESETS)
+def test_paper_presets_train_on_the_whole_training_set(name):
+    """The papers train on all of the training set and report test accuracy: val_fraction 0
+    in the base (the study-level marker the dashboards read), objective test_acc."""
+    space = load_space(name)
+    assert space.base["trainer"]["val_fraction"] == 0
+    assert space.objective.metric == "test_acc"
+    config = space.to_trial_config(space.grid()[0], seed=0)
+    assert config.trainer.val_fraction == 0
+
+
+@pytest.mark.parametrize("name", ["ba2m-reduction", "ba2m-batch", "ba2m-placement"])
+def test_ba2m_presets_use_the_cifar_stem_resnet50(name):
+    """BA2M Table VI's 1.22 GFLOPs for ResNet-50 on CIFAR-100 imply a CIFAR stem."""
+    assert load_space(name).base["model"]["arch"] == "resnet50-cifar"
+
+
+def test_se_placement_covers_the_four_se_variants():
+    grid = load_space("se-placement").grid()
+    assert {g["attention.placement.position"] for g in grid} == {"residual", "pre", "between", "identity"}
 
 
 def test_quickstart_is_small():
