@@ -7,20 +7,46 @@ Every figure is a ``plot_x(data)`` over a :class:`StudyData` read once from the 
 
 from __future__ import annotations
 
-from poolnas.dashboards._study import StudyData, from_study, load_study
-from poolnas.dashboards.ba2m_batch_size import plot_ba2m_batch_size
-from poolnas.dashboards.ba2m_placement import plot_ba2m_placement
-from poolnas.dashboards.ba2m_reduction import plot_ba2m_reduction
-from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
-from poolnas.dashboards.figures import applicable_figures, paper_figures
-from poolnas.dashboards.optuna_figures import optuna_plots
-from poolnas.dashboards.report import render_report, write_report
-from poolnas.dashboards.saam_paths import plot_saam_paths
-from poolnas.dashboards.se_placement import plot_se_placement
-from poolnas.dashboards.spem_alpha import plot_spem_alpha
-from poolnas.dashboards.srp_area import plot_srp_area
-from poolnas.dashboards.srp_heatmap import plot_srp_heatmap
-from poolnas.dashboards.srp_lambda import plot_srp_lambda
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562): `poolnas export` and `compare` need the study reader,
+# not every figure module.
+_EXPORTS = {
+    "StudyData": "poolnas.dashboards._study",
+    "from_study": "poolnas.dashboards._study",
+    "load_study": "poolnas.dashboards._study",
+    "plot_ba2m_batch_size": "poolnas.dashboards.ba2m_batch_size",
+    "plot_ba2m_placement": "poolnas.dashboards.ba2m_placement",
+    "plot_ba2m_reduction": "poolnas.dashboards.ba2m_reduction",
+    "format_entries": "poolnas.dashboards.export",
+    "rank_configurations": "poolnas.dashboards.export",
+    "trials_csv": "poolnas.dashboards.export",
+    "applicable_figures": "poolnas.dashboards.figures",
+    "paper_figures": "poolnas.dashboards.figures",
+    "optuna_plots": "poolnas.dashboards.optuna_figures",
+    "render_report": "poolnas.dashboards.report",
+    "write_report": "poolnas.dashboards.report",
+    "plot_saam_paths": "poolnas.dashboards.saam_paths",
+    "plot_se_placement": "poolnas.dashboards.se_placement",
+    "plot_spem_alpha": "poolnas.dashboards.spem_alpha",
+    "plot_srp_area": "poolnas.dashboards.srp_area",
+    "plot_srp_heatmap": "poolnas.dashboards.srp_heatmap",
+    "plot_srp_lambda": "poolnas.dashboards.srp_lambda",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "StudyData",
