@@ -14,7 +14,8 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-READERS = (["report", "--study", "s"], ["export", "--study", "s"], ["studies"], ["dashboard", "--port", "0"])
+READERS = (["report", "--study", "s"], ["export", "--study", "s"], ["studies"], ["dashboard", "--port", "0"],
+           ["compare", "--study", "s"])
 
 
 def _poolnas(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -221,7 +221,7 @@ def load_study(study_name: str, storage: Any = None) -> StudyData:
 
     if storage is None or isinstance(storage, str):
         url = resolve_storage_url(storage)
-        store = open_storage(url)
+        store = open_storage(url, create=False)  # a reader: a missing SQLite file is not created
     else:  # an Optuna storage object
         store, url = storage, str(getattr(storage, "url", "") or "")
     names = optuna.study.get_all_study_names(store)
