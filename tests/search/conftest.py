@@ -6,6 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from poolnas.search._ray import local_ray_on_loopback
+
+local_ray_on_loopback()  # before anything imports ray: the tests' local Rays listen on 127.0.0.1
+
 try:
     import torch
 
