@@ -144,10 +144,10 @@ def _identity(trial: Any) -> tuple[str, dict[str, Any], dict[str, Any], int | No
         seed = config.get("seed")
         config = {k: v for k, v in config.items() if k != "seed"}
         key = str(attrs.get(TrialAttrs.CONFIG_KEY) or config_key(config))
-    else:  # not a poolnas trial: its params are all we know
+    else:  # not a poolnas trial: its params are all we know (none: the trial stands alone)
         seed = trial.params.get("seed")
         config = {}
-        key = repr(sorted(params.items()))
+        key = repr(sorted(params.items())) if params else f"trial {trial.number}"
     flat = flatten(config) if config else params
     params = {k: v for k, v in params.items() if applies(k, flat)}
     return key, params, config, seed if isinstance(seed, int) else None

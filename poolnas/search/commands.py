@@ -39,7 +39,11 @@ def format_summary(res: SweepResult) -> str:
         lines.append(f"no complete trial yet: no best {res.metric}")
     else:
         b = res.best
-        lines.append(f"best {res.metric} ({res.mode}) = {b['value']:.4f}: trial {b['number']}")
+        n = b.get("n", 1)
+        spread = f" ± {b['std']:.4f} over {n} seeds (trials {b['trials']})" if n > 1 and b.get("std") is not None else ""
+        lines.append(f"best {res.metric} ({res.mode}) = {b.get('mean', b['value']):.4f}{spread}: "
+                     f"trial {b['number']}" + (" (its best seed)" if n > 1 else ""))
+        lines += [f"note: {note}" for note in b.get("notes", [])]
         if b.get("config"):
             lines.append("best configuration:")
             lines.append(yaml.safe_dump(b["config"], sort_keys=False).rstrip())

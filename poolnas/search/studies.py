@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from poolnas.evidence import best_configuration
 from poolnas.search._study import state_counts
 from poolnas.storage import StudyAttrs
 
@@ -22,6 +22,8 @@ class StudySummary:
     best_trial: int | None
     metric: str | None
     direction: str
+    best_n: int = 0  # seeds the best configuration's mean is over (poolnas.evidence)
+    best_std: float | None = None  # None for one seed
 
 
 def list_studies(storage: Any) -> list[StudySummary]:
@@ -31,22 +33,32 @@ def list_studies(storage: Any) -> list[StudySummary]:
         trials = storage.get_all_trials(s._study_id, deepcopy=False)
         counts = {state: 0 for state in _STATES} | state_counts(trials)
         direction = s.directions[0].name.lower() if s.directions else "maximize"
-        best = best_complete(trials, maximize=direction == "maximize")
+        best = best_configuration(trials, "max" if direction == "maximize" else "min")
         objective = s.user_attrs.get(StudyAttrs.OBJECTIVE) or {}
         out.append(StudySummary(name=s.study_name, counts=counts,
-                                best=best.values[0] if best else None,
-                                best_trial=best.number if best else None,
-                                metric=objective.get("metric"), direction=direction))
+                                best=best.mean if best else None,
+                                best_trial=best.trials[best.best_run(direction == "maximize")] if best else None,
+                                metric=objective.get("metric"), direction=direction,
+                                best_n=best.n if best else 0, best_std=best.std if best else None))
     return out
 
 
 def best_complete(trials: list[Any], *, maximize: bool) -> Any | None:
-    """The COMPLETE trial with the best finite objective value, or None."""
-    done = [t for t in trials if t.state.name == "COMPLETE" and t.values
-            and math.isfinite(t.values[0])]
-    if not done:
+    """The best run of the best configuration (the best mean over its finished seeds, the one
+    best of :func:`poolnas.evidence.best_configuration`), or None."""
+    best = best_configuration(trials, "max" if maximize else "min")
+    if best is None:
         return None
-    return (max if maximize else min)(done, key=lambda t: t.values[0])
+    number = best.trials[best.best_run(maximize)]
+    return next(t for t in trials if t.number == number)
+
+
+def _best_text(r: StudySummary) -> str:
+    if r.best is None:
+        return "-"
+    if r.best_n <= 1:  # one run: no spread to show
+        return f"{r.best:.4f} (#{r.best_trial})"
+    return f"{r.best:.4f} ± {r.best_std:.4f} (n={r.best_n}, best run #{r.best_trial})"
 
 
 def format_studies(rows: list[StudySummary]) -> str:
@@ -58,7 +70,7 @@ def format_studies(rows: list[StudySummary]) -> str:
         lines.append([r.name, str(sum(c.values())), str(c.get("COMPLETE", 0)),
                       str(c.get("PRUNED", 0)), str(c.get("FAIL", 0)), str(c.get("RUNNING", 0)),
                       str(c.get("WAITING", 0)),
-                      "-" if r.best is None else f"{r.best:.4f} (#{r.best_trial})",
+                      _best_text(r),
                       f"{r.metric or '-'} ({'max' if r.direction == 'maximize' else 'min'})"])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -23,7 +23,7 @@ from poolnas.search._lease import hold_lease
 from poolnas.search._space import SpaceView
 from poolnas.search._study import discard_if_empty, prepare_study, state_counts
 from poolnas.search.studies import best_complete
-from poolnas.storage import TrialAttrs, open_storage, redact_url, resolve_storage_url
+from poolnas.storage import StudyAttrs, TrialAttrs, open_storage, redact_url, resolve_storage_url
 
 __all__ = ["StorageFault", "SweepInterrupted", "SweepResult", "run_sweep", "best_trial"]
 
@@ -63,13 +63,23 @@ class SweepResult:
 
 
 def best_trial(study: Any) -> dict[str, Any] | None:
-    """The best COMPLETE trial of a study as a plain dict, or None."""
-    t = best_complete(study.get_trials(deepcopy=False),
-                      maximize=study.direction.name == "MAXIMIZE")
-    if t is None:
+    """The best configuration of a study (best mean over its finished seeds, as everywhere:
+    :mod:`poolnas.evidence`) as a plain dict with its best run, or None. Keys: number and value
+    (the best run), params, config, mean, std (None for one seed), n, trials, notes (chance
+    accuracy, identical losses, test data)."""
+    from poolnas.evidence import study_evidence
+
+    maximize = study.direction.name == "MAXIMIZE"
+    trials = study.get_trials(deepcopy=False)
+    metric = (study.user_attrs.get(StudyAttrs.OBJECTIVE) or {}).get("metric", "objective")
+    ev = study_evidence(trials, metric, "max" if maximize else "min")
+    if ev.best is None:
         return None
+    best = ev.best
+    t = best_complete(trials, maximize=maximize)
     return {"number": t.number, "value": t.value, "params": dict(t.params),
-            "config": t.user_attrs.get(TrialAttrs.CONFIG)}
+            "config": t.user_attrs.get(TrialAttrs.CONFIG), "mean": best.mean, "std": best.std,
+            "n": best.n, "trials": list(best.trials), "notes": ev.notes}
 
 
 def _load_space(space: Any) -> Any:

@@ -150,3 +150,13 @@ def test_mean_interval_matches_scipy():
     assert (low, high) == pytest.approx(ref)
     (one,) = configurations(study_trials([(SRP, [0.8])]), "x", "max")
     assert mean_interval(one) is None
+
+
+def test_trials_without_config_or_params_stand_alone():
+    import optuna
+
+    trials = [optuna.trial.create_trial(value=v) for v in (0.3, 0.9)]
+    for i, t in enumerate(trials):
+        t.number = i
+    configs = configurations(trials, "x", "max")
+    assert [c.n for c in configs] == [1, 1] and configs[0].mean == 0.9
