@@ -1,7 +1,7 @@
 """BA2M's test-time claims on a real training run (BA2M Sec. III-D): the paper reports the
 same error for test batches 1 ... 256 with the module on, and turns it off at inference.
 
-ResNet-20 with BA2M after stages 1 and 2, trained on digits for a few epochs (seconds on
+ResNet-20 with BA2M after stages 1 and 2 (or before the classifier), trained on digits for a few epochs (seconds on
 one CPU thread). Under the default formulation (weights of mean 1, bounded, a running
 normaliser in eval) eval accuracy with the module off is within 1 point of eval with it
 on at batch 64, and the predictions are the same at test batch 1, 8 and 64. Under the
@@ -23,13 +23,13 @@ from poolnas.trainers import load_dataset
 pytestmark = pytest.mark.integration
 
 
-def _train(formulation: str, epochs: int = 6) -> tuple[torch.nn.Module, object]:
+def _train(formulation: str, stages: list[int], epochs: int = 6) -> tuple[torch.nn.Module, object]:
     torch.manual_seed(2)
     data = load_dataset(TrainerConfig(dataset="digits", val_fraction=0.0), in_channels=1, num_classes=10)
     config = TrialConfig(
         model={"arch": "resnet20", "num_classes": 10, "in_channels": 1},
         attention={"pooling": "none", "batch_attention": {
-            "enabled": True, "reduction": 4, "stages": [1, 2], "formulation": formulation}},
+            "enabled": True, "reduction": 4, "stages": stages, "formulation": formulation}},
         trainer={"dataset": "digits"},
     )
     model = build_model(config)
@@ -60,8 +60,9 @@ def _predict(model: torch.nn.Module, x: torch.Tensor, batch: int, module_on: boo
         return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
 
-def test_default_ba2m_gives_the_same_eval_with_the_module_off_and_at_every_test_batch():
-    model, data = _train("mean")
+@pytest.mark.parametrize("stages", [[1, 2], [3]])  # [3]: BA2M right before the classifier
+def test_default_ba2m_gives_the_same_eval_with_the_module_off_and_at_every_test_batch(stages):
+    model, data = _train("mean", stages)
     x, y = data.train_x, data.train_y
     on = (_predict(model, x, 64, True) == y).float().mean().item()
     off = (_predict(model, x, 64, False) == y).float().mean().item()
