@@ -235,6 +235,34 @@ def _refusal(err: str, study: str, pid: int) -> None:
                                f"host {socket.gethostname()}, pid {pid}, since 20"), err
 
 
+def _wait_running(proc: subprocess.Popen, url: str, study: str) -> None:
+    """Until the driver has a RUNNING trial."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        try:
+            trials = optuna.load_study(study_name=study, storage=url).trials
+        except Exception:  # noqa: BLE001 - not created yet
+            continue
+        if any(t.state == TrialState.RUNNING for t in trials):
+            return
+    raise AssertionError(proc.communicate()[1][-3000:] if proc.poll() is not None else "no trial")
+
+
+def _lease_rows(url: str, study: str) -> int:
+    from sqlalchemy import text
+
+    with open_storage(url).engine.connect() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM poolnas_leases WHERE study_name = :s"),
+                            {"s": study}).scalar_one()
+
+
+def _slow_grid(tmp_path: Path, study: str, pooling: list[str]) -> Path:
+    doc = grid_space(study, epochs=3, pooling=pooling)
+    doc["base"]["trainer"]["train_subset"] = 384  # trials of seconds
+    return write_space(tmp_path, doc)
+
+
 def test_two_drivers_started_half_a_second_apart_run_the_grid_once(
         url: str, tmp_path: Path, ray_tmps, request: pytest.FixtureRequest) -> None:
     study = f"race-{request.node.callspec.id}-{os.getpid()}"
@@ -256,21 +284,10 @@ def test_two_drivers_started_half_a_second_apart_run_the_grid_once(
 def test_a_second_driver_during_a_trial_is_refused_and_the_first_finishes(
         tmp_path: Path, ray_tmps) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
-    doc = grid_space("busy", epochs=3, pooling=["gap", "max", "min"])
-    doc["base"]["trainer"]["train_subset"] = 384  # trials of seconds
-    space = write_space(tmp_path, doc)
+    space = _slow_grid(tmp_path, "busy", ["gap", "max", "min"])
     first = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
     try:
-        deadline = time.monotonic() + 300
-        running = 0
-        while time.monotonic() < deadline and first.poll() is None and not running:
-            time.sleep(0.5)
-            try:
-                trials = optuna.load_study(study_name="busy", storage=url).trials
-            except Exception:  # noqa: BLE001 - not created yet
-                continue
-            running = sum(t.state == TrialState.RUNNING for t in trials)
-        assert running == 1, first.communicate()[1][-3000:]
+        _wait_running(first, url, "busy")
         second = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
         _, err = second.communicate(timeout=300)
         assert second.returncode == 2, err[-3000:]
@@ -285,3 +302,18 @@ def test_a_second_driver_during_a_trial_is_refused_and_the_first_finishes(
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
     assert Counter(t.params["attention.pooling"] for t in trials) == \
         Counter({"gap": 1, "max": 1, "min": 1})
+
+
+def test_a_driver_stopped_by_sigterm_releases_its_lease(tmp_path: Path, ray_tmps) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    space = _slow_grid(tmp_path, "term", ["gap", "max"])
+    first = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
+    try:
+        _wait_running(first, url, "term")
+        assert _lease_rows(url, "term") == 1  # held while it runs
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert _lease_rows(url, "term") == 0  # released, not left to go stale
