@@ -81,7 +81,8 @@ def _var(xs: Sequence[float]) -> float:
 
 def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Interval:
     """A - B: paired over shared seeds when there are two or more, else Welch, else none."""
-    from scipy import stats
+    # stdtrit(df, q) is stats.t.ppf(q, df); scipy.special loads in a fraction of scipy.stats' time.
+    from scipy.special import stdtrit
 
     pa, pb = a.by_seed(), b.by_seed()
     shared = sorted(set(pa) & set(pb))
@@ -90,7 +91,7 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
         d = [pa[s] - pb[s] for s in shared]
         n = len(d)
         mean = math.fsum(d) / n
-        half = stats.t.ppf(q, n - 1) * math.sqrt(_var(d) / n)
+        half = float(stdtrit(n - 1, q)) * math.sqrt(_var(d) / n)
         return Interval(mean, mean - half, mean + half, "paired", n, float(n - 1))
     delta = a.mean - b.mean
     if a.n >= 2 and b.n >= 2:
@@ -99,18 +100,18 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
         if se2 == 0.0:  # both constant: no spread to scale the interval by
             return Interval(delta, delta, delta, "welch", len(shared), None)
         df = se2 ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1))
-        half = stats.t.ppf(q, df) * math.sqrt(se2)
+        half = float(stdtrit(df, q)) * math.sqrt(se2)
         return Interval(delta, delta - half, delta + half, "welch", len(shared), float(df))
     return Interval(delta, None, None, "none", len(shared), None)
 
 
 def mean_interval(conf: Configuration, level: float = 0.95) -> tuple[float, float] | None:
     """The t-interval of a configuration's mean over its seeds; None below two seeds."""
-    from scipy import stats
+    from scipy.special import stdtrit  # = stats.t.ppf, see difference()
 
     if conf.n < 2:
         return None
-    half = stats.t.ppf(1.0 - (1.0 - level) / 2.0, conf.n - 1) * math.sqrt(_var(conf.values) / conf.n)
+    half = float(stdtrit(conf.n - 1, 1.0 - (1.0 - level) / 2.0)) * math.sqrt(_var(conf.values) / conf.n)
     return conf.mean - half, conf.mean + half
 
 
