@@ -29,6 +29,7 @@ import yaml
 
 from poolnas.dashboards._migrate import migrate_config
 from poolnas.dashboards._study import StudyData, flatten, summarize
+from poolnas.evidence import applies
 from poolnas.storage import TrialAttrs
 
 __all__ = ["ExportEntry", "format_entries", "rank_configurations", "trials_csv"]
@@ -165,6 +166,7 @@ def trials_csv(data: StudyData) -> str:
         metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
         rec.update({f"metrics.{k}": v for k, v in metrics.items()})
         flat = flatten(config) if config else {f"params.{k}": v for k, v in t.params.items()}
+        flat = {k: v for k, v in flat.items() if applies(k, flat)}  # blank: no λ for gap
         rec.update({k: json.dumps(list(v)) if isinstance(v, tuple) else v for k, v in flat.items()})
         records.append(rec)
     fixed = ["number", "state", "value", "config_key", "group_mean", "group_std", "group_n",

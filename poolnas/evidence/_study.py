@@ -25,9 +25,9 @@ __all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "stu
 DEFAULT_BASELINE: dict[str, Any] = {"attention.pooling": "gap"}
 
 TEST_DATA_NOTE = ("These grids are reported on test data, as the papers report them, not selected "
-                  "on it: the objective is test_acc (trainer.val_fraction: 0), so the best "
-                  "configuration's accuracy is the best of the grid on the test set, an optimistic "
-                  "estimate rather than a held-out one.")
+                  "on it: the objective is test_acc (the paper presets set trainer.val_fraction: 0), "
+                  "so the best configuration's accuracy is the best of the grid on the test set, an "
+                  "optimistic estimate rather than a held-out one.")
 
 
 def baseline_of(space: Any) -> dict[str, Any] | None:

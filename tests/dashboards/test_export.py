@@ -84,6 +84,9 @@ def test_csv_has_every_trial(study, sqlite_url, tmp_path):
     assert [float(r["group_mean"]) for r in steady] == pytest.approx([0.82] * 3)
     assert rows[0]["attention.placement.stages"] == "" and "metrics.test_acc" in rows[0]
     assert trials_csv(from_study(study)) == out.read_text()
+    gap = next(r for r in rows if r["attention.pooling"] == "gap")
+    assert gap["attention.lam"] == "" and gap["attention.M"] == ""  # not applicable: blank
+    assert steady[0]["attention.lam"] != ""
 
 
 def test_bad_input_exits_2(study, sqlite_url, tmp_path, capsys):
