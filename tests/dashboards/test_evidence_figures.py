@@ -185,3 +185,13 @@ def test_dashboard_importances_agree_with_the_report(sqlite_url):
     drawn = dict(zip([str(n) for n in fig.data[0].y], fig.data[0].x, strict=True))
     assert served == pytest.approx(drawn, abs=0.01)  # the plot rounds to two decimals
     assert _get(create_app(storage), "/api/studies/999/param_importances")[0].startswith("404")
+
+
+def test_verdict_figure_without_pooling_types_uses_the_parameter_that_matters_most():
+    s = S.create("ev-lam")
+    # λ moves accuracy by 10 points, M by 1: the figure is drawn per λ.
+    S.fill(s, [(_ms(lam, m), [0.6 + lam / 10 + m / 1000, 0.61 + lam / 10 + m / 1000])
+               for lam in (0.2, 0.6, 1.0) for m in (1, 5)])
+    info = _get_verdict_info(from_study(s))
+    assert info.x_key == "attention.lam" and [c.x for c in info.columns] == ["0.2", "0.6", "1"]
+    assert all("M=5" in c.config for c in info.columns)  # the best configuration at each λ
