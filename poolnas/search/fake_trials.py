@@ -55,7 +55,9 @@ def sleep_trial(
         if on_epoch is not None:
             on_epoch(epoch + 1, dict(metrics, epoch=epoch + 1))
     return {"metrics": metrics, "curves": curves, "n_params": 1234, "device": "cpu",
-            "wall_time": time.perf_counter() - start, "checkpoint": None}
+            "wall_time": time.perf_counter() - start, "checkpoint": None,
+            "environment": {"trial_fn": "sleep_trial", "device": "cpu", "threads": 1},
+            "cost": {"params": 1234, "flops": 5678}}
 
 
 def raising_trial(

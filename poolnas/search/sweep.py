@@ -1,9 +1,10 @@
 """``run_sweep``: a search space as a Ray Tune sweep whose study lives in an Optuna database.
 
-Ray Tune runs the trials (local Ray by default, a cluster by address), Ray's OptunaSearch
-(subclassed in ``_searcher``) asks Optuna for each trial's parameters on the study in the
-database, ASHA or FIFO decides when to stop, and a concurrency limit keeps the sampler
-informed. The trial function is injectable (``trial_fn``) so the orchestration can be
+Ray Tune runs the trials (local Ray by default, a cluster by address), a searcher on Tune's
+public ``Searcher`` interface (``_searcher``) asks Optuna for each trial's parameters on the
+study in the database, one Tune callback (``_outcome``) stores each trial's outcome, ASHA or
+FIFO decides when to stop, and a concurrency limit keeps the sampler informed. SIGINT/SIGTERM
+stop it cleanly (``_signals``); a storage fault stops it with one line. The trial function is injectable (``trial_fn``) so the orchestration can be
 tested with trials of a known length and outcome (``poolnas.search.fake_trials``).
 """
 

@@ -29,10 +29,9 @@ import pytest
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
-from poolnas.cli import main
-from poolnas.search import commands, run_sweep
+from poolnas.search import run_sweep
 from poolnas.search._study import INTERRUPTED
-from poolnas.search.fake_trials import crashing_trial, sleep_trial
+from poolnas.search.fake_trials import sleep_trial
 from poolnas.storage import TrialAttrs
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
@@ -50,13 +49,18 @@ def _random_space(study: str, trials: int = 4) -> dict:
 
 
 def _pids_under(folder: str) -> list[int]:
+    """Processes whose command line or environment names ``folder`` (a driver's RAY_TMPDIR:
+    its Ray's processes, agents included)."""
     pids = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        for part in ("cmdline", "environ"):
             try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                with open(f"/proc/{entry}/{part}", "rb") as f:
                     if folder.encode() in f.read():
                         pids.append(int(entry))
+                        break
             except OSError:
                 continue
     return pids
@@ -83,8 +87,7 @@ def _wait_for(url: str, study: str, ready: Callable[[Counter], bool],
             continue
         if ready(seen):
             return seen
-    out, err = proc.communicate(timeout=30) if proc.poll() is not None else (b"", b"")
-    raise AssertionError(f"never ready: {seen}; {err.decode()[-2000:]}")
+    raise AssertionError(f"never ready: {seen} (driver exit {proc.poll()})")
 
 
 def _waiting_params(trials: list) -> list[dict]:
@@ -99,19 +102,22 @@ def test_a_signal_stores_running_trials_as_interrupted_and_resume_reruns_them(
     space = write_space(tmp_path, _random_space("sig"))
     ray_tmp = tempfile.mkdtemp(prefix="prs", dir="/tmp")  # short: Ray's socket paths
     env = dict(env_without_storage(), RAY_TMPDIR=ray_tmp)
-    proc = subprocess.Popen([sys.executable, DRIVER, "2", "sweep", str(space), "--storage", url,
-                             "--max-concurrent", "2", "--quiet"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "driver.err"
+    with open(log, "wb") as stderr:  # a file: a pipe nobody reads could block the driver
+        proc = subprocess.Popen([sys.executable, DRIVER, "2", "sweep", str(space), "--storage",
+                                 url, "--max-concurrent", "2", "--quiet"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         _wait_for(url, "sig", lambda c: c[TrialState.COMPLETE] >= 1 and c[TrialState.RUNNING] >= 1,
                   proc)
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=180)
+        proc.wait(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
         _kill_ray(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
+    err = log.read_bytes()
     assert proc.returncode == 128 + sig, err.decode()[-2000:]
     trials = optuna.load_study(study_name="sig", storage=url).trials
     interrupted = [t for t in trials if t.state == TrialState.FAIL
@@ -167,14 +173,16 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
         assert normal.returncode == 0, normal.stderr.decode()[-2000:]
         assert list(results.rglob("tuner.pkl"))  # Tune's pickled searcher and callbacks
         # a sweep killed mid-trial, the password in $POOLNAS_STORAGE, Tune's files in a temp folder
-        proc = subprocess.Popen([sys.executable, DRIVER, "5", "sweep", str(killed_space), "--quiet"],
-                                env=dict(env, POOLNAS_STORAGE=url),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        log = tmp_path / "killed.log"
+        with open(log, "wb") as output:  # a file: a pipe nobody reads could block the driver
+            proc = subprocess.Popen([sys.executable, DRIVER, "5", "sweep", str(killed_space),
+                                     "--quiet"], env=dict(env, POOLNAS_STORAGE=url),
+                                    stdout=output, stderr=output)
         try:
             _wait_for(url, "killed", lambda c: c[TrialState.RUNNING] >= 1, proc)
             time.sleep(2)
             proc.kill()
-            killed_out, killed_err = proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -189,7 +197,7 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
         assert not stale.exists() and not list(tmp.glob("poolnas-tune-*"))
         assert _files_holding(root, PASSWORD) == []
-        shown = normal.stdout + normal.stderr + killed_out + killed_err + resumed.stdout + resumed.stderr
+        shown = normal.stdout + normal.stderr + log.read_bytes() + resumed.stdout + resumed.stderr
         assert PASSWORD.encode() not in shown and b"keeper:***@" in normal.stdout
     finally:
         _kill_ray(str(ray_tmp))
@@ -253,17 +261,16 @@ def test_a_full_disk_stops_the_sweep_in_one_line_and_reports_only_what_the_datab
     assert complete == Counter({"gap": 1, "max": 1, "min": 1, "avgmax": 1})
 
 
-def test_a_dead_worker_is_one_line_not_a_ray_traceback(
-        tmp_path: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_worker_is_one_line_not_a_ray_traceback(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     space = write_space(tmp_path, grid_space("dead", pooling=["gap"]))
-    monkeypatch.setattr(commands, "run_sweep", functools.partial(run_sweep, trial_fn=crashing_trial))
-    assert main(["sweep", str(space), "--storage", url]) == 1
-    time.sleep(2)  # Ray's own error listener prints asynchronously
-    out, err = capfd.readouterr()
+    run = _drive("crash", "sweep", str(space), "--storage", url)
+    err = run.stderr.decode()
+    assert run.returncode == 1, err[-2000:]
     assert "Traceback" not in err and "Trials did not complete" not in err, err
-    assert not [ln for ln in err.splitlines() if ln.lstrip().startswith("File ")]
+    assert not [ln for ln in err.splitlines() if ln.lstrip().startswith("File ")], err
     (trial,) = optuna.load_study(study_name="dead", storage=url).trials
     reason = trial.user_attrs[TrialAttrs.FAIL_REASON]
     assert reason.startswith("worker died: ActorDiedError") and "\n" not in reason, reason
     assert "dead: 0 complete, 0 running, 0 pruned, 1 failed of 1" in err
+    print(err)  # for the record (pytest -s)

@@ -78,6 +78,9 @@ def test_grid_sweep_runs_each_point_and_seed_once_with_attributes(
         assert a[TrialAttrs.CONFIG]["attention"]["pooling"] == t.params["attention.pooling"]
         assert a[TrialAttrs.CONFIG_KEY] and a[TrialAttrs.N_PARAMS] == 1234
         assert a[TrialAttrs.DEVICE] == "cpu" and "/" in a[TrialAttrs.NODE] and a[TrialAttrs.WALL_TIME] > 0
+        # every attribute the trial function returns is kept (the trainer's environment, cost)
+        assert a[TrialAttrs.ENVIRONMENT] == {"trial_fn": "sleep_trial", "device": "cpu", "threads": 1}
+        assert a[TrialAttrs.COST] == {"params": 1234, "flops": 5678}
         assert len(a[TrialAttrs.CURVES]["val_acc"]) == 2 and set(t.intermediate_values) == {1, 2}
         assert t.value == pytest.approx(a[TrialAttrs.METRICS]["val_acc"])
     # seeds of one configuration share the config key
