@@ -16,18 +16,31 @@ log = logging.getLogger(__name__)
 # a local Ray's node address is 127.0.0.1 and its GCS, raylet, object manager, runtime-env
 # agent and worker servers listen there; on (Linux's default), Ray swaps 127.0.0.1 for the
 # machine's address and they listen on all interfaces without authentication.
-# Ray reads it once, when ``ray`` is first imported.
+# Ray reads it once, when ``ray`` is first imported; only the driver's copy matters.
 _LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def local_ray_on_loopback() -> bool:
-    """Make the local Ray that ``connect_ray`` may start listen on loopback only: call before
-    anything imports ``ray``. Returns False when that is too late (ray is imported and the
-    switch was not set) or the user set the switch on."""
-    if os.environ.get(_LOCAL_ONLY_ENV) is None and "ray" not in sys.modules:
-        os.environ[_LOCAL_ONLY_ENV] = "0"
-    return os.environ.get(_LOCAL_ONLY_ENV) == "0"
+    """Make the local Ray that ``connect_ray`` may start listen on loopback only: imports
+    ``ray`` with Ray's local-only switch set, then removes the switch again, so that processes
+    this one starts later (``ray start`` of a cluster node, say) do not inherit it. Only the
+    driver's copy matters: Ray passes the node address to the processes it starts.
+
+    Returns False when that is too late (``ray`` was imported before) or the user set the
+    switch to something else; a user's value is kept.
+    """
+    user = os.environ.get(_LOCAL_ONLY_ENV)
+    if user is not None:
+        return user == "0"
+    if "ray" in sys.modules:
+        return False
+    os.environ[_LOCAL_ONLY_ENV] = "0"
+    try:
+        import ray  # noqa: F401 - Ray reads the switch once, at import
+    finally:
+        os.environ.pop(_LOCAL_ONLY_ENV, None)
+    return True
 
 
 def quiet_ray_logs() -> None:

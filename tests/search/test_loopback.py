@@ -109,6 +109,20 @@ def test_proc_listing_sees_a_socket_on_all_interfaces() -> None:
         assert not _loopback("0.0.0.0") and not _loopback("::") and _loopback("::ffff:127.0.0.1")
 
 
+def test_the_switch_is_set_for_ray_only_and_not_left_for_child_processes() -> None:
+    code = ("import os\n"
+            "from poolnas.search._ray import local_ray_on_loopback\n"
+            "ok = local_ray_on_loopback()\n"
+            "import ray\n"
+            "print(ok, os.environ.get('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'),"
+            " ray.util.get_node_ip_address())\n")
+    env = env_without_storage()
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["True", "None", "127.0.0.1"]
+
+
 def _ray_pids(folder: str) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
