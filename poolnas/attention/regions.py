@@ -31,30 +31,19 @@ import torch
 from ._checks import check_int, check_lam
 
 _TABLE_MAX_BYTES = 16 * 2**20  # larger tables: separable indicators instead
+_HALF_WAY_TOL = Fraction(1, 10**12)  # |λ·size + 1/2 - integer| below this: a half-way case
 TABLE_CACHE_SIZE = 64  # tables kept (least recently used dropped): at most 64 x 16 MiB
-
-
-class ExactLambda(float):
-    """A λ computed from decimals (the depth schedule) that keeps its exact value.
-
-    A float for every other use; ``region_side`` rounds ``.exact`` (a Fraction), so that
-    a scheduled λ such as 1 + (0.3 - 1)·2/3 = 8/15 meets Eq. 2's half-way cases exactly.
-    """
-
-    exact: Fraction
-
-    def __new__(cls, exact: Fraction | float) -> ExactLambda:
-        obj = super().__new__(cls, float(exact))
-        obj.exact = Fraction(exact)
-        return obj
 
 
 def region_side(lam: float, size: int) -> int:
     """Side of an SRP square: ``floor(λ·size + 1/2)``, at least 1 (SRP Eq. 2).
 
-    λ is read as the decimal the user wrote (``Fraction(repr(λ))``), so that a half-way
-    case such as λ = 0.35 on 10 rows gives 4 as Eq. 2 says, not 3 by float rounding; a
-    scheduled λ (``ExactLambda``) by its exact value, so half-way cases round up there too.
+    Half-way cases round up as Eq. 2 says even when λ is a float just below the decimal:
+    λ = 0.35 on 10 rows gives 4, not 3, and so does a scheduled λ such as
+    1 + (0.1 - 1)·5/7 = 5/14 on 7 rows (3). ``λ·size + 1/2`` is computed exactly from the
+    float (``Fraction``), and a value within ``_HALF_WAY_TOL`` of an integer counts as
+    that integer: float error is ~1e-16·size, while λ·size + 1/2 is either an integer
+    (a half-way case) or at least 1/(2·size·q) away from one for a λ with denominator q.
 
     Args:
         lam: scale ratio λ in (0, 1].
@@ -63,12 +52,11 @@ def region_side(lam: float, size: int) -> int:
     Returns:
         An int in [1, size].
     """
-    exact = lam.exact if isinstance(lam, ExactLambda) else None
     lam = check_lam(lam)
     size = check_int(size, "size", 1)
-    if exact is None:
-        exact = Fraction(repr(lam))
-    side = math.floor(exact * size + Fraction(1, 2))
+    value = Fraction(lam) * size + Fraction(1, 2)
+    nearest = round(value)
+    side = nearest if abs(value - nearest) <= _HALF_WAY_TOL else math.floor(value)
     return min(size, max(1, side))
 
 

@@ -19,7 +19,6 @@ from torch import nn
 from poolnas.errors import ConfigError
 
 from ._checks import check_choice, check_fraction, check_int, check_lam
-from .regions import ExactLambda
 from .srp_pool import SRPPool
 
 if TYPE_CHECKING:
@@ -40,8 +39,7 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
 
     Returns:
         ``lam`` for fixed / epochs; ``1 + (lam - 1) · site_index / (num_sites - 1)`` for
-        linear, as an ``ExactLambda`` (a float that keeps the exact fraction, so that
-        ``region_side`` rounds it by Eq. 2 exactly).
+        linear (a float; ``region_side`` rounds its half-way cases up, Eq. 2).
     """
     lam = check_lam(lam)
     check_choice(schedule, "schedule", SCHEDULES)
@@ -53,8 +51,9 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
         )
     if schedule != "linear" or num_sites == 1:
         return lam
-    # Exact arithmetic on the decimal written: Eq. 2 then rounds half-way cases up.
-    return ExactLambda(1 + (Fraction(repr(lam)) - 1) * Fraction(site_index, num_sites - 1))
+    # In fractions from the decimal written, then the nearest float (region_side rounds
+    # Eq. 2's half-way cases up even a few ulps off).
+    return float(1 + (Fraction(repr(lam)) - 1) * Fraction(site_index, num_sites - 1))
 
 
 def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:

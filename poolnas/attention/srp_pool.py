@@ -25,7 +25,7 @@ import torch
 
 from ._base import Pool
 from ._checks import check_choice, check_fraction, check_int, check_lam
-from .regions import ExactLambda, region_side, region_weights
+from .regions import region_side, region_weights
 
 REGION_MODES = ("shared", "per-channel")
 
@@ -72,8 +72,7 @@ class SRPPool(Pool):
         over_epochs: bool = False,
     ):
         super().__init__()
-        checked = check_lam(lam)
-        self.lam = lam if isinstance(lam, ExactLambda) else checked  # keep the exact value
+        self.lam = check_lam(lam)
         self.num_regions = check_int(num_regions, "M", 1)
         self.region = check_choice(region, "region", REGION_MODES)
         self.progress: float | None = 0.0 if over_epochs else None

@@ -85,12 +85,17 @@ def test_scheduled_lambda_rounds_half_way_cases_up_by_eq_2_exactly():
     assert m.pool._side(7) == 3
 
 
-def test_exact_lambda_survives_pickling():
-    import pickle
+def test_scheduled_lambda_is_a_plain_float():
+    import yaml
 
     lam = scheduled_lambda(0.1, 5, 8, "linear")
-    again = pickle.loads(pickle.dumps(lam))
-    assert again == lam and region_side(again, 7) == 3
+    assert type(lam) is float
+    assert yaml.safe_load(yaml.safe_dump({"lam": lam}))["lam"] == lam
+
+
+def test_region_side_is_eq_2_away_from_half_way_cases():
+    assert region_side(0.3499, 10) == 3 and region_side(0.3501, 10) == 4
+    assert region_side(0.35, 10) == 4  # the float 0.35 is 0.34999999999999997...
 
 
 @pytest.mark.parametrize(("pooling", "lam"), [("srp-ss", 0.8), ("srp-ms", 0.6), ("gap", 0.6)])
