@@ -41,7 +41,7 @@ from torch import nn
 from poolnas.attention import attention_parameters, attention_regularizer, set_training_progress
 from poolnas.config import TrialConfig
 from poolnas.errors import ConfigError, NonFiniteLossError
-from poolnas.models import build_model, check_model_config, count_parameters
+from poolnas.models import build_model, check_model_config, count_parameters, model_cost
 from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
@@ -407,12 +407,13 @@ def train(
 
     Returns:
         ``{"metrics", "curves", "n_params", "device", "wall_time", "checkpoint", "epochs",
-        "hparams", "environment"}``: final metrics (the last epoch's, plus
+        "hparams", "environment", "cost"}``: final metrics (the last epoch's, plus
         ``train_step_ms`` and ``infer_ms``), per-epoch lists of each metric, parameter count,
         the device used, seconds spent training (summed over resumed runs), the checkpoint
-        path or None, completed epochs, the resolved recipe and what reproducing the run
-        needs (:func:`poolnas.trainers.environment.describe_environment`: versions, threads,
-        device).
+        path or None, completed epochs, the resolved recipe, what reproducing the run needs
+        (:func:`poolnas.trainers.environment.describe_environment`: versions, threads,
+        device) and :func:`poolnas.models.model_cost` (``params``, ``flops``: forward MACs
+        per image).
 
     The call runs with ``trainer.num_threads`` intra-op threads (else the caller's count)
     and restores the caller's threads, RNG states and cudnn flags when it returns.
@@ -440,6 +441,7 @@ def train(
         if save is not None and (not tc.checkpoint or prog.start_epoch >= tc.epochs):
             save(completed, metrics)
         environment = describe_environment(dev, threads)
+        cost = model_cost(config)  # on the meta device: no arithmetic, no RNG draws
     return {
         "metrics": metrics,
         "curves": prog.curves,
@@ -450,4 +452,5 @@ def train(
         "epochs": completed,
         "hparams": rr.as_dict(),
         "environment": environment,
+        "cost": cost,
     }

@@ -32,6 +32,7 @@ def test_train_returns_metrics_curves_and_calls_back(tiny):
     assert 0 <= m["val_acc"] <= 1 and 0 <= m["test_acc"] <= 1 and m["images_per_s"] > 0
     assert m["train_step_ms"] > 0 and m["infer_ms"] > 0
     assert result["device"] == "cpu" and result["n_params"] > 0
+    assert result["cost"]["params"] == result["n_params"] and result["cost"]["flops"] > 0
     env = result["environment"]
     assert env["threads"] == torch.get_num_threads() and env["device"] == "cpu"
     assert env["torch"] == torch.__version__ and env["python"] and env["numpy"]

@@ -92,6 +92,8 @@ def test_trials_of_a_reused_actor_retrain_bit_identically(ray_local, tmp_path: P
         # the threads the trial ran with are part of its config, and of its record
         assert stored["trainer"]["num_threads"] == 1
         assert t.user_attrs[TrialAttrs.ENVIRONMENT]["threads"] == 1
+        assert t.user_attrs[TrialAttrs.COST]["params"] == t.user_attrs[TrialAttrs.N_PARAMS]
+        assert t.user_attrs[TrialAttrs.METRICS]["train_step_ms"] > 0
         again = train(config_from_dict(stored))
         assert _stable(again["metrics"]) == _stable(t.user_attrs[TrialAttrs.METRICS]), t.number
         assert {k: again["curves"][k] for k in STABLE} == \
