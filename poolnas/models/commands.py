@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from poolnas.attention import attention_parameters
+from poolnas.attention.ba2m import BatchAttention
 from poolnas.config import TrialConfig, load_trial_config
 from poolnas.models.cost import count_flops
 from poolnas.models.factory import build_model, count_parameters
@@ -31,9 +32,26 @@ def model_summary(config: TrialConfig, input_size: int | None = None) -> dict[st
         "input_size": size,
         "parameters": count_parameters(model),
         "flops": count_flops(model, (config.model.in_channels, size, size)),
+        "flops_ba2m_on": _flops_ba2m_on(model, (config.model.in_channels, size, size)),
         "attention_parameters": sum(p.numel() for p in attention_parameters(model)),
         "sites": sites,
     }
+
+
+def _flops_ba2m_on(model: torch.nn.Module, shape: tuple[int, int, int]) -> int | None:
+    """MACs with every BA2M module on (as in training; the papers' BA2M FLOPs), or None
+    when the network has no BA2M. The model is left as it was."""
+    ba2m = [m for m in model.modules() if isinstance(m, BatchAttention)]
+    if not ba2m:
+        return None
+    was = [m.in_eval for m in ba2m]
+    for m in ba2m:
+        m.in_eval = True
+    try:
+        return count_flops(model, shape)
+    finally:
+        for m, on in zip(ba2m, was, strict=True):
+            m.in_eval = on
 
 
 def format_sites(sites: list[dict[str, Any]]) -> str:
@@ -60,6 +78,9 @@ def show_command(args: argparse.Namespace) -> int:
     flops = summary["flops"]
     print(f"parameters: {n:,} ({n / 1e6:.2f}M), attention {summary['attention_parameters']:,}"
           f"  FLOPs: {flops:,} MACs ({flops / 1e9:.3f} GMACs)")
+    on = summary["flops_ba2m_on"]
+    if on is not None and on != flops:
+        print(f"FLOPs with BA2M on (training; off at inference): {on:,} MACs ({on / 1e9:.3f} GMACs)")
     print(f"attention: pooling={att.pooling} excitation={att.excitation} branch={att.branch} "
           f"reduction={att.reduction} schedule={att.schedule} position={att.placement.position}"
           + (f"  ba2m: reduction={att.batch_attention.reduction}" if att.batch_attention.enabled else ""))

@@ -49,3 +49,13 @@ def test_show_bad_config_exits_2_with_one_line(tmp_path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "attention.placement.stages" in err
     assert main(["model", "show", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_show_prints_ba2m_flops_when_on(tmp_path, capsys) -> None:
+    doc = {"model": {"arch": "resnet50-cifar", "num_classes": 100},
+           "attention": {"pooling": "none", "batch_attention": {"enabled": True, "stages": [1, 2, 3, 4]}},
+           "trainer": {"dataset": "cifar100"}}
+    assert main(["model", "show", _write(tmp_path, doc)]) == 0
+    out = capsys.readouterr().out
+    assert "(1.298 GMACs)" in out  # off at inference: ResNet-50's MACs
+    assert "FLOPs with BA2M on (training; off at inference): 1,327,885,312 MACs (1.328 GMACs)" in out
