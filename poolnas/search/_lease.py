@@ -58,10 +58,11 @@ class LeaseHolder:
 class LiveDriverError(ConfigError):
     """Another driver runs this study now (exit 2, one line)."""
 
-    def __init__(self, study: str, holder: LeaseHolder):
+    def __init__(self, study: str, holder: LeaseHolder, grace_s: float):
         self.holder = holder
-        super().__init__("study", study, f"it has a live driver: {holder.describe()}; "
-                                          "wait for it to finish, or stop it")
+        super().__init__("study", study, f"it has a live driver: {holder.describe()}; wait "
+                                          "for it to finish, or stop it (a driver that died is "
+                                          f"taken over {grace_s:g} s after its last heartbeat)")
 
 
 def lease_settings() -> tuple[float, float]:
@@ -213,9 +214,9 @@ class DriverLease:
                 if self._take_over(row.owner, stale_only=True):
                     return self._start(holder)
             else:
-                raise LiveDriverError(self.study_name, holder)
+                raise LiveDriverError(self.study_name, holder, self.grace_s)
         if holder is not None:
-            raise LiveDriverError(self.study_name, holder)
+            raise LiveDriverError(self.study_name, holder, self.grace_s)
         raise RuntimeError(f"the lease of study {self.study_name!r} kept changing hands")
 
     def release(self) -> None:

@@ -99,6 +99,7 @@ def test_racing_processes_get_one_lease_and_the_others_name_its_holder(
                 assert f"study: '{study}'" in r["msg"] and "has a live driver" in r["msg"]
                 assert f"host {socket.gethostname()}, pid {pid}, since 20" in r["msg"]
                 assert "heartbeat 0 s ago" in r["msg"] and "\n" not in r["msg"]
+                assert r["msg"].endswith("taken over 60 s after its last heartbeat)")
         # the holder releases when it ends: the lease is free again
         winner = next(p for p, r in zip(procs, results, strict=True) if r["got"])
         winner.stdin.close()
