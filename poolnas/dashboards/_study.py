@@ -72,6 +72,9 @@ class StudyData(NamedTuple):
     user_attrs: dict[str, Any]
     trials: list[Any]  # every FrozenTrial, as fetched once (for Optuna's plots)
     cache: dict[str, Any]  # computed once per study read (the evidence)
+    # (metric, mode) per objective, the first one leading (poolnas.evidence.pareto.study_objectives);
+    # a multi-objective study has several: "best" and the figures are on the first one.
+    objectives: tuple[tuple[str, str], ...] = ()
 
     @property
     def evidence(self) -> Any:
@@ -80,8 +83,17 @@ class StudyData(NamedTuple):
         if "evidence" not in self.cache:
             from poolnas.evidence import study_evidence
 
-            self.cache["evidence"] = study_evidence(self.trials, self.metric, self.mode, space=self.space)
+            self.cache["evidence"] = study_evidence(self.trials, self.metric, self.mode, space=self.space,
+                                                    objectives=self.objectives or None)
         return self.cache["evidence"]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    def objective_text(self) -> str:
+        """``test_acc (max)``, or ``test_acc (max), flops (min)`` for a multi-objective study."""
+        return ", ".join(f"{m} ({o})" for m, o in (self.objectives or ((self.metric, self.mode),)))
 
     @property
     def maximize(self) -> bool:
@@ -146,7 +158,7 @@ def summarize(values: Iterable[float]) -> Stat:
 
 
 def _row(trial: Any) -> TrialRow | None:
-    value = trial.value if trial.values is not None and len(trial.values) == 1 else None
+    value = trial.values[0] if trial.values else None  # the first objective leads
     if value is None or not math.isfinite(value):
         return None
     attrs = trial.user_attrs
@@ -179,16 +191,15 @@ def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyD
     was loaded from, for the fast reader; without it Optuna's ``get_trials``)."""
     from optuna.trial import TrialState
 
-    if len(study.directions) != 1:
-        raise ConfigError("study", study.study_name, "expected a single-objective study")
+    from poolnas.evidence.pareto import study_objectives
+
     trials = read_trials(study, storage)
     user_attrs = dict(study.user_attrs)
-    objective = user_attrs.get(StudyAttrs.OBJECTIVE) or {}
-    direction = "maximize" if study.direction.name == "MAXIMIZE" else "minimize"
-    mode = objective.get("mode") if isinstance(objective, dict) else None
-    if mode in ("max", "min"):
-        direction = "maximize" if mode == "max" else "minimize"
-    metric = objective.get("metric") if isinstance(objective, dict) else None
+    # A dict for a single-objective study, a list for a multi-objective one; Optuna's
+    # directions say how many (study.direction raises on a multi-objective study).
+    objectives = study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), study.directions)
+    metric, mode = objectives[0]
+    direction = "maximize" if mode == "max" else "minimize"
     counts = {s.name: 0 for s in TrialState}
     rows = []
     for t in trials:
@@ -208,6 +219,7 @@ def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyD
         user_attrs=user_attrs,
         trials=trials,
         cache={},
+        objectives=tuple(objectives),
     )
 
 

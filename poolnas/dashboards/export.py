@@ -157,12 +157,15 @@ def trials_csv(data: StudyData) -> str:
         stat = stats.get(key) if key else None
         rec: dict[str, Any] = {
             "number": t.number, "state": t.state.name,
-            "value": t.value if t.values is not None and len(t.values) == 1 else None,
+            "value": t.values[0] if t.values else None,  # the first objective
             "config_key": key, "group_mean": stat.mean if stat else None,
             "group_std": stat.std if stat else None,  # None (blank) for one seed "group_n": stat.n if stat else None,
             "n_params": attrs.get(TrialAttrs.N_PARAMS), "checkpoint": attrs.get(TrialAttrs.CHECKPOINT),
             "fail_reason": attrs.get(TrialAttrs.FAIL_REASON),
         }
+        if data.multi_objective:  # every objective's value, in the study's order
+            rec.update({f"values.{m}": t.values[i] if t.values and i < len(t.values) else None
+                        for i, (m, _) in enumerate(data.objectives)})
         metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
         rec.update({f"metrics.{k}": v for k, v in metrics.items()})
         flat = flatten(config) if config else {f"params.{k}": v for k, v in t.params.items()}

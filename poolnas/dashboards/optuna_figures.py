@@ -6,6 +6,8 @@ The trials already read into :class:`StudyData` are handed to the plots in an in
 contour and slice plots draw a sample (every best trial kept, the rest drawn at random with
 a fixed seed) and say so in their title; the history always shows every trial. Importances
 use fANOVA with fewer, shallower trees on at most ``max_importance_trials`` trials.
+In a multi-objective study every plot is of the first objective (the in-memory Study is
+single-objective, holding each trial's first value).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _study(trials: Sequence[Any], direction: str) -> Any:
     study = optuna.create_study(storage=optuna.storages.InMemoryStorage(), direction=direction,
                                 study_name="poolnas-view")
     # Only what the plots read: storing user attributes (configs, curves) would copy them all.
-    study.add_trials([create_trial(state=t.state, values=t.values, params=t.params,
+    study.add_trials([create_trial(state=t.state, values=t.values[:1] if t.values else None, params=t.params,
                                    distributions=t.distributions) for t in trials if t.state.is_finished()])
     return study
 
@@ -72,8 +74,7 @@ def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> d
     import optuna
     from optuna.trial import TrialState
 
-    complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values is not None
-                and len(t.values) == 1]
+    complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values]
     params = _shared_params(complete, _varying_params(complete))
     if len(complete) < 2 or not params:
         return {}
@@ -84,7 +85,7 @@ def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> d
 def _sample(complete: list[Any], n: int, maximize: bool) -> list[Any]:
     if len(complete) <= n:
         return complete
-    ranked = sorted(complete, key=lambda t: t.value, reverse=maximize)
+    ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximize)
     keep = ranked[: n // 10]  # the best tenth of the sample: the region users look at
     rest = random.Random(0).sample(ranked[n // 10:], n - len(keep))
     return sorted(keep + rest, key=lambda t: t.number)
@@ -123,8 +124,7 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values is not None
-                and len(t.values) == 1]
+    complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values]
     params = _varying_params(complete)
     maximize = data.maximize
     plots: list[OptunaPlot] = []
@@ -139,7 +139,8 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
         except Exception as err:  # an Optuna plot that cannot be drawn is skipped, not fatal
             plots.append(OptunaPlot(key, title, None, f"{type(err).__name__}: {err}"))
             return
-        fig.update_layout(title=title, template="plotly_white")
+        first = f" ({data.metric}, the first objective)" if data.multi_objective else ""
+        fig.update_layout(title=title + first, template="plotly_white")
         plots.append(OptunaPlot(key, title, fig, None))
 
     # The history indexes values by trial number: it gets every trial, in number order.

@@ -44,7 +44,7 @@ class PngExportError(RuntimeError):
 
 
 class ReportFigure(NamedTuple):
-    section: str  # "verdict" | "paper" | "optuna"
+    section: str  # "verdict" | "cost" | "paper" | "optuna"
     key: str  # also the figure's div id, "fig-<key>"
     title: str
     figure: Any | None
@@ -53,7 +53,7 @@ class ReportFigure(NamedTuple):
 
 def report_figures(data: StudyData) -> list[ReportFigure]:
     """The report's figures: the applicable paper figures, then Optuna's plots."""
-    out = [_verdict_figure(data)]
+    out = [_verdict_figure(data), *_cost_figures(data)]
     out += [ReportFigure("paper", f.key, f.title, f.figure, f.error) for f in paper_figures(data)]
     out += [ReportFigure("optuna", f"optuna-{p.key}", p.title, p.figure, p.skipped)
             for p in optuna_plots(data)]
@@ -68,6 +68,59 @@ def _verdict_figure(data: StudyData) -> ReportFigure:
         return ReportFigure("verdict", "verdict", title, plot_verdict(data), None)
     except Exception as err:  # a figure that cannot be drawn is reported, not fatal
         return ReportFigure("verdict", "verdict", title, None, f"{type(err).__name__}: {err}")
+
+
+def _cost_figures(data: StudyData) -> list[ReportFigure]:
+    """The objective against FLOPs and against parameters (log x), the front highlighted."""
+    from poolnas.dashboards.cost import COSTS, has_cost, plot_cost
+
+    out = []
+    for cost in COSTS:
+        key, title = f"cost-{cost}", f"Accuracy against cost: {data.metric} vs {cost}"
+        if not data.evidence.configs or not has_cost(data, cost):
+            why = "no complete trials yet" if not data.evidence.configs else (
+                f"the trials kept no {cost} (a study written before poolnas stored the cost)")
+            out.append(ReportFigure("cost", key, title, None, why))
+            continue
+        try:
+            out.append(ReportFigure("cost", key, title, plot_cost(data, cost), None))
+        except Exception as err:  # a figure that cannot be drawn is reported, not fatal
+            out.append(ReportFigure("cost", key, title, None, f"{type(err).__name__}: {err}"))
+    return out
+
+
+def _cost_num(value: float | None, scale: float = 1.0, fmt: str = ".3g") -> str:
+    return "–" if value is None or not math.isfinite(value) else format(value / scale, fmt)
+
+
+def _pareto_html(data: StudyData) -> str:
+    """The Pareto set: the configurations no other beats in every objective of the front."""
+    from poolnas.evidence import mean_interval
+    from poolnas.evidence.pareto import COST_METRICS, cost_means
+
+    ev = data.evidence
+    objs = ev.pareto_objectives[1:]  # the costs are shown in their own columns
+    over = " against ".join(f"{m} ({o})" for m, o in ev.pareto_objectives)
+    front = ev.front
+    if not front:
+        return (f"<p class='note' id='pareto-none'>No Pareto front over {html.escape(over)}: no configuration "
+                "kept every one of these metrics.</p>")
+    rows = []
+    for p in front:
+        conf, iv = p.config, mean_interval(p.config)
+        cost = cost_means(conf)
+        rows.append([_params_text(conf), conf.n, _num(conf.mean, data),
+                     f"[{_num(iv[0], data)}, {_num(iv[1], data)}]" if iv else "–",
+                     *[_cost_num(v) for v, (m, _) in zip(p.values[1:], objs, strict=True) if m not in COST_METRICS],
+                     _cost_num(cost["params"], 1.0, ",.0f"), _cost_num(cost["flops"], 1e9, ".4f"),
+                     _cost_num(cost["train_step_ms"]), _cost_num(cost["infer_ms"]),
+                     "baseline" if conf is ev.baseline_config else ""])
+    extra = [f"{m} mean" for m, _ in objs if m not in COST_METRICS]
+    header = ["configuration", "n", f"{data.value_label()} mean", "95% interval", *extra, "params",
+              "GMACs", "train step (ms)", "inference (ms)", ""]
+    return (f"<p id='pareto-over'>{len(front)} of {len(ev.pareto)} configurations are on the Pareto front of "
+            f"{html.escape(over)} (means over seeds). Export them with <code>poolnas export --study "
+            f"{html.escape(data.name)} --pareto -o DIR</code>.</p>" + _table(header, rows))
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -194,7 +247,8 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
     summary = _table(["", ""], [
         ["study", data.name],
         ["storage", data.storage or "(in memory)"],
-        ["objective", f"{data.metric} ({data.mode})"],
+        ["objective", data.objective_text() + (" (multi-objective; best: the best mean of the first)"
+                                               if data.multi_objective else "")],
         ["trials", sum(data.state_counts.values())],
         *[[f"  {state.lower()}", n] for state, n in counts.items()],
         ["parameters varied", _varied(data)],
@@ -211,6 +265,7 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
         "<p class='note'>None of the paper figures applies to this study's trials.</p>")
     optuna_html = "".join(_figure_html(f) for f in figures if f.section == "optuna")
     verdict = "".join(_figure_html(f) for f in figures if f.section == "verdict")
+    cost = "".join(_figure_html(f) for f in figures if f.section == "cost")
     index = json.dumps([f.key for f in figures if f.figure is not None])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -225,6 +280,12 @@ seeds. Δ is the difference from the baseline, paired over the seeds both ran (W
 they share none), with a 95% t-interval; a verdict says "better" or "worse" only when the interval
 excludes 0.</p>
 <div id="poolnas-verdict">{_verdict_html(data)}</div>{verdict}
+<h2 id="cost">Cost and the Pareto front</h2>
+<p class="note">Cost of a configuration: its mean over seeds of params, FLOPs (multiply-accumulates
+per image, forward), training step and inference time. Figures: one point per configuration, its
+mean {html.escape(data.metric)} with the 95% t-interval where n ≥ 2; stars: the front of
+{html.escape(data.metric)} against that cost; the square: the baseline.</p>
+<div id="poolnas-pareto">{_pareto_html(data)}</div>{cost}
 <h2>Summary</h2>{summary}
 <h2>Search space</h2><pre>{html.escape(space)}</pre>
 <h2>Configurations</h2>

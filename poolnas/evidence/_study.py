@@ -6,7 +6,7 @@ once from a study's trials and its stored space file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from poolnas.evidence._compare import (
 )
 from poolnas.evidence._configs import Configuration, configurations, flatten_partial
 from poolnas.evidence._diagnose import diagnose
+from poolnas.evidence.pareto import ParetoPoint, front_objectives, pareto_front
 
 __all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "study_evidence"]
 
@@ -52,6 +53,25 @@ class Evidence:
     comparisons: list[Comparison] | None  # None: no baseline configuration in the study
     near_best: list[Comparison]  # within noise of the best (the best first)
     notes: list[str] = field(default_factory=list)  # chance accuracy, identical losses, test data
+    objectives: list[tuple[str, str]] = field(default_factory=list)  # (metric, mode), first leads
+    pareto: list[ParetoPoint] = field(default_factory=list)  # over pareto_objectives, best first
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    @property
+    def pareto_objectives(self) -> list[tuple[str, str]]:
+        """The study's objectives when several, else its objective against FLOPs."""
+        return front_objectives(self.objectives or [(self.metric, self.mode)])
+
+    def on_front(self, conf: Configuration) -> bool:
+        return any(p.on_front and p.config is conf for p in self.pareto)
+
+    @property
+    def front(self) -> list[ParetoPoint]:
+        """The Pareto set: configurations no other beats in every objective (best first)."""
+        return [p for p in self.pareto if p.on_front]
 
     @property
     def beats_baseline(self) -> list[Comparison]:
@@ -80,14 +100,18 @@ def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict
 
 
 def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any = None,
-                   baseline: Mapping[str, Any] | None = None, level: float = 0.95) -> Evidence:
-    """Group the trials, find the best and the baseline, compare, and diagnose.
+                   baseline: Mapping[str, Any] | None = None, level: float = 0.95,
+                   objectives: Sequence[tuple[str, str]] | None = None) -> Evidence:
+    """Group the trials, find the best and the baseline, compare, diagnose, and mark the
+    Pareto front.
 
     Args:
         trials: the study's FrozenTrials (any state; only COMPLETE ones count).
-        metric, mode: the objective ("max"/"min").
+        metric, mode: the objective ("max"/"min"); in a multi-objective study the first one
+            (the best, the baseline comparison and the verdicts are on it).
         space: the stored space document (its ``baseline:`` is used unless ``baseline``).
         baseline: a partial config overriding the space file's.
+        objectives: every (metric, mode) of the study (``study_objectives``); default the one.
     """
     configs = configurations(trials, metric, mode)
     partial, source = _pick_baseline(baseline, space)
@@ -98,7 +122,9 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     notes = diagnose(configs, metric)
     if metric == "test_acc":
         notes.append(TEST_DATA_NOTE)
+    objs = [(str(m), str(o)) for m, o in objectives] if objectives else [(metric, mode)]
     return Evidence(metric=metric, mode=mode, configs=configs, best=configs[0] if configs else None,
                     baseline=partial, baseline_source=source, baseline_config=base,
                     baseline_matches=hits, comparisons=comparisons,
-                    near_best=indistinguishable(configs, mode, level=level), notes=notes)
+                    near_best=indistinguishable(configs, mode, level=level), notes=notes,
+                    objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))

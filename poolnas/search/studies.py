@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from poolnas.evidence import best_configuration
+from poolnas.evidence.pareto import study_objectives
 from poolnas.search._study import state_counts
 from poolnas.storage import StudyAttrs
 
@@ -24,6 +25,7 @@ class StudySummary:
     direction: str
     best_n: int = 0  # seeds the best configuration's mean is over (poolnas.evidence)
     best_std: float | None = None  # None for one seed
+    objectives: list[tuple[str, str]] | None = None  # (metric, mode); several: multi-objective
 
 
 def list_studies(storage: Any) -> list[StudySummary]:
@@ -34,12 +36,15 @@ def list_studies(storage: Any) -> list[StudySummary]:
         counts = {state: 0 for state in _STATES} | state_counts(trials)
         direction = s.directions[0].name.lower() if s.directions else "maximize"
         best = best_configuration(trials, "max" if direction == "maximize" else "min")
-        objective = s.user_attrs.get(StudyAttrs.OBJECTIVE) or {}
+        # a dict, or a list for a multi-objective study (best: the first objective's best mean)
+        stored = s.user_attrs.get(StudyAttrs.OBJECTIVE)
+        objectives = study_objectives(stored, s.directions)
         out.append(StudySummary(name=s.study_name, counts=counts,
                                 best=best.mean if best else None,
                                 best_trial=best.trials[best.best_run(direction == "maximize")] if best else None,
-                                metric=objective.get("metric"), direction=direction,
-                                best_n=best.n if best else 0, best_std=best.std if best else None))
+                                metric=objectives[0][0] if stored else None, direction=direction,
+                                best_n=best.n if best else 0, best_std=best.std if best else None,
+                                objectives=objectives))
     return out
 
 
@@ -61,6 +66,12 @@ def _best_text(r: StudySummary) -> str:
     return f"{r.best:.4f} ± {r.best_std:.4f} (n={r.best_n}, best run #{r.best_trial})"
 
 
+def _metric_text(r: StudySummary) -> str:
+    if r.objectives and len(r.objectives) > 1:  # best is on the first
+        return ", ".join(f"{m} ({mode})" for m, mode in r.objectives)
+    return f"{r.metric or '-'} ({'max' if r.direction == 'maximize' else 'min'})"
+
+
 def format_studies(rows: list[StudySummary]) -> str:
     """A plain-text table."""
     head = ["study", "trials", "complete", "pruned", "fail", "running", "waiting", "best", "metric"]
@@ -71,7 +82,7 @@ def format_studies(rows: list[StudySummary]) -> str:
                       str(c.get("PRUNED", 0)), str(c.get("FAIL", 0)), str(c.get("RUNNING", 0)),
                       str(c.get("WAITING", 0)),
                       _best_text(r),
-                      f"{r.metric or '-'} ({'max' if r.direction == 'maximize' else 'min'})"])
+                      _metric_text(r)])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in lines)

@@ -88,3 +88,57 @@ def fill(study: optuna.Study, table: Iterable[tuple[dict[str, Any], list[float]]
     for values, accs in table:
         for seed, acc in enumerate(accs):
             add_trial(study, values, seed, acc)
+
+
+# A multi-objective study as the sweep writes one (issue 14): directions [maximize, minimize],
+# each trial told [test_acc, flops], its cost in user attributes (cost and metrics).
+MO_OBJECTIVES = [{"metric": "test_acc", "mode": "max"}, {"metric": "flops", "mode": "min"}]
+MO_BASE: dict[str, Any] = {
+    "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},
+    "trainer": {"dataset": "digits", "epochs": 1, "batch_size": 32, "recipe": "fast", "device": "cpu",
+                "num_threads": 1, "train_subset": 96, "test_subset": 60},
+}
+# (configuration, accuracy per seed, FLOPs, params): the front of (accuracy max, FLOPs min) is
+# avgmax (cheapest), gap, srp-ms and score; max and mix are dominated.
+MO_TABLE: list[tuple[dict[str, Any], list[float], float, int]] = [
+    ({"attention.pooling": "gap"}, [0.80, 0.82], 1.0e6, 1000),
+    ({"attention.pooling": "max"}, [0.78, 0.79], 1.0e6, 1000),
+    ({"attention.pooling": "srp-ms", "attention.M": 5}, [0.86, 0.88], 1.2e6, 1000),
+    ({"attention.pooling": "mix"}, [0.84, 0.85], 1.3e6, 1002),
+    ({"attention.pooling": "score", "attention.paths": 2}, [0.90, 0.89], 2.0e6, 1400),
+    ({"attention.pooling": "avgmax"}, [0.70], 0.9e6, 1000),
+]
+
+
+def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: float, flops: float,
+                 params: int, *, state: TrialState = TrialState.COMPLETE) -> None:
+    """One trial of a multi-objective study: told [acc, flops], cost kept as the trainer keeps it."""
+    config = make_config(values, seed, MO_BASE)
+    pairs = {k: _param(k, v) for k, v in values.items()}
+    dists = {k: d for k, (_, d) in pairs.items()} | {"seed": IntDistribution(0, 100)}
+    metrics = {"test_acc": acc, "val_acc": acc, "train_loss": 1.0 - acc, "params": params, "flops": flops,
+               "train_step_ms": 10.0 + seed, "infer_ms": 2.0 + seed / 2}
+    study.add_trial(optuna.trial.create_trial(
+        params={k: p for k, (p, _) in pairs.items()} | {"seed": seed}, distributions=dists, state=state,
+        values=[acc, flops] if state == TrialState.COMPLETE else None,
+        user_attrs={TrialAttrs.CONFIG: config, TrialAttrs.CONFIG_KEY: config_key(config),
+                    TrialAttrs.METRICS: metrics, TrialAttrs.COST: {"params": params, "flops": flops},
+                    TrialAttrs.CURVES: {"test_acc": [acc / 2, acc]}, TrialAttrs.N_PARAMS: params,
+                    TrialAttrs.CHECKPOINT: None},
+    ))
+
+
+def create_multi(name: str, storage: Any = None, table: Iterable[tuple[dict[str, Any], list[float], float, int]]
+                 | None = None) -> optuna.Study:
+    """A real multi-objective Optuna study (test_acc max, flops min) holding ``table``'s trials,
+    plus one failed trial; its objective attribute is the list the sweep stores."""
+    study = optuna.create_study(study_name=name, storage=storage, directions=["maximize", "minimize"])
+    study.set_user_attr(StudyAttrs.OBJECTIVE, MO_OBJECTIVES)
+    study.set_user_attr(StudyAttrs.SPACE, {"study": name, "objective": MO_OBJECTIVES, "sampler": "nsga2",
+                                           "baseline": {"attention.pooling": "gap"}, "space": {}})
+    study.set_user_attr(StudyAttrs.VERSION, "0.1.0")
+    for values, accs, flops, params in (MO_TABLE if table is None else table):
+        for seed, acc in enumerate(accs):
+            add_mo_trial(study, values, seed, acc, flops, params)
+    add_mo_trial(study, {"attention.pooling": "gap"}, 7, 0.0, 1.0e6, 1000, state=TrialState.FAIL)
+    return study
