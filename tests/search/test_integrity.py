@@ -172,6 +172,7 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
                                 capture_output=True, timeout=400)
         assert normal.returncode == 0, normal.stderr.decode()[-2000:]
         assert list(results.rglob("tuner.pkl"))  # Tune's pickled searcher and callbacks
+        assert _files_holding(root, PASSWORD) == []
         # a sweep killed mid-trial, the password in $POOLNAS_STORAGE, Tune's files in a temp folder
         log = tmp_path / "killed.log"
         with open(log, "wb") as output:  # a file: a pipe nobody reads could block the driver
@@ -187,9 +188,9 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
             if proc.poll() is None:
                 proc.kill()
             _kill_ray(str(ray_tmp))
+        assert _files_holding(root, PASSWORD) == []
         (stale,) = tmp.glob("poolnas-tune-*")
         assert (stale / "poolnas-driver.pid").is_file() and list(stale.rglob("tuner.pkl"))
-        assert _files_holding(root, PASSWORD) == []
         # the next run removes the killed sweep's temporary folder and resumes
         resumed = subprocess.run([sys.executable, DRIVER, "0.05", "sweep", str(killed_space),
                                   "--resume", "--quiet"], env=dict(env, POOLNAS_STORAGE=url),
