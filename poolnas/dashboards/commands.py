@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import sys
 from pathlib import Path
+from typing import Any
 
 from poolnas.errors import ConfigError
 
@@ -67,20 +68,77 @@ def dashboard_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pareto_folder(value: str, force: bool) -> Path:
+    """``-o DIR`` of ``export --pareto`` (YAML): a folder, created; refused when it holds files
+    unless --force (then its old pareto-*.yaml are replaced)."""
+    path = Path(value).expanduser()
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        raise ConfigError("--output", value, "with --pareto (YAML), expected a folder for one file per "
+                          "entry, not a file; or pass --format json for one file")
+    if not path.parent.is_dir():
+        raise ConfigError("--output", value, f"the folder {path.parent} does not exist")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise ConfigError("--output", value, "the folder exists and is not empty; pass --force to "
+                          "replace its pareto-*.yaml files")
+    return path
+
+
+def _export_pareto(args: argparse.Namespace, data: Any, fmt: str) -> int:
+    from poolnas.dashboards.export import format_pareto, pareto_entries, pareto_files
+
+    if fmt == "csv":
+        raise ConfigError("--format", "csv", "--pareto writes yaml (a file per entry) or json")
+    folder = _pareto_folder(args.output, args.force) if args.output and fmt == "yaml" else None
+    entries = pareto_entries(data)
+    if not entries:
+        over = " against ".join(f"{m} ({o})" for m, o in data.evidence.pareto_objectives)
+        print(f"poolnas: error: study {data.name!r} has no Pareto front of {over} to export "
+              "(no complete trial with a config kept every one of these metrics)", file=sys.stderr)
+        return 1
+    if folder is None:
+        text = format_pareto(data, entries, fmt)
+        if args.output:
+            Path(args.output).expanduser().write_text(text, encoding="utf-8")
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("pareto-*.yaml"):
+        old.unlink()
+    for name, text in pareto_files(data, entries):
+        (folder / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(entries)} Pareto entries to {folder}/pareto-*.yaml "
+          f"(train one: poolnas train --config {folder}/pareto-01.yaml)", file=sys.stderr)
+    return 0
+
+
+def _export_format(args: argparse.Namespace, out: Path | None) -> str:
+    if args.format is not None:
+        return str(args.format)
+    suffix = out.suffix.lower() if out else ""
+    return {".json": "json", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "yaml")
+
+
 def export_command(args: argparse.Namespace) -> int:
-    """Write the best --top K configurations (yaml/json) or every trial (csv)."""
+    """Write the best --top K configurations (yaml/json), every trial (csv) or, with
+    --pareto, the Pareto set (a folder of trainable YAML files, or json)."""
     from poolnas.dashboards._study import load_study
     from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
     from poolnas.storage import open_storage
 
-    fmt = args.format
-    out = _output_path(args.output) if args.output else None
+    pareto = getattr(args, "pareto", False)
+    if pareto:
+        fmt = _export_format(args, Path(args.output) if args.output else None)
+        out = _output_path(args.output) if args.output and fmt != "yaml" else None
+    else:
+        out = _output_path(args.output) if args.output else None
+        fmt = _export_format(args, out)
     if out is not None and out.exists() and not getattr(args, "force", False):
         raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
-    if fmt is None:
-        suffix = out.suffix.lower() if out else ""
-        fmt = {".json": "json", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "yaml")
     data = load_study(args.study, open_storage(args.storage, create=False))
+    if pareto:
+        return _export_pareto(args, data, fmt)
     if fmt == "csv":
         text = trials_csv(data)
     else:

@@ -30,9 +30,11 @@ import yaml
 from poolnas.dashboards._migrate import migrate_config
 from poolnas.dashboards._study import StudyData, flatten, summarize
 from poolnas.evidence import applies
+from poolnas.evidence.pareto import cost_means
 from poolnas.storage import TrialAttrs
 
-__all__ = ["ExportEntry", "format_entries", "rank_configurations", "trials_csv"]
+__all__ = ["ExportEntry", "format_entries", "format_pareto", "pareto_entries", "pareto_files",
+           "rank_configurations", "trials_csv"]
 
 
 class ExportEntry(NamedTuple):
@@ -48,6 +50,7 @@ class ExportEntry(NamedTuple):
     n_params: int | None
     checkpoint: str | None
     note: str | None = None  # the stored config was migrated (fields reset), or unreadable
+    cost: dict[str, float | None] | None = None  # params, flops, train_step_ms, infer_ms (means)
 
 
 def _metric_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -71,21 +74,29 @@ def rank_configurations(data: StudyData, top: int | None = None) -> list[ExportE
     (the one best of :mod:`poolnas.evidence`); ties go to more seeds, then the earlier trial.
     Each config is the stored one of its best run, read under the current schema
     (:func:`~poolnas.dashboards._migrate.migrate_config`: an old config never fails)."""
-    entries = []
     configs = _exportable(data)
-    for rank, conf in enumerate(configs[:top] if top else configs, start=1):
-        i = conf.best_run(data.maximize)
-        attrs = conf.user_attrs[i]
-        migrated = migrate_config(attrs)
-        config = migrated.config if migrated.config is not None else dict(attrs.get(TrialAttrs.CONFIG) or {})
-        entries.append(ExportEntry(
-            rank=rank, config_key=conf.key, config=config, mean=conf.mean, std=conf.std, n=conf.n,
-            metrics=_metric_stats(conf.user_attrs),
-            seeds=sorted(s for s in conf.seeds if s is not None), trials=sorted(conf.trials),
-            n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
-            note=migrated.note,
-        ))
-    return entries
+    return [_entry(data, rank, conf) for rank, conf in enumerate(configs[:top] if top else configs, start=1)]
+
+
+def pareto_entries(data: StudyData) -> list[ExportEntry]:
+    """The Pareto set (``Evidence.front``: the study's objectives, or its objective against
+    FLOPs), best first in the first objective; ``rank`` is the configuration's rank among all."""
+    ranks = {c.key: i for i, c in enumerate(_exportable(data), start=1)}
+    return [_entry(data, ranks[p.config.key], p.config) for p in data.evidence.front if p.config.key in ranks]
+
+
+def _entry(data: StudyData, rank: int, conf: Any) -> ExportEntry:
+    i = conf.best_run(data.maximize)
+    attrs = conf.user_attrs[i]
+    migrated = migrate_config(attrs)
+    config = migrated.config if migrated.config is not None else dict(attrs.get(TrialAttrs.CONFIG) or {})
+    return ExportEntry(
+        rank=rank, config_key=conf.key, config=config, mean=conf.mean, std=conf.std, n=conf.n,
+        metrics=_metric_stats(conf.user_attrs),
+        seeds=sorted(s for s in conf.seeds if s is not None), trials=sorted(conf.trials),
+        n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
+        note=migrated.note, cost=cost_means(conf),
+    )
 
 
 def _pm(std: float | None) -> str:
@@ -104,6 +115,8 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
         "n_params": e.n_params,
         "checkpoint": e.checkpoint,
         "notes": ([e.note] if e.note else []) + data.evidence.notes,
+        "cost": e.cost,
+        "pareto": any(p.config.key == e.config_key for p in data.evidence.front),
         "config": e.config,
     }
 
@@ -117,6 +130,9 @@ def _comment(data: StudyData, e: ExportEntry, total: int) -> str:
     ]
     lines += [f"{name}: mean {s['mean']:.6g} {_pm(s['std'])}" for name, s in e.metrics.items()]
     lines.append(f"n_params: {e.n_params}; checkpoint: {e.checkpoint}")
+    if e.cost and any(v is not None for v in e.cost.values()):
+        lines.append("cost (mean over seeds): " + "; ".join(f"{k} {v:.6g}" for k, v in e.cost.items()
+                                                             if v is not None))
     if e.note:
         lines.append(f"note: {e.note}")
     lines += _notes(data)
@@ -144,6 +160,30 @@ def format_entries(data: StudyData, entries: list[ExportEntry], fmt: str) -> str
     head = (f"# poolnas export: study {data.name!r}, the best {len(entries)} of {total} configurations, "
             f"ranked by the mean of {data.metric} over seeds\n") + "".join(f"# {n}\n" for n in _notes(data))
     return head + yaml.safe_dump([_entry_doc(data, e) for e in entries], sort_keys=False)
+
+
+def _over(data: StudyData) -> str:
+    return " against ".join(f"{m} ({o})" for m, o in data.evidence.pareto_objectives)
+
+
+def _pareto_doc(data: StudyData, e: ExportEntry, i: int, n: int) -> str:
+    head = (f"# Pareto set entry {i} of {n}: on the front of {_over(data)} (means over seeds; "
+            "no other configuration is at least as good in all and better in one)\n")
+    return head + _comment(data, e, len(_exportable(data))) + yaml.safe_dump(e.config, sort_keys=False)
+
+
+def pareto_files(data: StudyData, entries: list[ExportEntry]) -> list[tuple[str, str]]:
+    """One (file name, YAML text) per entry of the Pareto set, ``pareto-01.yaml`` … best first:
+    each a trial config with its metrics as comments (``poolnas train --config`` trains it)."""
+    return [(f"pareto-{i:02d}.yaml", _pareto_doc(data, e, i, len(entries))) for i, e in enumerate(entries, 1)]
+
+
+def format_pareto(data: StudyData, entries: list[ExportEntry], fmt: str) -> str:
+    """The Pareto set as one document: JSON, a list of entries (as ``--top K``, with ``cost``
+    and ``pareto``); YAML, one document per entry (``---`` between), each a trial config."""
+    if fmt == "json":
+        return json.dumps([_entry_doc(data, e) for e in entries], indent=2) + "\n"
+    return "---\n".join(text for _, text in pareto_files(data, entries))
 
 
 def trials_csv(data: StudyData) -> str:

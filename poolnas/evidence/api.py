@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from poolnas.evidence._study import Evidence, study_evidence
+from poolnas.evidence.pareto import cost_means
 from poolnas.storage import TrialAttrs
 
 __all__ = ["StudyResults", "compare", "load", "sweep"]
@@ -37,7 +38,8 @@ def _trials_frame(trials: list[Any]) -> Any:
         metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
         rec: dict[str, Any] = {
             "number": t.number, "state": t.state.name,
-            "value": t.values[0] if t.values else None,
+            "value": t.values[0] if t.values else None,  # the first objective
+            "values": list(t.values) if t.values else None,
             "config_key": attrs.get(TrialAttrs.CONFIG_KEY),
             "seed": config.get("seed", t.params.get("seed")),
         }
@@ -62,6 +64,8 @@ def _configurations_frame(ev: Evidence) -> Any:
                     "delta": comp.delta if comp else None, "ci_low": comp.ci_low if comp else None,
                     "ci_high": comp.ci_high if comp else None, "verdict": comp.verdict if comp else None,
                     "near_best": id(conf) in near, "seeds": list(conf.seeds), "trials": list(conf.trials)})
+        rec.update({f"cost.{k}": v for k, v in cost_means(conf).items()})
+        rec["pareto"] = ev.on_front(conf)
         records.append(rec)
     return pd.DataFrame.from_records(records)
 
@@ -99,13 +103,23 @@ class StudyResults:
         return base.to_params() if base is not None else None
 
     @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """(metric, mode) per objective; several for a multi-objective study (best: the first)."""
+        return list(self.evidence.objectives)
+
+    @property
+    def pareto(self) -> list[Any]:
+        """The configurations on the Pareto front (``poolnas.evidence.pareto.ParetoPoint``)."""
+        return self.evidence.front
+
+    @property
     def notes(self) -> list[str]:
         return list(self.evidence.notes)
 
 
 def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
-             baseline: Mapping[str, Any] | None) -> StudyResults:
-    ev = study_evidence(trials, metric, mode, space=space, baseline=baseline)
+             baseline: Mapping[str, Any] | None, objectives: Any = None) -> StudyResults:
+    ev = study_evidence(trials, metric, mode, space=space, baseline=baseline, objectives=objectives or None)
     return StudyResults(name, metric, mode, _trials_frame(trials), _configurations_frame(ev), ev,
                         raw_trials=trials, space=space)
 
@@ -122,7 +136,7 @@ def load(study: str, storage: str | None = None, *, baseline: Mapping[str, Any] 
     from poolnas.dashboards._study import load_study
 
     data = load_study(study, storage)
-    return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline)
+    return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives)
 
 
 def compare(study: str | StudyResults, storage: str | None = None, *,
@@ -137,7 +151,8 @@ def compare(study: str | StudyResults, storage: str | None = None, *,
     if isinstance(study, str):
         res = load(study, storage, baseline=baseline)
     elif baseline is not None:  # the same trials against another baseline
-        res = _results(study.name, study.metric, study.mode, study.raw_trials, study.space, baseline)
+        res = _results(study.name, study.metric, study.mode, study.raw_trials, study.space, baseline,
+                       study.objectives)
     else:
         res = study
     check_baseline(res.evidence, res.name)

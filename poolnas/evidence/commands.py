@@ -18,6 +18,7 @@ from typing import Any
 
 from poolnas.errors import ConfigError, closest
 from poolnas.evidence._study import Evidence, study_evidence
+from poolnas.evidence.pareto import cost_means
 
 __all__ = ["compare_command", "format_json", "format_table", "parse_baseline"]
 
@@ -97,7 +98,7 @@ def format_table(ev: Evidence, study: str) -> str:
     unit = " (%)" if s == 100.0 else ""
     keys = _param_keys(ev)
     head = ["#", *[k.split(".")[-1] if k.startswith("attention.") else k for k in keys],
-            "n", f"mean{unit}", "std", "Δ vs baseline", "95% interval", "verdict"]
+            "n", f"mean{unit}", "std", "Δ vs baseline", "95% interval", "verdict", "params", "GMACs", "front"]
     rows = [head]
     for i, comp in enumerate(ev.comparisons or [], start=1):
         c = comp.config
@@ -105,15 +106,30 @@ def format_table(ev: Evidence, study: str) -> str:
                     f"[{_num(comp.ci_low, s, '.2f', True)}, {_num(comp.ci_high, s, '.2f', True)}]")
         rows.append([str(i), *[_cell(c.params.get(k)) for k in keys], str(c.n), _num(c.mean, s, ".2f"),
                      _num(c.std, s, ".2f"), "–" if comp.verdict == "baseline" else _num(comp.delta, s, ".2f", True),
-                     interval, comp.verdict + (f" ({comp.method})" if comp.method in ("welch",) else "")])
+                     interval, comp.verdict + (f" ({comp.method})" if comp.method in ("welch",) else ""),
+                     *_cost_cells(c), "*" if ev.on_front(c) else ""])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
     many = f" (best of {ev.baseline_matches} matching)" if ev.baseline_matches > 1 else ""
-    lines = [f"study {study}: {len(ev.configs)} configurations, {ev.metric} ({ev.mode}); "
+    objs = (f"objectives {', '.join(f'{m} ({o})' for m, o in ev.objectives)} (best: the first's best mean)"
+            if ev.multi_objective else f"{ev.metric} ({ev.mode})")
+    lines = [f"study {study}: {len(ev.configs)} configurations, {objs}; "
              f"baseline {ev.baseline_text()}{many} from {ev.baseline_source}; Δ paired over shared "
              "seeds (Welch when none), 95% t-interval", table]
+    lines.append(f"front (*): the Pareto front of {_over(ev)}, means over seeds; GMACs: multiply-"
+                 "accumulates per image, forward, in billions")
     lines += [f"note: {n}" for n in ev.notes]
     return "\n".join(lines)
+
+
+def _over(ev: Evidence) -> str:
+    return " against ".join(f"{m} ({o})" for m, o in ev.pareto_objectives)
+
+
+def _cost_cells(conf: Any) -> list[str]:
+    cost = cost_means(conf)
+    params, flops = cost["params"], cost["flops"]
+    return ["–" if params is None else f"{params:,.0f}", "–" if flops is None else f"{flops / 1e9:.4f}"]
 
 
 def format_json(ev: Evidence, study: str) -> str:
@@ -123,7 +139,10 @@ def format_json(ev: Evidence, study: str) -> str:
         "baseline": {"params": base.to_params() if base else None, "partial": _plain(ev.baseline),
                      "source": ev.baseline_source, "matches": ev.baseline_matches,
                      "config_key": base.key if base else None},
-        "configurations": [c.to_dict() for c in ev.comparisons or []],
+        "objectives": [{"metric": m, "mode": o} for m, o in (ev.objectives or [(ev.metric, ev.mode)])],
+        "pareto_over": [{"metric": m, "mode": o} for m, o in ev.pareto_objectives],
+        "configurations": [c.to_dict() | {"cost": cost_means(c.config), "pareto": ev.on_front(c.config)}
+                           for c in ev.comparisons or []],
         "notes": ev.notes,
     }
     return json.dumps(doc, indent=2) + "\n"
@@ -138,7 +157,8 @@ def compare_command(args: argparse.Namespace) -> int:
 
     baseline = parse_baseline(args.baseline)
     data = load_study(args.study, args.storage)
-    ev = study_evidence(data.trials, data.metric, data.mode, space=data.space, baseline=baseline)
+    ev = study_evidence(data.trials, data.metric, data.mode, space=data.space, baseline=baseline,
+                        objectives=data.objectives or None)
     if not ev.configs:
         print(f"poolnas: error: study {data.name!r} has no complete trial to compare", file=sys.stderr)
         return 1

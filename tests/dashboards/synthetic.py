@@ -112,7 +112,8 @@ MO_TABLE: list[tuple[dict[str, Any], list[float], float, int]] = [
 
 def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: float, flops: float,
                  params: int, *, state: TrialState = TrialState.COMPLETE) -> None:
-    """One trial of a multi-objective study: told [acc, flops], cost kept as the trainer keeps it."""
+    """One trial told [acc, flops] (a multi-objective study) or [acc] (a single-objective one),
+    its cost kept as the trainer keeps it (``cost`` and ``metrics``)."""
     config = make_config(values, seed, MO_BASE)
     pairs = {k: _param(k, v) for k, v in values.items()}
     dists = {k: d for k, (_, d) in pairs.items()} | {"seed": IntDistribution(0, 100)}
@@ -120,7 +121,7 @@ def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: fl
                "train_step_ms": 10.0 + seed, "infer_ms": 2.0 + seed / 2}
     study.add_trial(optuna.trial.create_trial(
         params={k: p for k, (p, _) in pairs.items()} | {"seed": seed}, distributions=dists, state=state,
-        values=[acc, flops] if state == TrialState.COMPLETE else None,
+        values=([acc, flops] if len(study.directions) > 1 else [acc]) if state == TrialState.COMPLETE else None,
         user_attrs={TrialAttrs.CONFIG: config, TrialAttrs.CONFIG_KEY: config_key(config),
                     TrialAttrs.METRICS: metrics, TrialAttrs.COST: {"params": params, "flops": flops},
                     TrialAttrs.CURVES: {"test_acc": [acc / 2, acc]}, TrialAttrs.N_PARAMS: params,
@@ -141,4 +142,13 @@ def create_multi(name: str, storage: Any = None, table: Iterable[tuple[dict[str,
         for seed, acc in enumerate(accs):
             add_mo_trial(study, values, seed, acc, flops, params)
     add_mo_trial(study, {"attention.pooling": "gap"}, 7, 0.0, 1.0e6, 1000, state=TrialState.FAIL)
+    return study
+
+
+def create_single_with_cost(name: str, storage: Any = None) -> optuna.Study:
+    """MO_TABLE as a single-objective study (test_acc max) whose trials keep their cost."""
+    study = create(name, storage, space={"study": name, "baseline": {"attention.pooling": "gap"}, "space": {}})
+    for values, accs, flops, params in MO_TABLE:
+        for seed, acc in enumerate(accs):
+            add_mo_trial(study, values, seed, acc, flops, params)
     return study

@@ -1,0 +1,167 @@
+"""Accuracy against cost: the figure's data, the report's Pareto section, the dashboard's
+report route and ``poolnas export --pareto`` on a real multi-objective study (SQLite)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+import synthetic as S
+import yaml
+
+from poolnas.cli import main
+from poolnas.config import config_from_dict
+from poolnas.dashboards._study import load_study
+from poolnas.dashboards.cost import _get_cost_info, has_cost, plot_cost
+from poolnas.dashboards.report import render_report, report_figures
+from poolnas.evidence import mean_interval
+
+FRONT = {"score", "srp-ms", "gap", "avgmax"}  # of (test_acc max, flops min) in S.MO_TABLE
+
+
+@pytest.fixture
+def mo_url(sqlite_url: str) -> str:
+    S.create_multi("mo", sqlite_url)
+    return sqlite_url
+
+
+def _pooling(point: Any) -> str:
+    return point.config.split("attention.pooling=")[1].split(",")[0]
+
+
+def test_multi_objective_study_reads_with_first_objective_leading(mo_url) -> None:
+    data = load_study("mo", mo_url)
+    assert data.objectives == (("test_acc", "max"), ("flops", "min")) and data.multi_objective
+    assert (data.metric, data.mode) == ("test_acc", "max") and len(data.rows) == 11
+    assert data.evidence.best.params["attention.pooling"] == "score"
+    assert data.state_counts["FAIL"] == 1
+
+
+def test_cost_info_points_front_intervals_and_baseline(mo_url) -> None:
+    data = load_study("mo", mo_url)
+    info = _get_cost_info(data, "flops")
+    assert [p.x for p in info.points] == sorted(p.x for p in info.points) and info.missing == 0
+    assert {_pooling(p) for p in info.front} == FRONT
+    by = {_pooling(p): p for p in info.points}
+    gap = next(c for c in data.evidence.configs if c.params["attention.pooling"] == "gap")
+    low, high = mean_interval(gap)
+    assert by["gap"].baseline and by["gap"].y == pytest.approx(81.0)
+    assert (by["gap"].low, by["gap"].high) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert by["avgmax"].low is None and by["avgmax"].n == 1  # one seed: no interval
+    # against parameters: score (1400) and the most accurate at 1000 (srp-ms) only
+    assert {_pooling(p) for p in _get_cost_info(data, "params").front} == {"score", "srp-ms"}
+    fig = plot_cost(data, "flops")
+    assert fig.layout.xaxis.type == "log"
+    names = [t.name for t in fig.data]
+    assert "on the front" in names and "dominated" in names and any(n.startswith("baseline") for n in names)
+    star = next(t for t in fig.data if t.name == "on the front")
+    assert sorted(star.x) == sorted(p.x for p in info.front if not p.baseline)
+    with pytest.raises(ValueError):
+        _get_cost_info(data, "watts")
+
+
+def test_single_objective_study_without_cost_says_so(sqlite_url) -> None:
+    S.fill(S.create("old", sqlite_url), [({"attention.pooling": "gap"}, [0.7, 0.72])])
+    data = load_study("old", sqlite_url)
+    assert not has_cost(data, "flops")
+    figs = {f.key: f for f in report_figures(data)}
+    assert figs["cost-flops"].figure is None and "kept no flops" in figs["cost-flops"].note
+    assert "id='pareto-none'" in render_report(data, list(figs.values()))
+
+
+def test_single_objective_study_with_cost_gets_the_scatter(sqlite_url) -> None:
+    S.create_single_with_cost("so", sqlite_url)
+    data = load_study("so", sqlite_url)
+    assert not data.multi_objective
+    assert {_pooling(p) for p in _get_cost_info(data, "flops").front} == FRONT
+    assert {p.config.params["attention.pooling"] for p in data.evidence.front} == FRONT
+
+
+def test_report_shows_the_pareto_set_and_cost_figures(mo_url) -> None:
+    data = load_study("mo", mo_url)
+    figures = report_figures(data)
+    page = render_report(data, figures)
+    index = json.loads(page.split('id="poolnas-figures">')[1].split("</script>")[0])
+    assert {"cost-flops", "cost-params"} <= set(index)
+    assert "4 of 6 configurations are on the Pareto front of test_acc (max) against flops (min)" in page
+    section = page.split('id="poolnas-pareto">')[1].split("</table>")[0]
+    assert section.count("<tr>") == 1 + len(FRONT) and "attention.pooling=mix" not in section
+    assert "multi-objective; best: the best mean of the first" in page
+    assert page.index('id="cost"') < page.index("<h2>Summary</h2>")
+
+
+def test_dashboard_report_route_on_a_multi_objective_study(mo_url) -> None:
+    from poolnas.dashboards.server import create_app
+    from poolnas.storage import open_storage
+
+    storage = open_storage(mo_url)
+    app = create_app(storage)
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/poolnas/report/mo",
+                               "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"}
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
+    assert status[0].startswith("200")
+    assert b'id="fig-cost-flops"' in body and b"id='pareto-over'" in body
+
+
+def test_export_pareto_writes_one_trainable_file_per_entry(mo_url, tmp_path, capsys) -> None:
+    out = tmp_path / "front"
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(out)]) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"pareto-0{i}.yaml" for i in range(1, 5)]
+    poolings = []
+    for f in files:
+        text = f.read_text()
+        assert text.startswith("# Pareto set entry") and "# cost (mean over seeds): params" in text
+        config = config_from_dict(yaml.safe_load(text))  # a whole trial config, nothing else
+        poolings.append(config.attention.pooling)
+    assert set(poolings) == FRONT and poolings[0] == "score"  # best first in test_acc
+    # the best seed's config (score: seed 0 has 0.90 > 0.89)
+    assert yaml.safe_load(files[0].read_text())["seed"] == 0
+    # again: refused without --force (exit 2, nothing changed), replaced with it
+    (out / "pareto-09.yaml").write_text("stale\n")
+    before = {f.name: f.read_text() for f in out.iterdir()}
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert {f.name: f.read_text() for f in out.iterdir()} == before
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(out), "--force"]) == 0
+    assert sorted(f.name for f in out.iterdir()) == [f.name for f in files]
+
+
+def test_export_pareto_json_stdout_and_bad_input(mo_url, tmp_path, capsys) -> None:
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc) == len(FRONT) and all(e["pareto"] for e in doc)
+    assert doc[0]["cost"]["flops"] == 2.0e6 and doc[0]["config"]["attention"]["pooling"] == "score"
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto"]) == 0
+    docs = list(yaml.safe_load_all(capsys.readouterr().out))  # one document per entry
+    assert [d["attention"]["pooling"] for d in docs] == [e["config"]["attention"]["pooling"] for e in doc]
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "--format", "csv"]) == 2
+    afile = tmp_path / "a.yaml"
+    afile.write_text("x\n")
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(afile)]) == 2
+    assert afile.read_text() == "x\n"
+    assert "expected a folder" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_an_exported_pareto_entry_trains_with_poolnas_train(mo_url, tmp_path) -> None:
+    out = tmp_path / "front"
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(out)]) == 0
+    entry = out / "pareto-02.yaml"  # srp-ms, digits, tiny subsets
+    env = {k: v for k, v in os.environ.items() if k != "POOLNAS_STORAGE"}
+    res = subprocess.run([sys.executable, "-m", "poolnas", "train", "--config", str(entry), "--epochs", "1",
+                          "--out", str(tmp_path / "run"), "--no-progress"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert doc["epochs"] == 1 and 0.0 <= doc["metrics"]["test_acc"] <= 1.0
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["attention"]["pooling"] == "srp-ms" and saved["attention"]["M"] == 5
