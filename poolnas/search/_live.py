@@ -64,17 +64,31 @@ class LiveView(Callback):
         self.render()
 
     # fed by the outcome callback ---------------------------------------------------------
-    def told(self, state: str, value: float | None, number: int) -> None:
+    def told(self, state: str, value: float | None, number: int, reason: str | None = None) -> None:
+        """One stored outcome; a failure of the trial's own (not an interruption) is shown
+        as one line with its reason."""
         if state == "COMPLETE":
             self.complete += 1
         elif state == "PRUNED":
             self.pruned += 1
         elif state == "FAIL":
             self.failed += 1
+            if reason and not reason.startswith("interrupted:"):
+                self.note(f"{self.study}: trial {number} failed: {reason}")
         if value is not None and state == "COMPLETE":
             better = self.best is None or (value > self.best[0] if self.mode == "max" else value < self.best[0])
             if better:
                 self.best = (value, number)
+
+    def note(self, text: str) -> None:
+        """A line of its own (above the redrawn status line on a terminal)."""
+        if not self.enabled:
+            return
+        from poolnas.errors import one_line
+
+        self.stream.write(("\r\033[K" if self._tty else "") + one_line(text, 300) + "\n")
+        self.stream.flush()
+        self._last_line = ""
 
     def line(self) -> str:
         elapsed = int(time.monotonic() - self._start)

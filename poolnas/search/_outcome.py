@@ -163,11 +163,13 @@ class TrialOutcomes(Callback):
     Args:
         session: the sweep's trials (filled by the searcher).
         metric: the objective.
-        on_told: called as ``on_told(state_name, value, number)`` after each stored outcome.
+        on_told: called as ``on_told(state_name, value, number, reason)`` after each stored
+            outcome.
     """
 
     def __init__(self, session: StudyTrials, metric: str,
-                 on_told: Callable[[str, float | None, int], None] | None = None) -> None:
+                 on_told: Callable[[str, float | None, int, str | None], None] | None = None
+                 ) -> None:
         self.session = session
         self.metric = metric
         self.on_told = on_told
@@ -279,7 +281,7 @@ class TrialOutcomes(Callback):
             self.session.on_fault(err, f"the outcome of trial {ot_trial.number}")
             return False
         if self.on_told is not None:
-            self.on_told(state.name, value, ot_trial.number)
+            self.on_told(state.name, value, ot_trial.number, reason)
         return True
 
     def finish(self) -> int:
