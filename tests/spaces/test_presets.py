@@ -131,3 +131,18 @@ def test_show_unknown_preset(capsys):
     assert main(["space", "show", "srp-fig9"]) == 2
     err = capsys.readouterr().err
     assert "preset" in err and "srp-fig3" in err
+
+
+def test_cost_tradeoff_is_multi_objective_on_fashion_mnist(capsys):
+    assert main(["space", "validate", "cost-tradeoff"]) == 0 and "ok" in capsys.readouterr().out
+    space = load_space("cost-tradeoff")
+    assert space.multi_objective and [(o.metric, o.mode) for o in space.objectives] == [
+        ("test_acc", "max"), ("flops", "min")]
+    assert space.repeats == 2 and {p.name for p in space.searched} >= {
+        "attention.pooling", "attention.reduction", "attention.placement.stages"}
+    raw = yaml.safe_load(preset_path("cost-tradeoff").read_text())
+    assert raw["sampler"] == "nsga2" and raw["baseline"] == {"attention.pooling": "gap"}
+    config = space.to_trial_config({"attention.pooling": "srp-ms", "attention.reduction": 8,
+                                    "attention.placement.stages": [2, 3]}, seed=1)
+    assert (config.trainer.dataset, config.model.arch, config.model.in_channels) == ("fashion-mnist", "resnet20", 1)
+    assert config.trainer.train_subset and config.trainer.test_subset
