@@ -95,9 +95,11 @@ def _waiting_params(trials: list) -> list[dict]:
             if t.state == TrialState.WAITING]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(("sig", "to_group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                              (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "Ctrl-C-to-the-process-group"])
 def test_a_signal_stores_running_trials_as_interrupted_and_resume_reruns_them(
-        sig: int, tmp_path: Path) -> None:
+        sig: int, to_group: bool, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     space = write_space(tmp_path, _random_space("sig"))
     ray_tmp = tempfile.mkdtemp(prefix="prs", dir="/tmp")  # short: Ray's socket paths
@@ -106,11 +108,15 @@ def test_a_signal_stores_running_trials_as_interrupted_and_resume_reruns_them(
     with open(log, "wb") as stderr:  # a file: a pipe nobody reads could block the driver
         proc = subprocess.Popen([sys.executable, DRIVER, "2", "sweep", str(space), "--storage",
                                  url, "--max-concurrent", "2", "--quiet"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+                                env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                start_new_session=to_group)
     try:
         _wait_for(url, "sig", lambda c: c[TrialState.COMPLETE] >= 1 and c[TrialState.RUNNING] >= 1,
                   proc)
-        proc.send_signal(sig)
+        if to_group:  # as a terminal's Ctrl-C: the driver and the Ray processes it started
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         proc.wait(timeout=180)
     finally:
         if proc.poll() is None:
