@@ -67,7 +67,8 @@ def test_missing_driver_is_named(url: str, driver: str, package: str, tmp_path: 
         pytest.skip(f"{driver} is installed here")
     except ImportError:
         pass
-    for argv in (["studies"], ["report", "--study", "s"], ["export", "--study", "s"]):
+    for argv in (["studies"], ["report", "--study", "s"], ["export", "--study", "s"],
+                 ["dashboard", "--port", "0"], ["sweep", "quickstart"]):
         out = _poolnas([*argv, "--storage", url], tmp_path)
         assert out.returncode == 2, out.stderr
         assert out.stderr.count("\n") == 1
