@@ -155,7 +155,10 @@ class _PoolnasRoutes:
         dists = {k: type(d).__name__ for t in data.trials for k, d in t.distributions.items()}
         rows = [{"name": k, "importance": v, "distribution": dists.get(k, "")}
                 for k, v in param_importances(data).items()]
-        return _page("200 OK", json.dumps({"param_importances": [rows]}), start_response, "application/json")
+        # one list per objective, as optuna-dashboard expects; poolnas computes the first one's
+        others: list[list[Any]] = [[] for _ in data.objectives[1:]]
+        return _page("200 OK", json.dumps({"param_importances": [rows, *others]}), start_response,
+                     "application/json")
 
     def _report(self, name: str, start_response: StartResponse) -> list[bytes]:
         import optuna

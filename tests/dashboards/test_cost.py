@@ -83,10 +83,10 @@ def test_single_objective_study_with_cost_gets_the_scatter(sqlite_url) -> None:
     assert {p.config.params["attention.pooling"] for p in data.evidence.front} == FRONT
 
 
-def test_report_shows_the_pareto_set_and_cost_figures(mo_url) -> None:
-    data = load_study("mo", mo_url)
-    figures = report_figures(data)
-    page = render_report(data, figures)
+def test_report_shows_the_pareto_set_and_cost_figures(mo_url, tmp_path) -> None:
+    path = tmp_path / "mo.html"
+    assert main(["report", "--study", "mo", "--storage", mo_url, "-o", str(path)]) == 0
+    page = path.read_text()
     index = json.loads(page.split('id="poolnas-figures">')[1].split("</script>")[0])
     assert {"cost-flops", "cost-params"} <= set(index)
     assert "4 of 6 configurations are on the Pareto front of test_acc (max) against flops (min)" in page
@@ -109,6 +109,11 @@ def test_dashboard_report_route_on_a_multi_objective_study(mo_url) -> None:
     body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
     assert status[0].startswith("200")
     assert b'id="fig-cost-flops"' in body and b"id='pareto-over'" in body
+    sid = storage.get_study_id_from_name("mo")
+    environ.update(PATH_INFO=f"/api/studies/{sid}/param_importances", **{"wsgi.input": io.BytesIO(b"")})
+    body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
+    lists = json.loads(body)["param_importances"]  # one list per objective, the first computed
+    assert status[-1].startswith("200") and len(lists) == 2 and lists[0][0]["name"] == "attention.pooling"
 
 
 def test_export_pareto_writes_one_trainable_file_per_entry(mo_url, tmp_path, capsys) -> None:
@@ -133,6 +138,18 @@ def test_export_pareto_writes_one_trainable_file_per_entry(mo_url, tmp_path, cap
     assert {f.name: f.read_text() for f in out.iterdir()} == before
     assert main(["export", "--study", "mo", "--storage", mo_url, "--pareto", "-o", str(out), "--force"]) == 0
     assert sorted(f.name for f in out.iterdir()) == [f.name for f in files]
+
+
+def test_export_top1_and_csv_on_a_multi_objective_study(mo_url, capsys) -> None:
+    assert main(["export", "--study", "mo", "--storage", mo_url]) == 0
+    assert config_from_dict(yaml.safe_load(capsys.readouterr().out)).attention.pooling == "score"
+    assert main(["export", "--study", "mo", "--storage", mo_url, "--format", "csv"]) == 0
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    done = [r for r in rows if r["state"] == "COMPLETE"]
+    assert len(rows) == 12 and len(done) == 11
+    assert all(r["value"] == r["values.test_acc"] and float(r["values.flops"]) >= 9e5 for r in done)
 
 
 def test_export_pareto_json_stdout_and_bad_input(mo_url, tmp_path, capsys) -> None:
