@@ -94,7 +94,7 @@ def _next_seed(conf: Configuration, seeds: Sequence[int], taken: set[int]) -> in
 
 def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode: str,
                     seeds: Sequence[int], pending: Mapping[str, set[int]] | None = None,
-                    ) -> list[tuple[str, int]]:
+                    exclude: Mapping[str, set[int]] | None = None) -> list[tuple[str, int]]:
     """The runs to start now, as (configuration key, seed), the best's first.
 
     Only configurations that finished their ``min`` seeds race; filling those first
@@ -107,8 +107,10 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
         mode: "max" or "min".
         seeds: seed values in the order they are handed out (``len(seeds) >= max``).
         pending: seeds started but not finished, per configuration key.
+        exclude: seeds never to hand out again, per configuration key (they failed).
     """
     pending = pending or {}
+    exclude = exclude or {}
     counts = {k: len(v) for k, v in pending.items()}
     status = race_status(configs, policy, mode, counts)
     if status.best is None or not status.racing:
@@ -120,7 +122,7 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
         taken = set(pending.get(key, set()))
         if taken or conf.n >= policy.max_seeds:
             continue
-        seed = _next_seed(conf, seeds, taken)
+        seed = _next_seed(conf, seeds, taken | set(exclude.get(key, set())))
         if seed is not None:
             out.append((key, seed))
     return out

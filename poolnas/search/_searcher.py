@@ -31,10 +31,12 @@ class StudySearcher(Searcher):
         session: the sweep's trials: the study, the space, and where asked trials go.
     """
 
-    def __init__(self, session: StudyTrials):
+    def __init__(self, session: StudyTrials, race: Any = None):
         view = session.view
         super().__init__(metric=view.metric, mode=view.mode)
         self.session = session
+        self.race = race  # poolnas.search._race.Race when seeds race, else None
+        self._race_wait: int | None = None  # trials told when the race last said "wait"
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:
@@ -45,6 +47,12 @@ class StudySearcher(Searcher):
         session = self.session
         if session.stop.stop_all():
             return Searcher.FINISHED
+        if self.race is not None:
+            decision = self._race_decision()
+            if decision == "wait":
+                return None  # Tune asks again; nothing changes until a trial is told
+            if decision == "done":
+                return Searcher.FINISHED
         try:
             ot_trial = session.study.ask()
         except Exception as err:  # noqa: BLE001 - the storage refused the new trial
@@ -60,13 +68,27 @@ class StudySearcher(Searcher):
             session.on_fault(err, f"the config of trial {ot_trial.number}")
             return {INVALID_KEY: "the storage refused the trial's config", "number": ot_trial.number}
 
+    def _race_decision(self) -> str:
+        """Racing: "ask", "wait" or "done" (``_race.Race``); a "wait" is not re-read from the
+        database until another trial has been told."""
+        told = len(self.session.told)
+        if self._race_wait == told:
+            return "wait"
+        try:
+            decision = self.race.decide(self.session.study, len(self.session.open_trials()))
+        except Exception as err:  # noqa: BLE001 - the storage refused the race's seeds
+            self.session.on_fault(err, "the race's next seeds")
+            return "done"
+        self._race_wait = told if decision == "wait" else None
+        return decision
+
     def _sample(self, ot_trial: Any) -> dict[str, Any]:
         view, study = self.session.view, self.session.study
         origin = ot_trial.user_attrs.get(TrialAttrs.ORIGIN)
         params, seed = view.sample(ot_trial)
         if view.repeated and origin is None:
             base = {k: v for k, v in ot_trial.params.items() if k != "seed"}
-            for s in view.seeds:
+            for s in view.initial_seeds:  # racing: the first min seeds; the race adds more
                 if s != seed:
                     study.enqueue_trial({**base, "seed": s},
                                         user_attrs={TrialAttrs.ORIGIN: "repeat"})

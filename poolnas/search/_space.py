@@ -32,6 +32,30 @@ class SpaceView:
         return self.space.objective.mode
 
     @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """(metric, mode) of every objective; several make a multi-objective study."""
+        return [(o.metric, o.mode) for o in self.space.objectives]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.space.objectives) > 1
+
+    @property
+    def directions(self) -> list[str]:
+        """Optuna's study directions, one per objective."""
+        return ["maximize" if mode == "max" else "minimize" for _, mode in self.objectives]
+
+    @property
+    def racing(self) -> tuple[int, int] | None:
+        """(min, max) seeds when seeds race (``repeats: {min, max, racing: true}``)."""
+        return self.space.racing
+
+    @property
+    def initial_seeds(self) -> list[int]:
+        """Seeds every new configuration runs (all, or the first ``min`` when racing)."""
+        return [int(s) for s in self.space.initial_seeds()]
+
+    @property
     def sampler(self) -> str:
         return self.space.sampler
 

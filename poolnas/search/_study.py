@@ -41,6 +41,7 @@ class StudyPlan:
     recovered: int  # trials found RUNNING and marked FAIL (interrupted)
     enqueued: int  # trials added to the queue now (grid points, retries)
     counts: dict[str, int] = field(default_factory=dict)  # states before this run
+    configs: int = 0  # configurations the study samples in all (racing ends on them)
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -85,7 +86,7 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
     if resume and not exists:
         raise ConfigError("study", study_name,
                           f"no such study in {redact_url(url)}; run without --resume to start it")
-    direction = "maximize" if view.mode == "max" else "minimize"
+    directions = view.directions
     configs = trials if trials is not None else view.trials
     if configs is None:
         if not (view.is_grid or view.space.is_finite()):
@@ -99,15 +100,18 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
             raise ConfigError("study", study_name,
                               f"it exists in {redact_url(url)} with another space; "
                               "use another --study name or the same space file")
-        if study.direction.name.lower() != direction:
-            raise ConfigError("objective.mode", view.mode,
-                              f"study {study_name!r} exists with direction {study.direction.name.lower()}")
+        have = [d.name.lower() for d in study.directions]
+        if have != directions:
+            raise ConfigError("objective", [m for m, _ in view.objectives],
+                              f"study {study_name!r} exists with directions {have}")
     else:
         study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                                    direction=direction)
+                                    directions=directions)
         study.set_user_attr(StudyAttrs.SPACE, view.doc)
         study.set_user_attr(StudyAttrs.VERSION, __version__)
-        study.set_user_attr(StudyAttrs.OBJECTIVE, {"metric": view.metric, "mode": view.mode})
+        objectives = [{"metric": m, "mode": md} for m, md in view.objectives]
+        # one objective: the {metric, mode} mapping older studies have; several: the list
+        study.set_user_attr(StudyAttrs.OBJECTIVE, objectives if view.multi_objective else objectives[0])
 
     all_trials = study.get_trials(deepcopy=False)
     counts = state_counts(all_trials)
@@ -126,7 +130,13 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
     enqueued = 0
     runs_target = configs * len(view.seeds)
     trials_now = study.get_trials(deepcopy=False)
-    if view.is_grid:
+    if view.racing:
+        # Racing: configurations x max seeds at most; the searcher ends the sweep once no
+        # configuration is within noise of the best with seeds to go (poolnas.evidence.racing).
+        remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
+        if not view.is_grid:
+            enqueued = _enqueue_retries(study, trials_now, retries)
+    elif view.is_grid:
         # The grid sampler walks every grid point x seed once; it reruns a cell whose trial
         # FAILED in an earlier run (interrupted ones included) and skips finished cells.
         remaining = view.grid_remaining(sampler, study)
@@ -134,16 +144,24 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
             finished = sum(1 for t in trials_now if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
             remaining = min(remaining, max(0, runs_target - finished))
     else:
-        waiting = {params_key(_trial_params(t)) for t in trials_now if t.state == TrialState.WAITING}
-        for params, number in retries:
-            if params_key(params) in waiting:
-                continue
-            study.enqueue_trial(params, user_attrs={TrialAttrs.ORIGIN: "retry",
-                                                    TrialAttrs.RETRY_OF: number})
-            enqueued += 1
+        enqueued = _enqueue_retries(study, trials_now, retries)
         remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
     return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
-                     recovered=recovered, enqueued=enqueued, counts=counts)
+                     recovered=recovered, enqueued=enqueued, counts=counts, configs=configs)
+
+
+def _enqueue_retries(study: Any, trials_now: list[Any], retries: list[tuple[dict[str, Any], int]]) -> int:
+    """Queue interrupted trials again with the same parameters (seed included)."""
+    from optuna.trial import TrialState
+
+    waiting = {params_key(_trial_params(t)) for t in trials_now if t.state == TrialState.WAITING}
+    enqueued = 0
+    for params, number in retries:
+        if params_key(params) in waiting:
+            continue
+        study.enqueue_trial(params, user_attrs={TrialAttrs.ORIGIN: "retry", TrialAttrs.RETRY_OF: number})
+        enqueued += 1
+    return enqueued
 
 
 def discard_if_empty(storage: Any, plan: StudyPlan) -> bool:

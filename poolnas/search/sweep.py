@@ -187,7 +187,8 @@ def run_sweep(
             try:
                 ray_start_s, tune_s, tune_started = _tune(
                     view, db, name, sampler, plan.remaining, live, ray_address=ray_address,
-                    max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus)
+                    max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus,
+                    configs=plan.configs)
             except BaseException:
                 discard_if_empty(db, plan)  # a failed start leaves no empty study behind
                 raise
@@ -212,7 +213,8 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
 
 
 def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str, name: str,
-           num_samples: int, slots: int, trial_fn: Callable[..., dict[str, Any]] | None) -> Any:
+           num_samples: int, slots: int, trial_fn: Callable[..., dict[str, Any]] | None,
+           race: Any = None) -> Any:
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -224,7 +226,7 @@ def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=ConcurrencyLimiter(StudySearcher(session),
+            search_alg=ConcurrencyLimiter(StudySearcher(session, race=race),
                                           max_concurrent=min(slots, num_samples)),
             scheduler=_scheduler(view),
             num_samples=num_samples,
@@ -243,8 +245,9 @@ def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str
 
 def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, live: Any, *,
           ray_address: str | None, max_concurrent: int | None,
-          trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None) -> tuple[float, float, float]:
-    """Run Tune. Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
+          trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None,
+          configs: int = 0) -> tuple[float, float, float]:
+    """Run Tune (``configs``: configurations the sweep samples in all, for racing). Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
     or StorageFault (the database refused a write; the sweep stopped)."""
     import optuna
 
@@ -266,8 +269,14 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
     session = StudyTrials(optuna.load_study(study_name=name, storage=db, sampler=sampler), view)
     try:
         outcomes = TrialOutcomes(session, view.metric, on_told=live.told)
+        race = None
+        if view.racing:
+            from poolnas.search._race import Race
+
+            race = Race(view, configs, sampler)
+            live.race = race
         tuner = _tuner(view, session, live, outcomes, workdir, name, num_samples,
-                       _slots(view, max_concurrent), trial_fn)
+                       _slots(view, max_concurrent), trial_fn, race)
         start = time.perf_counter()
         with stop_on_signals(session.stop):
             tuner.fit()

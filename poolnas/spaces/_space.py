@@ -244,6 +244,9 @@ def _compile(spec: SpaceFile) -> list[Param]:
     if spec.seeds and "repeats" in spec.model_fields_set and most != len(spec.seeds):
         raise ConfigError("repeats", most, f"expected {len(spec.seeds)}, the number of seeds, or leave it out")
     _check_objectives(spec)
+    if not isinstance(spec.repeats, int) and spec.repeats.racing and spec.sampler == "bruteforce":
+        raise ConfigError("repeats", spec.repeats.model_dump(), "racing needs sampler grid, tpe, "
+                          "random, cmaes or nsga2 (bruteforce enumerates every seed itself)")
     if spec.seeds and (len(set(spec.seeds)) != len(spec.seeds) or min(spec.seeds) < 0):
         raise ConfigError("seeds", spec.seeds, "expected distinct integers >= 0")
     paths = config_paths()

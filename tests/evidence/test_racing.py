@@ -98,3 +98,10 @@ def test_simulated_null_study_races_everything_to_max() -> None:
     scenario = bench.SCENARIOS[3]  # all equal: nothing can be separated
     r = bench.simulate(scenario, 10, POLICY, random.Random(2))
     assert r["racing_trials"] > 0.8 * r["fixed_trials"]
+
+
+def test_failed_seeds_are_not_handed_out_again() -> None:
+    best = conf("a", [0.90, 0.88])
+    close = conf("b", [0.89, 0.885])
+    asks = racing_requests([best, close], POLICY, "max", SEEDS, exclude={"b": {2}})
+    assert asks == [("a", 2), ("b", 3)]

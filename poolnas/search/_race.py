@@ -1,0 +1,115 @@
+"""Racing in a sweep: the searcher asks :class:`Race` before every new trial.
+
+``repeats: {min, max, racing: true}`` (``poolnas.evidence.racing``): every configuration runs
+its first ``min`` seeds (queued by the searcher, or walked by the grid sampler); after that a
+seed goes only to a configuration still within noise of the best. The state of the race is
+the study in the database: finished trials give the configurations, RUNNING and WAITING trials
+the seeds pending, FAILED ones (not interrupted) the seeds not to try again. A resumed sweep
+carries on from there.
+
+``decide()`` returns what the searcher does now:
+- ``"ask"``: a trial is queued (a race seed, a retry) or a new configuration is due;
+- ``"wait"``: nothing to start until a running trial finishes (Tune asks again later);
+- ``"done"``: no configuration left to sample and nothing within noise with seeds to go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from poolnas.evidence import configurations
+from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
+from poolnas.search._space import SpaceView
+from poolnas.search._study import INTERRUPTED
+from poolnas.storage import TrialAttrs, config_key
+
+__all__ = ["Race"]
+
+
+class Race:
+    """Decides, from the study's trials, whether the sweep starts a trial, waits or ends.
+
+    Args:
+        view: the space (``view.racing`` set).
+        configs: configurations the sweep samples in all (the grid: every point).
+        sampler: the study's sampler (the grid's ``remaining(study)`` says what is left).
+    """
+
+    def __init__(self, view: SpaceView, configs: int, sampler: Any = None) -> None:
+        assert view.racing is not None
+        self.view = view
+        self.policy = RacingPolicy(*view.racing)
+        self.configs = configs
+        self.sampler = sampler
+        self.status: Any = None  # the last RaceStatus, for the live view
+
+    def _key(self, trial: Any) -> str | None:
+        key = trial.user_attrs.get(TrialAttrs.CONFIG_KEY)
+        if key:
+            return str(key)
+        params = dict(trial.system_attrs.get("fixed_params") or trial.params or {})
+        if not params:
+            return None
+        seed = int(params.get("seed", self.view.seeds[0]))
+        return config_key(self.view.trial_config(params, seed).to_dict())
+
+    def _pending(self, trials: Iterable[Any]) -> tuple[dict[str, set[int]], dict[str, set[int]], int]:
+        """Seeds started but not finished, seeds that failed, per configuration; and how many
+        configurations have been started at all (any trial that is not an interrupted one)."""
+        pending: dict[str, set[int]] = {}
+        failed: dict[str, set[int]] = {}
+        started: set[str] = set()
+        for t in trials:
+            state = t.state.name
+            reason = str(t.user_attrs.get(TrialAttrs.FAIL_REASON, ""))
+            if state == "FAIL" and reason.startswith(INTERRUPTED):
+                continue
+            key = self._key(t)
+            if key is None:
+                continue
+            started.add(key)
+            params = dict(t.system_attrs.get("fixed_params") or t.params or {})
+            seed = int(params.get("seed", self.view.seeds[0]))
+            if state in ("RUNNING", "WAITING"):
+                pending.setdefault(key, set()).add(seed)
+            elif state == "FAIL":
+                failed.setdefault(key, set()).add(seed)
+        return pending, failed, len(started)
+
+    def _enqueue(self, study: Any, trials: list[Any], asks: list[tuple[str, int]]) -> None:
+        by_number = {t.number: t for t in trials}
+        confs = {c.key: c for c in configurations(trials, self.view.metric, self.view.mode)}
+        for key, seed in asks:
+            trial = by_number[confs[key].trials[0]]
+            params = {k: v for k, v in trial.params.items() if k != "seed"}
+            study.enqueue_trial({**params, "seed": seed}, user_attrs={
+                TrialAttrs.ORIGIN: "race", TrialAttrs.CONFIG_KEY: key})
+
+    def decide(self, study: Any, running: int) -> str:
+        """Queue the race's next seeds and say what the searcher does (module docstring).
+
+        Args:
+            study: the sweep's Optuna study.
+            running: trials of this sweep asked and not told yet.
+        """
+        trials = study.get_trials(deepcopy=False)
+        pending, failed, started = self._pending(trials)
+        confs = configurations(trials, self.view.metric, self.view.mode)
+        asks = racing_requests(confs, self.policy, self.view.mode, self.view.seeds, pending,
+                               exclude=failed)
+        counts = {k: len(v) for k, v in pending.items()}
+        self.status = race_status(confs, self.policy, self.view.mode, counts)
+        if asks:
+            self._enqueue(study, trials, asks)
+            return "ask"
+        if any(t.state.name == "WAITING" for t in trials):
+            return "ask"
+        if self._new_configs_left(study, started):
+            return "ask"
+        return "wait" if running or pending else "done"
+
+    def _new_configs_left(self, study: Any, started: int) -> bool:
+        if self.view.is_grid and self.sampler is not None:
+            return int(self.sampler.remaining(study)) > 0
+        return started < self.configs
