@@ -120,6 +120,18 @@ class StudyTrials:
         return [(tid, t) for tid, t in self.asked.items() if tid not in self.told]
 
 
+def _objective_value(metric: str, result: dict[str, Any], attrs: dict[str, Any]) -> float | None:
+    """An objective's final value: the last result's metric, else the trial's final metrics or
+    cost (``params``, ``flops``); None when missing or not finite."""
+    value = result.get(metric)
+    for source in (attrs.get("metrics"), attrs.get("cost")):
+        if value is None and isinstance(source, dict):
+            value = source.get(metric)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def error_reason(trial: Any) -> str:
     """The one-line failure reason of a Tune trial that errored (its error files)."""
     path = getattr(trial, "pickled_error_file", None)
@@ -172,6 +184,7 @@ class TrialOutcomes(Callback):
                  ) -> None:
         self.session = session
         self.metric = metric
+        self.metrics = [m for m, _ in session.view.objectives] or [metric]
         self.on_told = on_told
         self._curves: dict[str, dict[str, list[float]]] = {}
         self._last_step: dict[str, int] = {}
@@ -199,12 +212,17 @@ class TrialOutcomes(Callback):
             self._store(tid, TrialState.FAIL, None, {},
                         str(outcome.get("reason") or "the trial failed"))
             return
-        value = result.get(self.metric)
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            self._store(tid, TrialState.FAIL, None, {},
-                        f"nan: objective {self.metric} is {value!r}")
-            return
-        self._store(tid, TrialState.COMPLETE, float(value), outcome.get("attrs") or {}, None)
+        attrs = outcome.get("attrs") or {}
+        values = []
+        for metric in self.metrics:  # every objective (a multi-objective study: several)
+            value = _objective_value(metric, result, attrs)
+            if value is None:
+                self._store(tid, TrialState.FAIL, None, {},
+                            f"nan: objective {metric} is {result.get(metric)!r}")
+                return
+            values.append(value)
+        self._store(tid, TrialState.COMPLETE, values[0], attrs, None,
+                    values=values if len(values) > 1 else None)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         from optuna.trial import TrialState
@@ -231,6 +249,8 @@ class TrialOutcomes(Callback):
             if isinstance(result.get(key), (int, float)):
                 curves.setdefault(key, []).append(float(result[key]))
         value = result.get(self.metric)
+        if self.session.view.multi_objective:
+            return  # Optuna keeps no intermediate values (and prunes nothing) with several objectives
         if self.session.fault is None and isinstance(value, (int, float)) and math.isfinite(value):
             try:
                 ot_trial.report(float(value), step)
@@ -260,8 +280,9 @@ class TrialOutcomes(Callback):
         return values
 
     def _store(self, tid: str, state: Any, value: float | None, attrs: dict[str, Any],
-               reason: str | None) -> bool:
-        """Tell Optuna the outcome once; False when it was not stored."""
+               reason: str | None, values: list[float] | None = None) -> bool:
+        """Tell Optuna the outcome once (``values``: every objective of a multi-objective
+        study); False when it was not stored."""
         from optuna.trial import TrialState
 
         ot_trial = self.session.asked.get(tid)
@@ -274,8 +295,8 @@ class TrialOutcomes(Callback):
         try:
             for key, val in self._attrs(tid, attrs, reason).items():
                 ot_trial.set_user_attr(key, val)
-            self.session.study.tell(ot_trial, value if state == TrialState.COMPLETE else None,
-                                    state=state)
+            told = (values or value) if state == TrialState.COMPLETE else None
+            self.session.study.tell(ot_trial, told, state=state)
         except Exception as err:  # noqa: BLE001 - disk full, read-only file, server gone
             self.session.unstored += 1
             self.session.on_fault(err, f"the outcome of trial {ot_trial.number}")

@@ -69,16 +69,19 @@ def best_trial(study: Any) -> dict[str, Any] | None:
     (the best run), params, config, mean, std (None for one seed), n, trials, notes (chance
     accuracy, identical losses, test data)."""
     from poolnas.evidence import study_evidence
+    from poolnas.evidence.pareto import study_objectives
 
-    maximize = study.direction.name == "MAXIMIZE"
+    # a multi-objective study: the best is the first objective's (as in every reader)
+    objectives = study_objectives(study.user_attrs.get(StudyAttrs.OBJECTIVE), study.directions)
+    metric, mode = objectives[0]
+    maximize = mode == "max"
     trials = study.get_trials(deepcopy=False)
-    metric = (study.user_attrs.get(StudyAttrs.OBJECTIVE) or {}).get("metric", "objective")
-    ev = study_evidence(trials, metric, "max" if maximize else "min")
+    ev = study_evidence(trials, metric, mode, objectives=objectives)
     if ev.best is None:
         return None
     best = ev.best
     t = best_complete(trials, maximize=maximize)
-    return {"number": t.number, "value": t.value, "params": dict(t.params),
+    return {"number": t.number, "value": t.values[0], "params": dict(t.params),
             "config": t.user_attrs.get(TrialAttrs.CONFIG), "mean": best.mean, "std": best.std,
             "n": best.n, "trials": list(best.trials), "notes": ev.notes}
 

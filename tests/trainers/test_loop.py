@@ -9,7 +9,7 @@ from poolnas.trainers.checkpoint import load_checkpoint
 from poolnas.trainers.loop import train
 
 KEYS = {"val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s", "epoch"}
-COST_KEYS = {"train_step_ms", "infer_ms"}
+COST_KEYS = {"train_step_ms", "infer_ms", "params", "flops"}
 
 
 def _stable(result):
