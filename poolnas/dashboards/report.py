@@ -164,7 +164,7 @@ def _best_table(data: StudyData, top: int) -> str:
     near = {id(c.config) for c in ev.near_best}
     entries = {e.config_key: e for e in rank_configurations(data, top)}
     header = ["rank", *keys, "n", f"{data.value_label()} mean", "std", "Δ vs baseline", "95% interval",
-              "verdict", "≈ best", "n_params", "trials", "checkpoint"]
+              "verdict", "≈ best", "n_params", "GMACs", "front", "trials", "checkpoint"]
     rows = []
     for rank, conf in enumerate(configs, start=1):
         comp = ev.comparison_of(conf)
@@ -174,6 +174,8 @@ def _best_table(data: StudyData, top: int) -> str:
                      _num(conf.mean, data), _num(conf.std, data), delta, _interval(comp, data),
                      comp.verdict if comp else "", "≈" if id(conf) in near else "",
                      entry.n_params if entry else None,
+                     _cost_num((entry.cost or {}).get("flops") if entry else None, 1e9, ".4f"),
+                     "*" if ev.on_front(conf) else "",
                      ", ".join(map(str, conf.trials[:8])) + (" …" if len(conf.trials) > 8 else ""),
                      (entry.checkpoint if entry else None) or (entry.note if entry and entry.note else None)])
     return _table(header, rows)
@@ -291,7 +293,8 @@ mean {html.escape(data.metric)} with the 95% t-interval where n ≥ 2; stars: th
 <h2>Configurations</h2>
 <p class="note">Ranked by the mean of {html.escape(data.metric)} over seeds; std is the sample
 standard deviation over those runs ("–" for one run); blank: the parameter does not apply to that
-configuration; ≈: within noise of the best. Export them with <code>poolnas export --study
+configuration; ≈: within noise of the best; GMACs: FLOPs in billions (mean over seeds); front *: on
+the Pareto front (the cost section). Export them with <code>poolnas export --study
 {html.escape(data.name)} --top K</code>; all of them against the baseline with <code>poolnas compare
 --study {html.escape(data.name)}</code>.</p>{_best_table(data, top)}
 <h2>Paper figures</h2>

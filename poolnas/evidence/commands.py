@@ -117,7 +117,9 @@ def format_table(ev: Evidence, study: str) -> str:
              f"baseline {ev.baseline_text()}{many} from {ev.baseline_source}; Δ paired over shared "
              "seeds (Welch when none), 95% t-interval", table]
     lines.append(f"front (*): the Pareto front of {_over(ev)}, means over seeds; GMACs: multiply-"
-                 "accumulates per image, forward, in billions")
+                 "accumulates per image, forward, in billions" if ev.pareto else
+                 f"front: none, no configuration kept every one of {_over(ev)} (a study written before "
+                 "poolnas stored the cost)")
     lines += [f"note: {n}" for n in ev.notes]
     return "\n".join(lines)
 

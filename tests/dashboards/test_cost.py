@@ -94,6 +94,8 @@ def test_report_shows_the_pareto_set_and_cost_figures(mo_url, tmp_path) -> None:
     assert section.count("<tr>") == 1 + len(FRONT) and "attention.pooling=mix" not in section
     assert "multi-objective; best: the best mean of the first" in page
     assert page.index('id="cost"') < page.index("<h2>Summary</h2>")
+    table = page.split("<h2>Configurations</h2>")[1].split("</table>")[0]
+    assert "<th>GMACs</th><th>front</th>" in table and table.count("<td>*</td>") == len(FRONT)
 
 
 def test_dashboard_report_route_on_a_multi_objective_study(mo_url) -> None:

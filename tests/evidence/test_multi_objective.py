@@ -107,3 +107,15 @@ def test_studies_and_load_read_a_multi_objective_study(mo_url, capsys) -> None:
     assert frame.loc[0, "cost.flops"] == 2.0e6
     complete = res.trials[res.trials["state"] == "COMPLETE"]
     assert all(len(v) == 2 and v[0] == x for v, x in zip(complete["values"], complete["value"], strict=True))
+
+
+@pytest.mark.integration
+def test_compare_on_a_study_without_cost_says_there_is_no_front(sqlite_url, capsys) -> None:
+    synthetic.fill(synthetic.create("old", sqlite_url), [({"attention.pooling": "gap"}, [0.7, 0.72]),
+                                                         ({"attention.pooling": "max"}, [0.6, 0.61])])
+    assert main(["compare", "--study", "old", "--storage", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "front: none, no configuration kept every one of test_acc (max) against flops (min)" in out
+    assert main(["compare", "--study", "old", "--storage", sqlite_url, "--format", "json"]) == 0
+    confs = json.loads(capsys.readouterr().out)["configurations"]
+    assert all(not c["pareto"] and c["cost"]["flops"] is None and c["cost"]["params"] == 1000.0 for c in confs)
