@@ -112,7 +112,7 @@ def _pareto_html(data: StudyData) -> str:
         rows.append([_params_text(conf), conf.n, _num(conf.mean, data),
                      f"[{_num(iv[0], data)}, {_num(iv[1], data)}]" if iv else "–",
                      *[_cost_num(v) for v, (m, _) in zip(p.values[1:], objs, strict=True) if m not in COST_METRICS],
-                     _cost_num(cost["params"], 1.0, ",.0f"), _cost_num(cost["flops"], 1e9, ".4f"),
+                     _cost_num(cost["params"], 1.0, ",.0f"), _cost_num(cost["flops"], 1e9, ".4g"),
                      _cost_num(cost["train_step_ms"]), _cost_num(cost["infer_ms"]),
                      "baseline" if conf is ev.baseline_config else ""])
     extra = [f"{m} mean" for m, _ in objs if m not in COST_METRICS]
@@ -174,7 +174,7 @@ def _best_table(data: StudyData, top: int) -> str:
                      _num(conf.mean, data), _num(conf.std, data), delta, _interval(comp, data),
                      comp.verdict if comp else "", "≈" if id(conf) in near else "",
                      entry.n_params if entry else None,
-                     _cost_num((entry.cost or {}).get("flops") if entry else None, 1e9, ".4f"),
+                     _cost_num((entry.cost or {}).get("flops") if entry else None, 1e9, ".4g"),
                      "*" if ev.on_front(conf) else "",
                      ", ".join(map(str, conf.trials[:8])) + (" …" if len(conf.trials) > 8 else ""),
                      (entry.checkpoint if entry else None) or (entry.note if entry and entry.note else None)])

@@ -131,7 +131,7 @@ def _over(ev: Evidence) -> str:
 def _cost_cells(conf: Any) -> list[str]:
     cost = cost_means(conf)
     params, flops = cost["params"], cost["flops"]
-    return ["–" if params is None else f"{params:,.0f}", "–" if flops is None else f"{flops / 1e9:.4f}"]
+    return ["–" if params is None else f"{params:,.0f}", "–" if flops is None else f"{flops / 1e9:.4g}"]
 
 
 def format_json(ev: Evidence, study: str) -> str:

@@ -78,7 +78,7 @@ def test_compare_table_has_cost_columns_and_front_marker(mo_url, capsys) -> None
     head = out[1].split()
     assert head[-3:] == ["params", "GMACs", "front"]
     rows = {line.split()[1]: line for line in out[2:8]}
-    assert rows["score"].rstrip().endswith("1,400   0.0020  *")
+    assert rows["score"].rstrip().endswith("1,400   0.002   *")
     assert not rows["mix"].rstrip().endswith("*") and rows["gap"].rstrip().endswith("*")
 
 
