@@ -8,6 +8,7 @@ import torchvision
 from models_helpers import make_config
 
 from poolnas.models import build_model, load_pretrained
+from poolnas.models.pretrained import adapt_input_conv
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +79,58 @@ def test_strict_on_the_backbone(tmp_path, torchvision_file) -> None:
     state = dict(tv_state)
     del state["layer2.0.downsample.0.weight"]
     torch.save(state, tmp_path / "missing.pth")
+    wide_stem = dict(tv_state, **{"conv1.weight": torch.zeros(64, 3, 3, 3)})
+    torch.save(wide_stem, tmp_path / "stem.pth")
     with torch.device("meta"):  # the checks come before any copy: no need for real tensors
         model = build_model(make_config("resnet50", num_classes=10))
         grey = build_model(make_config("resnet50", num_classes=10, in_channels=1))
     with pytest.raises(ValueError, match="missing backbone keys: layer2.0.downsample.0.weight"):
         load_pretrained(model, tmp_path / "missing.pth")
     with pytest.raises(ValueError, match="shape mismatch backbone keys: conv1.weight"):
-        load_pretrained(grey, torchvision_file[0])
+        load_pretrained(grey, tmp_path / "stem.pth")  # a 3x3 kernel is not adapted to 7x7
     with pytest.raises(ValueError, match="unexpected"):
         load_pretrained(build_model(make_config("resnet20")), tmp_path / "missing.pth")
+
+
+def test_one_channel_ten_classes_from_an_rgb_file(torchvision_file) -> None:
+    # timm's adapt_input_conv: a grey input's conv1 is the sum of the RGB kernels; the
+    # classifier (1000 classes in the file) is skipped by its shape, the rest loads as is
+    path, tv_state = torchvision_file
+    model = build_model(make_config("resnet50", num_classes=10, in_channels=1))
+    report = load_pretrained(model, path)
+    ours = model.state_dict()
+    assert ours["conv1.weight"].shape == (64, 1, 7, 7)
+    assert torch.allclose(ours["conv1.weight"], tv_state["conv1.weight"].sum(dim=1, keepdim=True))
+    assert ours["fc.weight"].shape == (10, 2048)
+    assert report["skipped"] == ["fc.weight", "fc.bias"]
+    same = [k for k in tv_state if not k.startswith(("conv1.", "fc."))]
+    assert all(torch.equal(ours[k], tv_state[k]) for k in same)
+
+
+@pytest.mark.parametrize("channels", [2, 4, 5])
+def test_other_channel_counts_repeat_and_rescale(channels) -> None:
+    torch.manual_seed(0)
+    rgb = torch.randn(8, 3, 3, 3)
+    adapted = adapt_input_conv(rgb, channels)
+    assert adapted.shape == (8, channels, 3, 3)
+    tiled = rgb.repeat(1, 2, 1, 1)[:, :channels]
+    assert torch.allclose(adapted, tiled * 3 / channels)
+    # a constant image gives the same response as its RGB version when channels % 3 == 0
+    assert torch.allclose(adapt_input_conv(rgb, 6).sum(dim=1), rgb.sum(dim=1))
+
+
+def test_classifier_found_by_type_not_name(tmp_path) -> None:
+    # a network whose head is not called "fc": the last nn.Linear is still the classifier
+    class Net(torch.nn.Module):
+        def __init__(self, classes: int) -> None:
+            super().__init__()
+            self.stem = torch.nn.Conv2d(3, 4, 3)
+            self.head = torch.nn.Linear(4, classes)
+
+    torch.manual_seed(2)
+    source = Net(7)
+    torch.save(source.state_dict(), tmp_path / "net.pt")
+    target = Net(3)
+    report = load_pretrained(target, tmp_path / "net.pt")
+    assert report["skipped"] == ["head.weight", "head.bias"]
+    assert torch.equal(target.stem.weight, source.stem.weight)
