@@ -3,9 +3,11 @@
 Plotly.js is embedded once in the page (no CDN); each figure is a div drawn by it. Sections:
 summary (trial counts per state, objective, storage URL with its password redacted), the
 verdict first (the baseline, the configurations that beat it with Δ and a 95% interval, those
-within noise of the best, warnings such as chance accuracy, and a figure of every seed), then the
-summary (trial counts per state, objective, storage URL with its password redacted), the search
-space, every configuration, the paper figures that apply, and Optuna's plots.
+within noise of the best, warnings such as chance accuracy, and a figure of every seed), the cost
+and the Pareto front (the Pareto set, and the objective against FLOPs and against parameters, one
+point per configuration), then the summary, the search space, every configuration, the paper
+figures that apply, and Optuna's plots. A multi-objective study reads the same way: best and the
+verdict are on its first objective.
 """
 
 from __future__ import annotations

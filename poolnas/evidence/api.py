@@ -79,7 +79,9 @@ class StudyResults:
         trials: one row per trial: number, state, value, config_key, seed, the params, metrics.*.
         configurations: one row per configuration, best first: its params (missing where they do
             not apply), n, mean, std (None for one seed), delta, ci_low, ci_high (95%, vs the
-            baseline), verdict, near_best (within noise of the best), seeds, trials.
+            baseline), verdict, near_best (within noise of the best), seeds, trials,
+            cost.params, cost.flops, cost.train_step_ms, cost.infer_ms (means over seeds) and
+            pareto (on the front: the study's objectives, or its objective against FLOPs).
         evidence: the :class:`poolnas.evidence.Evidence` behind them.
     """
 
