@@ -19,11 +19,11 @@ from typing import Any
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
 _EXPORTS = {
-    "create_attention": "poolnas.attention.factory",
-    "create_batch_attention": "poolnas.attention.factory",
+    "create_attention": "poolnas.attention.from_config",
+    "create_batch_attention": "poolnas.attention.from_config",
     "attention_parameters": "poolnas.attention.parameters",
     "attention_regularizer": "poolnas.attention.parameters",
-    "create_pool": "poolnas.attention.pool_factory",
+    "create_pool": "poolnas.attention.pool_types",
     "region_side": "poolnas.attention.regions",
     "sample_region_masks": "poolnas.attention.regions",
     "scheduled_lambda": "poolnas.attention.schedules",

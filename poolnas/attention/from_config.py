@@ -21,7 +21,7 @@ from poolnas.errors import ConfigError
 from ._checks import check_int
 from .ba2m import BatchAttention
 from .double_branch import DoubleBranchAttention
-from .pool_factory import create_pool
+from .pool_types import create_pool
 from .schedules import site_lambda
 from .se import ChannelAttention
 from .spem import SPEMAttention

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from poolnas.attention import create_pool
-from poolnas.attention.pool_factory import POOL_TYPES
+from poolnas.attention.pool_types import POOL_TYPES
 
 
 @pytest.mark.parametrize("pool_type", POOL_TYPES)
