@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from poolnas.cli import main
 from poolnas.config import load_trial_config
 from poolnas.dashboards import format_entries, from_study, rank_configurations, trials_csv
+from poolnas.models import build_model, count_parameters
 
 LUCKY = {"attention.pooling": "srp-ss", "attention.lam": 0.4}  # one great seed, two bad
 STEADY = {"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 5}
@@ -109,7 +110,6 @@ def test_empty_study_exits_1(sqlite_url, capsys):
 
 
 def test_export_train_round_trip_builds_the_same_model(sqlite_url, tmp_path):
-    models = pytest.importorskip("poolnas.models")
     s = S.create("round-trip", sqlite_url)
     values = {"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 3,
               "attention.reduction": 4, "attention.placement.stages": [2, 3]}
@@ -119,8 +119,8 @@ def test_export_train_round_trip_builds_the_same_model(sqlite_url, tmp_path):
     exported = load_trial_config(out)
     original = load_trial_config(_write(tmp_path / "orig.yaml", S.make_config(values, seed=1)))
     assert exported == original
-    a, b = models.build_model(exported), models.build_model(original)
-    assert models.count_parameters(a) == models.count_parameters(b) > 0
+    a, b = build_model(exported), build_model(original)
+    assert count_parameters(a) == count_parameters(b) > 0
     assert str(a) == str(b)
 
 

@@ -8,6 +8,8 @@ import functools
 import pytest
 import yaml
 
+import poolnas.search.fake_trials as fake
+import poolnas.search.sweep as search
 from poolnas.cli import main
 from poolnas.config import load_trial_config
 from poolnas.dashboards import applicable_figures, load_study, rank_configurations
@@ -30,8 +32,6 @@ SPACE = {
 
 
 def test_report_and_export_of_a_real_sweep(tmp_path):
-    search = pytest.importorskip("poolnas.search.sweep")
-    fake = pytest.importorskip("poolnas.search.fake_trials")
     space = tmp_path / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     url = f"sqlite:///{tmp_path / 'sweep.db'}"

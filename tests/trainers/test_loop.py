@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from poolnas.attention import attention_regularizer
 from poolnas.errors import ConfigError, NonFiniteLossError
 from poolnas.trainers import loop
 from poolnas.trainers.checkpoint import load_checkpoint
 from poolnas.trainers.loop import train
+from poolnas.trainers.recipes import resolve_recipe
 
 KEYS = {"val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s", "epoch"}
 COST_KEYS = {"train_step_ms", "infer_ms", "params", "flops"}
@@ -124,20 +127,18 @@ def test_cuda_path_keeps_data_on_gpu(tiny):
      ({"pooling": "mix", "mix_alpha": 0.3, "excitation": "se"}, False),
      ({"pooling": "gap"}, False)],
 )
-def test_spem_regulariser_joins_the_loss_wherever_a_learned_mix_exists(
-        tiny, monkeypatch, attention, in_loss):
-    calls = []
-    original = loop.attention_regularizer
-
-    def counting(model):
-        value = original(model)
-        calls.append(value.requires_grad)
-        return value
-
-    monkeypatch.setattr(loop, "attention_regularizer", counting)
-    cfg = tiny(epochs=1, train_subset=128)
+def test_spem_regulariser_joins_the_loss_wherever_a_learned_mix_exists(tiny, attention, in_loss):
+    # one batch's objective is cross-entropy, plus SPEM's 0.1·Σp² where a learned mix exists
+    cfg = tiny(epochs=1, train_subset=128, augment=False)
     cfg = cfg.model_copy(update={"attention": cfg.attention.model_copy(update=attention)})
-    train(cfg)
-    steps_with_regulariser = calls[1:]  # calls[0]: the set-up check
-    assert bool(steps_with_regulariser) == in_loss
-    assert all(steps_with_regulariser)
+    dev = torch.device("cpu")
+    run = loop._build_run(cfg, dev, resolve_recipe(cfg.trainer), loop._load_data(cfg, dev))
+    xb, yb = run.data.train_x[:32], run.data.train_y[:32]
+    loss = loop._step_loss(run, xb, yb, torch.Generator().manual_seed(0), np.random.default_rng(0))
+    with torch.no_grad():
+        cross_entropy = run.criterion(run.model(xb), yb)
+        regulariser = attention_regularizer(run.model)
+    expected = cross_entropy + regulariser if in_loss else cross_entropy
+    assert (float(regulariser) > 0) == in_loss
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert loss.item() != pytest.approx(cross_entropy.item(), rel=1e-6) or not in_loss
