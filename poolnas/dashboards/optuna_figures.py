@@ -12,8 +12,9 @@ single-objective, holding each trial's first value).
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from poolnas.dashboards._study import StudyData
@@ -116,14 +117,38 @@ def _webgl(fig: Any) -> Any:
     return go.Figure(data=data, layout=fig.layout)
 
 
+@contextlib.contextmanager
+def _optuna_log_level(level: int) -> Iterator[None]:
+    """Optuna's log level set to ``level`` inside the block and restored on exit (the
+    caller's setting is the caller's: a report must not change it behind their back)."""
+    import optuna
+
+    saved = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(level)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(saved)
+
+
 def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trials: int = 500,
                  max_contour_params: int = 3, webgl_above: int = 500) -> list[OptunaPlot]:
-    """Optuna's plots for the study, each drawn or skipped with a reason (never raising)."""
+    """Optuna's plots for the study, each drawn or skipped with a reason (never raising).
+
+    Optuna logs at WARNING while they are drawn (the in-memory studies would announce
+    themselves at INFO); the caller's log level is restored afterwards."""
     import optuna
+
+    with _optuna_log_level(optuna.logging.WARNING):
+        return _draw_plots(data, max_trials=max_trials, max_importance_trials=max_importance_trials,
+                           max_contour_params=max_contour_params, webgl_above=webgl_above)
+
+
+def _draw_plots(data: StudyData, *, max_trials: int, max_importance_trials: int,
+                max_contour_params: int, webgl_above: int) -> list[OptunaPlot]:
     import optuna.visualization as vis
     from optuna.trial import TrialState
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values]
     params = _varying_params(complete)
     maximize = data.maximize

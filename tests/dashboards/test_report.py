@@ -45,6 +45,20 @@ def test_optuna_plot_guards():
     assert all(p.figure is None and p.skipped == "no complete trials yet" for p in empty.values())
 
 
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "ERROR"])
+def test_optuna_plots_leave_the_callers_log_level(srp_study, level):
+    import optuna
+
+    saved = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(getattr(optuna.logging, level))
+    try:
+        plots = optuna_plots(from_study(srp_study))
+        assert optuna.logging.get_verbosity() == getattr(optuna.logging, level)
+    finally:
+        optuna.logging.set_verbosity(saved)
+    assert any(p.figure is not None for p in plots)
+
+
 def test_optuna_plots_sample_large_studies(srp_study):
     plots = {p.key: p for p in optuna_plots(from_study(srp_study), max_trials=4, max_importance_trials=4,
                                             webgl_above=2)}
