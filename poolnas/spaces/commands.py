@@ -22,16 +22,25 @@ def summary(space: Space) -> str:
             size += f" (trials: {space.num_configs()})"
     else:
         size = f"{space.num_configs()} trials"
+    if space.racing:
+        lo = space.num_configs() * space.racing[0]
+        runs = (f"{size} × {space.racing[0]}-{len(seeds)} seeds (racing) = {lo} to "
+                f"{space.num_runs()} runs")
+    else:
+        runs = f"{size} × {len(seeds)} seed{'s' * (len(seeds) != 1)} = {space.num_runs()} runs"
+    objectives = ", ".join(f"{o.mode} {o.metric}" for o in space.objectives)
     return (f"study {space.study}: sampler {space.sampler}, {len(searched)} parameter{'s' * (len(searched) != 1)}"
-            f" ({', '.join(searched) or 'none'}); {size} × {len(seeds)} seed{'s' * (len(seeds) != 1)}"
-            f" = {space.num_runs()} runs;"
-            f" objective {space.objective.mode} {space.objective.metric}")
+            f" ({', '.join(searched) or 'none'}); {runs};"
+            f" objective{'s' * space.multi_objective} {objectives}")
 
 
 def validate_command(args: argparse.Namespace) -> int:
     space = load_space(args.file)
+    from poolnas.spaces._estimate import format_estimate
+
     print(f"{args.file}: ok")
     print(summary(space))
+    print(format_estimate(space))
     return 0
 
 

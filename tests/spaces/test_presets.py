@@ -114,12 +114,14 @@ def test_se_placement_covers_the_four_se_variants():
     assert {g["attention.placement.position"] for g in grid} == {"residual", "pre", "between", "identity"}
 
 
-def test_quickstart_is_small():
+def test_quickstart_is_small_and_races_poolings_against_gap():
     space = load_space("quickstart")
-    assert space.sampler == "tpe" and space.trials == 12 and space.resources.cpu == 1
+    assert space.sampler == "grid" and space.resources.cpu == 1
+    assert space.racing == (2, 4) and space.spec.baseline == {"attention.pooling": "gap"}
     assert space.base["trainer"]["dataset"] == "digits" and space.base["trainer"]["epochs"] <= 5
-    assert {"attention.pooling", "attention.lam", "attention.M", "attention.reduction"} == {
-        p.name for p in space.searched}
+    assert [p.name for p in space.searched] == ["attention.pooling"]
+    assert "gap" in {g["attention.pooling"] for g in space.grid()}
+    assert space.num_configs() * 4 <= 24  # at most 24 runs: about a minute on 2 cores
 
 
 def test_show_prints_the_preset(capsys):
