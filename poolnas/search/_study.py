@@ -117,12 +117,14 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
     counts = state_counts(all_trials)
     recovered = 0
     retries: list[tuple[dict[str, Any], int]] = []
+    study_id = storage.get_study_id_from_name(study_name)
     for t in all_trials:
         if t.state != TrialState.RUNNING:
             continue
-        storage.set_trial_user_attr(t._trial_id, TrialAttrs.FAIL_REASON,
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        storage.set_trial_user_attr(trial_id, TrialAttrs.FAIL_REASON,
                                     f"{INTERRUPTED} the sweep stopped while it ran; tried again")
-        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
         recovered += 1
         if t.params:
             retries.append((dict(t.params), t.number))

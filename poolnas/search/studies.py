@@ -32,7 +32,7 @@ def list_studies(storage: Any) -> list[StudySummary]:
     """One summary per study of an Optuna storage, by name."""
     out = []
     for s in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
-        trials = storage.get_all_trials(s._study_id, deepcopy=False)
+        trials = storage.get_all_trials(storage.get_study_id_from_name(s.study_name), deepcopy=False)
         counts = {state: 0 for state in _STATES} | state_counts(trials)
         direction = s.directions[0].name.lower() if s.directions else "maximize"
         best = best_configuration(trials, "max" if direction == "maximize" else "min")

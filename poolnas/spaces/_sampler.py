@@ -9,12 +9,15 @@ never reruns that point on resume.
 ``GridPointSampler`` walks ``Space.grid_cells()``: every grid point (``Space.grid()``,
 ``when:`` respected) × every seed, seed-major (all points with the first seed first).
 A cell is identified by its key, the JSON text of ``[params as Optuna labels, seed]``;
-the sampler stores it in the trial's system attribute ``poolnas:grid_cell`` when the
-trial starts, and the trial's params are exactly the cell's dotted keys (+ ``seed``
-when there are several seeds). Before each trial it takes the first cell that no trial of
-the study holds: a cell is held by a COMPLETE, PRUNED, RUNNING or WAITING trial (by its
-attribute, or by its params for trials made otherwise, e.g. enqueued), and by a FAILED
-trial that this sampler started (no retry loops within a run). A FAILED trial from an
+the sampler keeps the cell it gave each trial in memory, by trial number, when the trial
+starts, and the trial's params are exactly the cell's dotted keys (+ ``seed`` when there
+are several seeds), so a stored trial names its cell by its params. Before each trial it
+takes the first cell that no trial of the study holds: a cell is held by a COMPLETE,
+PRUNED, RUNNING or WAITING trial (by the cell this sampler gave it, else by its params,
+e.g. enqueued trials and trials of an earlier run; studies written before this carry the
+cell in the system attribute ``poolnas:grid_cell``, still read), and by a FAILED trial that
+this sampler started (no retry loops within a run). One driver runs a study at a time
+(``poolnas.search._lease``), so the sampler's memory is the only one asking. A FAILED trial from an
 earlier run (a sweep that died: the search package marks its RUNNING trials FAIL on
 resume) does not hold its cell, so ``--resume`` reruns it once. Hence each cell ends
 with exactly one finished trial, also across a resume; ``remaining(study)`` says how
@@ -58,14 +61,14 @@ class GridPointSampler(BaseSampler):
         self._keys = [cell_key(params, seed) for _, params, seed in cells]
         self._cells = {key: (params, seed) for key, (_, params, seed) in zip(self._keys, cells, strict=True)}
         self._retry_failed = retry_failed
-        self._started: set[int] = set()  # trial numbers this sampler assigned
+        self._assigned: dict[int, str] = {}  # trial number -> the cell this sampler gave it
 
     @property
     def n_cells(self) -> int:
         return len(self._keys)
 
     def _trial_key(self, t: FrozenTrial) -> str | None:
-        key = t.system_attrs.get(GRID_CELL_ATTR)
+        key = self._assigned.get(t.number) or t.system_attrs.get(GRID_CELL_ATTR)
         if key is not None:
             return key
         params = dict(t.params or t.system_attrs.get("fixed_params") or {})
@@ -76,11 +79,11 @@ class GridPointSampler(BaseSampler):
 
     def _held(self, study: Study, *, exclude: int | None = None) -> set[str]:
         held: set[str] = set()
-        for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
+        for t in study.get_trials(deepcopy=False):
             if t.number == exclude:
                 continue
             holds = t.state in _HOLDING or (
-                t.state == TrialState.FAIL and (t.number in self._started or not self._retry_failed))
+                t.state == TrialState.FAIL and (t.number in self._assigned or not self._retry_failed))
             key = self._trial_key(t) if holds else None
             if key is not None:
                 held.add(key)
@@ -95,7 +98,7 @@ class GridPointSampler(BaseSampler):
         return self.remaining(study) == 0
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if GRID_CELL_ATTR in trial.system_attrs or "fixed_params" in trial.system_attrs:
+        if "fixed_params" in trial.system_attrs:  # enqueued: its params name its cell
             return
         held = self._held(study, exclude=trial.number)
         free = [key for key in self._keys if key not in held]
@@ -103,8 +106,7 @@ class GridPointSampler(BaseSampler):
             optuna.logging.get_logger(__name__).warning(
                 "every grid cell has a trial: re-running the first cell (check remaining() first)")
             free = self._keys[:1]
-        study._storage.set_trial_system_attr(trial._trial_id, GRID_CELL_ATTR, free[0])
-        self._started.add(trial.number)
+        self._assigned[trial.number] = free[0]
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}
@@ -115,7 +117,7 @@ class GridPointSampler(BaseSampler):
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        key = trial.system_attrs.get(GRID_CELL_ATTR)
+        key = self._assigned.get(trial.number)
         if key not in self._cells:
             raise ValueError(f"trial {trial.number} has no grid cell of this space; "
                              f"enqueued trials must fix every parameter ({param_name!r} is missing)")
