@@ -157,7 +157,8 @@ class TrainerConfig(_Section):
         "paper-resnet"
     )
     optimizer: Literal["sgd", "adamw"] = "sgd"
-    nesterov: bool = True
+    # None: the recipe's value (Nesterov for SRP's recipes, plain momentum for spem/saam).
+    nesterov: bool | None = None
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     # None: the recipe's value (poolnas.trainers.recipes); a number overrides the recipe.
     lr: float | None = Field(None, gt=0.0)

@@ -29,7 +29,7 @@ __all__ = [
 DEFAULT_STORAGE = "sqlite:///poolnas.db"
 # Version of the stored trial config (TrialAttrs.CONFIG); bump it when a field is renamed or
 # removed, and teach poolnas.dashboards._migrate the change. Configs without one are version 0.
-TRIAL_CONFIG_VERSION = 1
+TRIAL_CONFIG_VERSION = 2  # 2: trainer.nesterov None = the recipe's value
 
 
 class TrialAttrs:

@@ -24,6 +24,18 @@ __all__ = ["MigratedConfig", "migrate_config"]
 _MAX_PASSES = 32  # one pass per refused field; a config has far fewer fields
 
 
+def _nesterov_follows_the_recipe(doc: dict[str, Any]) -> None:
+    """Version 2: ``trainer.nesterov`` None = the recipe's value. Before, the default was
+    True and meant the same (Nesterov only where the recipe has it): True becomes None."""
+    trainer = doc.get("trainer")
+    if isinstance(trainer, dict) and trainer.get("nesterov") is True:
+        trainer["nesterov"] = None
+
+
+# (version that introduced the change, migration of a config stored before it)
+_MIGRATIONS = ((2, _nesterov_follows_the_recipe),)
+
+
 class MigratedConfig(NamedTuple):
     config: dict[str, Any] | None  # valid under the current schema; None if it cannot be
     version: int  # the version it was stored under (0: before versioning)
@@ -61,6 +73,9 @@ def migrate_config(user_attrs: dict[str, Any]) -> MigratedConfig:
     if not isinstance(raw, dict):
         return MigratedConfig(None, version, [])
     doc = copy.deepcopy(raw)
+    for introduced, migrate in _MIGRATIONS:
+        if version < introduced:
+            migrate(doc)
     dropped: list[str] = []
     for _ in range(_MAX_PASSES):
         try:

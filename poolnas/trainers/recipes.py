@@ -1,7 +1,7 @@
 """Training recipes of the papers (papers/NOTES.md), scaled to the configured epochs.
 
-A recipe gives defaults for ``lr``, ``weight_decay`` and ``attention_weight_decay`` and
-fixes the learning-rate schedule. Values written explicitly in the trainer config
+A recipe gives defaults for ``lr``, ``weight_decay``, ``attention_weight_decay`` and
+``nesterov`` and fixes the learning-rate schedule. Values written explicitly in the trainer config
 override the recipe's defaults; ``None`` (the schema's default) means "the recipe's
 value", so a dumped config re-validates to the same hyperparameters. The step
 schedules put each milestone at the same fraction of training as in the paper: a
@@ -9,9 +9,10 @@ milestone at epoch 100 of 200 falls at epoch 5 of 10. A milestone m is 0-based: 
 m, m + 1, ... (the (m+1)-th epoch on) run at the lower rate.
 
 The momentum is SGD's 0.9 (``trainer.momentum``); Nesterov where the paper uses it
-(SRP: "Nesterov momentum 0.9"). SPEM (the authors' code) and SAAM use plain momentum:
-their recipes turn Nesterov off whatever ``trainer.nesterov`` says (the schema's
-default is True, so a dumped config could not say "the recipe's value" otherwise).
+(SRP: "Nesterov momentum 0.9"). SPEM (the authors' code) and SAAM use plain momentum.
+``trainer.nesterov`` left at None takes the recipe's choice; true or false overrides it.
+Configs stored before trial-config version 2 had ``nesterov: true`` by default, which
+then meant "the recipe's value": :mod:`poolnas.dashboards._migrate` reads it as None.
 
 | recipe | paper | lr | milestones (0-based, of paper epochs), factor | wd | Nesterov |
 |---|---|---|---|---|---|
@@ -49,7 +50,7 @@ class Recipe:
     milestones: tuple[int, ...] = ()  # in paper epochs
     gamma: float = 0.1
     warmup: float = 0.0  # onecycle: fraction of steps spent warming up
-    nesterov: bool = True  # False: plain momentum whatever trainer.nesterov says
+    nesterov: bool = True  # False: plain momentum unless trainer.nesterov says otherwise
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
@@ -98,7 +99,7 @@ def resolve_recipe(cfg: TrainerConfig) -> ResolvedRecipe:
                                 else r.attention_weight_decay),
         epochs=cfg.epochs,
         milestones=milestones,
-        nesterov=cfg.nesterov and r.nesterov and cfg.momentum > 0,
+        nesterov=(cfg.nesterov if cfg.nesterov is not None else r.nesterov) and cfg.momentum > 0,
     )
 
 
@@ -116,7 +117,7 @@ def lr_factor(rr: ResolvedRecipe, epoch: int, step: int, steps_per_epoch: int) -
 
 def build_optimizer(model: nn.Module, cfg: TrainerConfig, rr: ResolvedRecipe,
                     attention_params: Iterable[nn.Parameter] = ()) -> torch.optim.Optimizer:
-    """SGD (Nesterov unless the recipe or ``trainer.nesterov`` turns it off) or AdamW;
+    """SGD (Nesterov as ``trainer.nesterov``, else as the recipe) or AdamW;
     attention parameters without weight decay when ``attention_weight_decay`` is off
     (SAAM's setting)."""
     params = [p for p in model.parameters() if p.requires_grad]

@@ -27,3 +27,20 @@ def test_removed_key_and_refused_value_are_reset_and_named():
 
 def test_no_config_is_none_not_an_error():
     assert migrate_config({}).config is None
+
+
+def test_old_nesterov_true_means_the_recipes_value():
+    # before version 2, nesterov: true was the default and meant "as the recipe" (plain
+    # momentum for spem and saam); read now, it still trains as it did
+    from poolnas.config import config_from_dict
+    from poolnas.trainers.recipes import resolve_recipe
+
+    assert TRIAL_CONFIG_VERSION >= 2
+    for recipe, nesterov in (("spem", False), ("saam", False), ("paper-resnet", True)):
+        cfg = synthetic.make_config({"attention.pooling": "mix"})
+        cfg["trainer"].update(recipe=recipe, nesterov=True)
+        old = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: 1})
+        assert old.dropped == [] and old.config["trainer"]["nesterov"] is None
+        assert resolve_recipe(config_from_dict(old.config).trainer).nesterov is nesterov
+        new = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION})
+        assert new.config["trainer"]["nesterov"] is True  # written now: an explicit choice

@@ -73,6 +73,24 @@ def test_nesterov_as_in_each_paper(recipe, nesterov):
     again = TrainerConfig.model_validate(cfg.model_dump(mode="json"))  # a dumped config
     assert resolve_recipe(again).nesterov is nesterov
     assert not resolve_recipe(TrainerConfig(recipe=recipe, nesterov=False)).nesterov
+    assert resolve_recipe(TrainerConfig(recipe=recipe, nesterov=True)).nesterov  # a value wins
+
+
+@pytest.mark.parametrize("recipe", ["spem", "saam"])
+def test_dumped_spem_and_saam_configs_keep_plain_momentum(tmp_path, recipe):
+    # the whole trial config dumped to YAML and read back: nesterov stays "the recipe's"
+    import yaml
+
+    from poolnas.config import config_from_dict, load_trial_config
+
+    cfg = config_from_dict({"trainer": {"recipe": recipe}})
+    assert cfg.trainer.nesterov is None
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg.to_dict()))
+    again = load_trial_config(path)
+    assert again == cfg and again.trainer.nesterov is None
+    opt = build_optimizer(nn.Linear(2, 2), again.trainer, resolve_recipe(again.trainer))
+    assert opt.defaults["nesterov"] is False and opt.defaults["momentum"] == 0.9
 
 
 def test_saam_drops_at_its_91st_and_136th_epochs():
