@@ -88,13 +88,14 @@ class SpaceView:
 
     @property
     def max_epochs(self) -> int:
-        """Epochs of a full trial (ASHA's max_t unless the scheduler sets one)."""
-        epochs = (self.space.base.get("trainer") or {}).get("epochs")
-        if epochs is None:
-            from poolnas.config import TrainerConfig
+        """The most epochs a trial trains (``Space.max_epochs``: the largest searched
+        ``trainer.epochs``, else the base's)."""
+        return int(self.space.max_epochs())
 
-            epochs = TrainerConfig().epochs
-        return int(epochs)
+    @property
+    def asha_max_t(self) -> int:
+        """ASHA's ``max_t`` (``Space.asha_max_t``, the rule the space was validated with)."""
+        return int(self.space.asha_max_t())
 
     def sample(self, trial: Any) -> tuple[dict[str, Any], int]:
         """Sample (or read back, for an enqueued or grid trial) the parameters and the seed.

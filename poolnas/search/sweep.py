@@ -121,7 +121,7 @@ def _scheduler(view: SpaceView) -> Any:
     sch = view.scheduler
     if sch.type != "asha":
         return FIFOScheduler()
-    max_t = sch.max_t or view.max_epochs
+    max_t = view.asha_max_t
     return ASHAScheduler(metric=view.metric, mode=view.mode, max_t=max_t,
                          grace_period=min(sch.grace_period, max_t),
                          reduction_factor=sch.reduction_factor)

@@ -30,7 +30,7 @@ from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._paths import config_paths, get_path, is_section, set_path
 from poolnas.spaces._schema import DIST_KINDS, Distribution, SpaceFile
 
-__all__ = ["Space", "load_space", "space_from_dict"]
+__all__ = ["Space", "asha_max_t", "load_space", "max_epochs", "space_from_dict"]
 
 _DIST_KEYS = (*DIST_KINDS, "log", "step", "when", "link")
 _FINITE_SAMPLERS = ("grid", "bruteforce")
@@ -90,9 +90,14 @@ class Space:
     def searched(self) -> list[Param]:
         return [p for p in self.params if not p.fixed]
 
-    @property
-    def constants(self) -> dict[str, Any]:
-        return {p.name: p.values[0] for p in self.params if p.fixed and not p.when}
+    def max_epochs(self) -> int:
+        """The most epochs a trial trains (the largest searched ``trainer.epochs``, else the
+        base's, else the trainer's default)."""
+        return max_epochs(self.spec, self.params)
+
+    def asha_max_t(self) -> int:
+        """ASHA's ``max_t``: ``scheduler.max_t``, else :meth:`max_epochs`."""
+        return asha_max_t(self.spec, self.params)
 
     def is_finite(self) -> bool:
         return all(p.enumerable for p in self.params)
@@ -368,14 +373,25 @@ def _check_sweep(spec: SpaceFile, params: list[Param]) -> None:
     if spec.trials is None and not (spec.sampler in _FINITE_SAMPLERS and finite):
         raise ConfigError("trials", None, f"expected a number of trials for sampler {spec.sampler}")
     sched = spec.scheduler
-    epochs = get_path(spec.base, "trainer.epochs", TrialConfig().trainer.epochs)
-    if "trainer.epochs" in spec.space:
-        ep = next(p for p in params if p.name == "trainer.epochs")
-        epochs = max(ep.representatives())
-    max_t = sched.max_t or epochs
+    max_t = asha_max_t(spec, params)
     if sched.type == "asha" and sched.grace_period > max_t:
         raise ConfigError("scheduler.grace_period", sched.grace_period,
                           f"expected at most max_t ({max_t} epochs)")
+
+
+def max_epochs(spec: SpaceFile, params: list[Param]) -> int:
+    """The most epochs a trial of the space trains: the largest value of a searched
+    ``trainer.epochs``, else the base's ``trainer.epochs``, else the trainer's default."""
+    searched = [p for p in params if p.name == "trainer.epochs"]
+    if searched:
+        return int(max(int(v) for v in searched[0].representatives()))
+    return int(get_path(spec.base, "trainer.epochs", TrialConfig().trainer.epochs))
+
+
+def asha_max_t(spec: SpaceFile, params: list[Param]) -> int:
+    """ASHA's ``max_t`` (epochs): ``scheduler.max_t``, else :func:`max_epochs`. The one rule
+    for both the space's validation (grace_period <= max_t) and the sweep's scheduler."""
+    return int(spec.scheduler.max_t or max_epochs(spec, params))
 
 
 def _doc_with(base: dict[str, Any], items: dict[str, Any], by_name: dict[str, Param]) -> dict[str, Any]:
