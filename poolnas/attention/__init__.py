@@ -13,8 +13,7 @@ Public API (see docs/attention.md):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from poolnas._lazy import lazy_exports
 
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
@@ -30,18 +29,7 @@ _EXPORTS = {
     "set_training_progress": "poolnas.attention.schedules",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "attention_parameters",

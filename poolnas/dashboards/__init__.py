@@ -7,8 +7,7 @@ Every figure is a ``plot_x(data)`` over a :class:`StudyData` read once from the 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from poolnas._lazy import lazy_exports
 
 # Imported on first use (PEP 562): `poolnas export` and `compare` need the study reader,
 # not every figure module.
@@ -38,18 +37,7 @@ _EXPORTS = {
     "plot_srp_lambda": "poolnas.dashboards.srp_lambda",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "StudyData",

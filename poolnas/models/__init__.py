@@ -11,8 +11,7 @@ against its architecture without building it; ``attention_sites`` lists every si
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from poolnas._lazy import lazy_exports
 
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
@@ -33,18 +32,7 @@ _EXPORTS = {
     "load_pretrained": "poolnas.models.pretrained",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ArchPlan",

@@ -1,0 +1,30 @@
+"""The packages that export their API lazily (poolnas._lazy): every name resolves, an
+unknown one is an AttributeError, and dir() lists the API before anything is imported."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PACKAGES = ["poolnas.attention", "poolnas.models", "poolnas.dashboards"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_name_resolves(package):
+    pkg = importlib.import_module(package)
+    assert set(pkg.__all__) <= set(dir(pkg))
+    for name in pkg.__all__:
+        value = getattr(pkg, name)
+        assert getattr(value, "__name__", name) == name
+        assert vars(pkg)[name] is value  # kept: the next read is a plain lookup
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'no_such_name'"):
+        pkg.no_such_name  # noqa: B018
+
+
+def test_importing_the_packages_imports_no_torch():
+    code = "import sys, poolnas.attention, poolnas.models, poolnas.dashboards; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
