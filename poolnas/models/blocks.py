@@ -147,7 +147,31 @@ class Bottleneck(_AttentiveBlock):
         return self._after(self.relu(out))
 
 
-class PreActBasicBlock(_AttentiveBlock):
+class _PreActBlock(_AttentiveBlock):
+    """Pre-activation blocks: ``bn1 -> relu`` feeds both the residual branch and the
+    projection shortcut (``shortcut``, a 1x1 conv, or None for the identity)."""
+
+    def _add_shortcut(self, in_channels: int, out_channels: int, stride: int) -> None:
+        # registered after the branch's layers: state-dict order and seeded init follow it
+        self.relu = nn.ReLU(inplace=False)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = conv1x1(in_channels, out_channels, stride)
+
+    def _branch_end(self, r: torch.Tensor) -> torch.Tensor:
+        """The residual branch after ``conv2`` (nothing more in a basic block)."""
+        return r
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.relu(self.bn1(x))
+        identity = x if self.shortcut is None else self.shortcut(a)
+        r = self.conv1(self._pre(a))
+        r = self._branch_end(self.conv2(self.relu(self.bn2(r))))
+        out = self._add(r, identity)
+        return self._after(out)
+
+
+class PreActBasicBlock(_PreActBlock):
     """Pre-activation basic block (WRN); projection shortcut shares the pre-activation."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
@@ -156,21 +180,10 @@ class PreActBasicBlock(_AttentiveBlock):
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
-        self.relu = nn.ReLU(inplace=False)
-        self.shortcut = None
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = conv1x1(in_channels, out_channels, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.relu(self.bn1(x))
-        identity = x if self.shortcut is None else self.shortcut(a)
-        r = self.conv1(self._pre(a))
-        r = self.conv2(self.relu(self.bn2(r)))
-        out = self._add(r, identity)
-        return self._after(out)
+        self._add_shortcut(in_channels, out_channels, stride)
 
 
-class PreActBottleneck(_AttentiveBlock):
+class PreActBottleneck(_PreActBlock):
     """Pre-activation bottleneck (PreResNet-{9n+2}); projection shares the pre-activation."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 16, groups: int = 1):
@@ -181,16 +194,7 @@ class PreActBottleneck(_AttentiveBlock):
         self.conv2 = conv3x3(width, width, stride, groups)
         self.bn3 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_channels)
-        self.relu = nn.ReLU(inplace=False)
-        self.shortcut = None
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = conv1x1(in_channels, out_channels, stride)
+        self._add_shortcut(in_channels, out_channels, stride)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.relu(self.bn1(x))
-        identity = x if self.shortcut is None else self.shortcut(a)
-        r = self.conv1(self._pre(a))
-        r = self.conv2(self.relu(self.bn2(r)))
-        r = self.conv3(self.relu(self.bn3(r)))
-        out = self._add(r, identity)
-        return self._after(out)
+    def _branch_end(self, r: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.relu(self.bn3(r)))
