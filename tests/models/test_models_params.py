@@ -14,24 +14,38 @@ def n_params(config) -> int:
         return count_parameters(build_model(config))
 
 
-# (arch, classes, reference, exact count of our build); references from papers/NOTES.md.
-REFERENCES = [
-    ("resnet20", 10, 0.27e6, 269_722),
-    ("resnet56", 10, 0.85e6, 853_018),
-    ("preresnet164", 10, 1.70e6, 1_703_258),
-    ("preresnet164", 100, 1.73e6, 1_726_388),
-    ("wrn-16-8", 10, 10.97e6, 10_961_370),
-    ("wrn-28-10", 10, 36.48e6, 36_479_194),
-    ("resnext29-8x64d", 10, 34.43e6, 34_426_698),
-    ("resnext29-16x64d", 10, 68.1e6, 68_155_210),
-    ("resnet50", 1000, 25.56e6, 25_557_032),
+def _table(text: str) -> list[tuple]:
+    """Rows of a whitespace-separated table (``#`` lines are notes), numbers parsed."""
+    def value(cell: str):
+        try:
+            return int(cell.replace("_", ""))
+        except ValueError:
+            try:
+                return float(cell)
+            except ValueError:
+                return cell
+    return [tuple(value(c) for c in line.split()) for line in text.strip().splitlines()
+            if not line.lstrip().startswith("#")]
+
+
+# arch, classes, reference, exact count of our build; references from papers/NOTES.md.
+REFERENCES = _table("""
+    resnet20          10    0.27e6   269_722
+    resnet56          10    0.85e6   853_018
+    preresnet164      10    1.70e6   1_703_258
+    preresnet164      100   1.73e6   1_726_388
+    wrn-16-8          10    10.97e6  10_961_370
+    wrn-28-10         10    36.48e6  36_479_194
+    resnext29-8x64d   10    34.43e6  34_426_698
+    resnext29-16x64d  10    68.1e6   68_155_210
+    resnet50          1000  25.56e6  25_557_032
     # BA2M Table I / VI (CIFAR-100, CIFAR stem): ResNet-50 23.71M, ResNet-101 42.70M.
-    ("resnet50-cifar", 100, 23.71e6, 23_705_252),
-    ("resnet101-cifar", 100, 42.70e6, 42_697_380),
+    resnet50-cifar    100   23.71e6  23_705_252
+    resnet101-cifar   100   42.70e6  42_697_380
     # Post-activation bottleneck ResNet-164 (SPEM's backbone): 1.70M / 1.73M (He et al. 2016b).
-    ("resnet164", 10, 1.70e6, 1_704_154),
-    ("resnet164", 100, 1.73e6, 1_727_284),
-]
+    resnet164         10    1.70e6   1_704_154
+    resnet164         100   1.73e6   1_727_284
+""")
 
 
 @pytest.mark.parametrize("arch,classes,reference,exact", REFERENCES)
@@ -61,14 +75,14 @@ def test_se_resnet50_r16() -> None:
 
 # SRP paper, Tables 2-3 (M = millions, printed with one decimal): SE / SRP-O and SRP-D with
 # the CMPE-SE inner-imaging head (attention.double_head: conv, the default).
-SRP_TABLE = [
-    ("wrn-28-10", 10, "one", 36.8e6),
-    ("wrn-16-8", 10, "double", 11.1e6),
-    ("wrn-28-10", 10, "double", 36.9e6),
-    ("resnext29-8x64d", 10, "one", 34.9e6),
-    ("resnet50", 1000, "one", 28.1e6),
-    ("resnet50", 1000, "double", 29.2e6),
-]
+SRP_TABLE = _table("""
+    wrn-28-10        10    one     36.8e6
+    wrn-16-8         10    double  11.1e6
+    wrn-28-10        10    double  36.9e6
+    resnext29-8x64d  10    one     34.9e6
+    resnet50         1000  one     28.1e6
+    resnet50         1000  double  29.2e6
+""")
 
 
 @pytest.mark.parametrize("arch,classes,branch,reference", SRP_TABLE)
