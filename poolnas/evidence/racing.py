@@ -5,7 +5,8 @@
 current best (paired over shared seeds, else Welch: :func:`poolnas.evidence.difference`)
 still has a 95% interval that includes 0, until the interval excludes 0 (it is separated)
 or the configuration has ``max`` seeds. The best itself gets a seed whenever a rival is
-still in the race, so that pairs of seeds stay available to compare on. One seed at a time
+still within noise of it (in the race or at ``max``), so that pairs of seeds stay available
+to compare on and it ends with as many seeds as its closest rivals. One seed at a time
 per configuration: the next decision waits for that run's result.
 
 This is pure computation over finished runs and the runs still pending; the search driver
@@ -113,7 +114,9 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
     exclude = exclude or {}
     counts = {k: len(v) for k, v in pending.items()}
     status = race_status(configs, policy, mode, counts)
-    if status.best is None or not status.racing:
+    # the best runs on while any rival is within noise (racing, or capped at max seeds), so
+    # that it ends with as many seeds as those it could not be told apart from
+    if status.best is None or not (status.racing or status.capped):
         return []
     by_key = {c.key: c for c in configs}
     out: list[tuple[str, int]] = []

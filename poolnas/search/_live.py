@@ -1,8 +1,10 @@
 """The sweep's live view on stderr (a Tune callback).
 
-One line: trials complete / running / pruned / failed out of the target, and the best value
-so far. On a terminal the line is redrawn in place; otherwise a new line is written when
-the counts change. Ray's own progress output is off (``verbose=0``).
+One line: trials complete / running / pruned / failed out of the target, the best value so
+far, where a race of seeds stands, and an estimate of the time left from the epochs this run
+has timed (every epoch of every trial updates it). On a terminal the line is redrawn in
+place; otherwise a new line is written when the counts change. Ray's own progress output is
+off (``verbose=0``).
 """
 
 from __future__ import annotations
@@ -25,14 +27,22 @@ class LiveView(Callback):
 
     def __init__(self, *, study: str, metric: str, mode: str, target: int,
                  counts: dict[str, int] | None = None, best: tuple[float, int] | None = None,
-                 stream: TextIO | None = None, enabled: bool = True) -> None:
+                 stream: TextIO | None = None, enabled: bool = True, epochs: int = 1,
+                 best_of: Any = None) -> None:
         self.study, self.metric, self.mode, self.target = study, metric, mode, target
+        self.epochs = max(1, int(epochs))  # of a full trial
+        self.race: Any = None  # poolnas.search._race.Race when seeds race (its last status)
+        self._epochs_seen: dict[str, int] = {}  # epochs reported per trial, this run
+        self._finished_now = 0  # trials this run finished (any state)
         counts = counts or {}
         self.complete = counts.get("COMPLETE", 0)
         self.pruned = counts.get("PRUNED", 0)
         self.failed = counts.get("FAIL", 0)
         self.running: set[str] = set()
-        self.best = best
+        self.best = best  # (mean, trial number[, n]) of the best configuration
+        # reads the one best (poolnas.evidence: the best mean over finished seeds) after each
+        # COMPLETE outcome; without it the best single run is shown
+        self.best_of = best_of
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -45,6 +55,8 @@ class LiveView(Callback):
         state = dict(self.__dict__)
         state["stream"] = None
         state["enabled"] = False
+        state["best_of"] = None  # it reads the study: nothing Tune pickles holds the storage
+        state["race"] = None
         return state
 
     # Tune callback hooks -----------------------------------------------------------------
@@ -52,6 +64,13 @@ class LiveView(Callback):
         self.running.add(trial.trial_id)
         self.events.append((time.perf_counter(), "start", trial.trial_id))
         self.render()
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any,
+                        result: dict[str, Any], **info: Any) -> None:
+        step = int(result.get("training_iteration", 0) or 0)
+        if step > self._epochs_seen.get(trial.trial_id, 0):
+            self._epochs_seen[trial.trial_id] = step
+            self.render(force=True)  # every epoch: the time left changes
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.running.discard(trial.trial_id)
@@ -67,6 +86,7 @@ class LiveView(Callback):
     def told(self, state: str, value: float | None, number: int, reason: str | None = None) -> None:
         """One stored outcome; a failure of the trial's own (not an interruption) is shown
         as one line with its reason."""
+        self._finished_now += 1
         if state == "COMPLETE":
             self.complete += 1
         elif state == "PRUNED":
@@ -76,6 +96,11 @@ class LiveView(Callback):
             if reason and not reason.startswith("interrupted:"):
                 self.note(f"{self.study}: trial {number} failed: {reason}")
         if value is not None and state == "COMPLETE":
+            if self.best_of is not None:
+                best = self.best_of()
+                if best is not None:
+                    self.best = (best["mean"], best["number"], best.get("n", 1))
+                return
             better = self.best is None or (value > self.best[0] if self.mode == "max" else value < self.best[0])
             if better:
                 self.best = (value, number)
@@ -90,19 +115,49 @@ class LiveView(Callback):
         self.stream.flush()
         self._last_line = ""
 
-    def line(self) -> str:
-        elapsed = int(time.monotonic() - self._start)
-        best = (f"best {self.metric} {self.best[0]:.4f} (trial {self.best[1]})"
-                if self.best else f"best {self.metric} -")
-        return (f"{self.study}: {self.complete} complete, {len(self.running)} running, "
-                f"{self.pruned} pruned, {self.failed} failed of {self.target} | {best} | "
-                f"{elapsed // 60}:{elapsed % 60:02d}")
+    def time_left(self) -> float | None:
+        """Seconds left at this run's pace of epochs, or None before the first epoch. With
+        racing the target is an upper bound (every configuration at max seeds)."""
+        done = sum(self._epochs_seen.values())
+        elapsed = time.monotonic() - self._start
+        if done == 0 or elapsed <= 0:
+            return None
+        finished = self.complete + self.pruned + self.failed
+        running_epochs = sum(self._epochs_seen.get(t, 0) for t in self.running)
+        left = max(0, (self.target - finished) * self.epochs - running_epochs)
+        return left * elapsed / done
 
-    def render(self) -> None:
+    def _race_text(self) -> str:
+        status = getattr(self.race, "status", None)
+        if status is None or status.best is None:
+            return ""
+        return (f" | race: {len(status.racing) + 1} within noise, "
+                f"{len(status.separated)} out, {len(status.capped)} at max seeds")
+
+    @staticmethod
+    def _clock(seconds: float) -> str:
+        s = int(seconds)
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._start
+        if self.best and len(self.best) > 2 and self.best[2] > 1:
+            best = f"best {self.metric} {self.best[0]:.4f} (mean of {self.best[2]} seeds, best run {self.best[1]})"
+        elif self.best:
+            best = f"best {self.metric} {self.best[0]:.4f} (trial {self.best[1]})"
+        else:
+            best = f"best {self.metric} -"
+        left = self.time_left()
+        eta = "" if left is None else f", {'≤ ' if self.race is not None else ''}~{self._clock(left)} left"
+        return (f"{self.study}: {self.complete} complete, {len(self.running)} running, "
+                f"{self.pruned} pruned, {self.failed} failed of {'≤ ' if self.race is not None else ''}"
+                f"{self.target} | {best}{self._race_text()} | {self._clock(elapsed)}{eta}")
+
+    def render(self, force: bool = False) -> None:
         if not self.enabled:
             return
         text = self.line()
-        key = text.rsplit("|", 1)[0]
+        key = text if force else text.rsplit("|", 1)[0]
         if self._tty:
             self.stream.write("\r\033[K" + text)
             self.stream.flush()

@@ -73,7 +73,7 @@ class Race:
             seed = int(params.get("seed", self.view.seeds[0]))
             if state in ("RUNNING", "WAITING"):
                 pending.setdefault(key, set()).add(seed)
-            elif state == "FAIL":
+            elif state in ("FAIL", "PRUNED"):  # not handed out again (ASHA cut it, or it failed)
                 failed.setdefault(key, set()).add(seed)
         return pending, failed, len(started)
 

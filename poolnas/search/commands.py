@@ -44,10 +44,59 @@ def format_summary(res: SweepResult) -> str:
         lines.append(f"best {res.metric} ({res.mode}) = {b.get('mean', b['value']):.4f}{spread}: "
                      f"trial {b['number']}" + (" (its best seed)" if n > 1 else ""))
         lines += [f"note: {note}" for note in b.get("notes", [])]
-        if b.get("config"):
-            lines.append("best configuration:")
-            lines.append(yaml.safe_dump(b["config"], sort_keys=False).rstrip())
+        lines += _best_config_lines(b, res.study)
     return "\n".join(lines)
+
+
+def _flat(doc: dict, prefix: str = "") -> dict:
+    out: dict = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _best_config_lines(best: dict, study: str) -> list[str]:
+    """What was searched and what differs from the trial config's defaults, not the whole
+    config (``poolnas export`` writes that)."""
+    from poolnas.config import TrialConfig
+
+    searched = {k: v for k, v in (best.get("params") or {}).items() if k != "seed"}
+    lines = ["best configuration:"]
+    if searched:
+        lines.append("  searched: " + yaml.safe_dump(searched, default_flow_style=True,
+                                                      sort_keys=False).strip())
+    config = best.get("config")
+    if isinstance(config, dict):
+        defaults = _flat(TrialConfig().to_dict())
+        differs = {k: v for k, v in _flat(config).items()
+                   if k != "seed" and k not in searched and defaults.get(k, object()) != v}
+        if differs:
+            lines.append("  fixed, not the default: " + ", ".join(f"{k}={v}" for k, v in differs.items()))
+    lines.append(f"  the whole config: poolnas export --study {shlex.quote(study)}")
+    return lines
+
+
+def _print_verdict(args: argparse.Namespace, res: SweepResult) -> None:
+    """The answer: every configuration against the space's baseline (``poolnas compare``)."""
+    from poolnas.dashboards._study import load_study
+    from poolnas.evidence import study_evidence
+    from poolnas.evidence.commands import format_table
+
+    if not res.best:
+        return
+    data = load_study(res.study, args.storage)
+    ev = study_evidence(data.trials, data.metric, data.mode, space=data.space,
+                        objectives=data.objectives or None)
+    if ev.comparisons is None:
+        print("verdict: the study ran no baseline configuration (a space file's baseline:, "
+              "or poolnas compare --baseline KEY=VALUE)")
+        return
+    print(f"verdict (poolnas compare --study {shlex.quote(res.study)}):")
+    print(format_table(ev, res.study))
 
 
 def _write_report(args: argparse.Namespace, res: SweepResult) -> None:
@@ -104,6 +153,7 @@ def sweep_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print(format_summary(res))
+    _print_verdict(args, res)
     if args.report:
         _write_report(args, res)
     if res.counts.get("COMPLETE", 0) + res.counts.get("PRUNED", 0) == 0:

@@ -10,17 +10,21 @@ tested with trials of a known length and outcome (``poolnas.search.fake_trials``
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from poolnas.errors import ConfigError
 from poolnas.search._lease import hold_lease
+from poolnas.search._ray import quiet_ray_logs
+from poolnas.search._settings import optuna_verbosity
 from poolnas.search._space import SpaceView
 from poolnas.search._study import discard_if_empty, prepare_study, state_counts
 from poolnas.search.studies import best_complete
@@ -162,9 +166,6 @@ def run_sweep(
         ConfigError: bad space, storage URL, or a study that exists with another space.
         ConnectionError: the database or the Ray cluster cannot be reached.
     """
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view says what happens
     view = SpaceView(_load_space(space))
     url = resolve_storage_url(storage)
     address = ray_address or os.environ.get("RAY_ADDRESS") or None
@@ -180,7 +181,9 @@ def run_sweep(
     db = open_storage(url)
     sampler = view.create_sampler()
     lease = hold_lease(db, name)  # one driver per study (_lease.py); a live one: exit 2
-    try:
+    with ExitStack() as held:  # process state (Optuna's log level): this sweep's only
+        held.callback(lease.release)
+        held.enter_context(optuna_verbosity(logging.WARNING))  # the live view says what happens
         plan = prepare_study(db, url, view, study_name=name, trials=trials, resume=resume,
                              sampler=sampler)
         prior_best = best_trial(plan.study)
@@ -188,6 +191,7 @@ def run_sweep(
         ray_start_s = tune_s = tune_started = 0.0
         if plan.remaining > 0:
             try:
+                held.enter_context(quiet_ray_logs())  # restored when the sweep returns
                 ray_start_s, tune_s, tune_started = _tune(
                     view, db, name, sampler, plan.remaining, live, ray_address=ray_address,
                     max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus,
@@ -197,13 +201,18 @@ def run_sweep(
                 raise
         live.close()
         final = plan.study.get_trials(deepcopy=False)
-    finally:
-        lease.release()
     return SweepResult(study=name, storage=redact_url(url), counts=state_counts(final),
-                       ran=plan.remaining, recovered=plan.recovered, target=plan.runs_target,
+                       ran=_started(final, plan.counts),
+                       recovered=plan.recovered, target=plan.runs_target,
                        best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
                        metric=view.metric, mode=view.mode, trials=final,
                        tune_started=tune_started, events=list(live.events))
+
+
+def _started(final: list[Any], before: dict[str, int]) -> int:
+    """Trials this run started: those that left WAITING since the counts ``before`` it."""
+    now = sum(1 for t in final if t.state.name != "WAITING")
+    return max(0, now - (sum(before.values()) - before.get("WAITING", 0)))
 
 
 def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: bool,
@@ -211,8 +220,10 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
     from poolnas.search._live import LiveView
 
     return LiveView(study=name, metric=view.metric, mode=view.mode, target=plan.runs_target,
-                    counts=plan.counts, best=(best["value"], best["number"]) if best else None,
-                    stream=stream or sys.stderr, enabled=not quiet)
+                    counts=plan.counts,
+                    best=(best["mean"], best["number"], best.get("n", 1)) if best else None,
+                    stream=stream or sys.stderr, enabled=not quiet, epochs=view.max_epochs,
+                    best_of=lambda: best_trial(plan.study))
 
 
 def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str, name: str,
@@ -253,18 +264,14 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
     """Run Tune (``configs``: configurations the sweep samples in all, for racing). Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
     or StorageFault (the database refused a write; the sweep stopped)."""
     import optuna
-
-    from poolnas.search._ray import connect_ray, quiet_ray_logs
-
-    quiet_ray_logs()
     import ray
 
     from poolnas.search._outcome import StudyTrials, TrialOutcomes
+    from poolnas.search._ray import connect_ray
     from poolnas.search._signals import stop_on_signals
     from poolnas.search._tempdirs import make_private_dir
 
     started, ray_start_s = connect_ray(ray_address, num_cpus=num_cpus)
-    _quiet_trial_errors()
     # Ray Tune's own results: $POOLNAS_RESULTS_DIR when set (kept; a shared volume on a
     # cluster), else a private temporary folder removed afterwards (the database is the record).
     results_dir = os.environ.get("POOLNAS_RESULTS_DIR")
@@ -293,16 +300,6 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
             ray.shutdown()
     _raise_if_stopped(session, interrupted, name, db)
     return ray_start_s, tune_s, start
-
-
-def _quiet_trial_errors() -> None:
-    """A trial's error is its fail_reason (one line in the database and the live view), not a
-    Ray traceback on stderr (``POOLNAS_DEBUG=1`` shows them)."""
-    import logging
-
-    if not os.environ.get("POOLNAS_DEBUG"):
-        for logger in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
-            logging.getLogger(logger).setLevel(logging.CRITICAL)
 
 
 def _raise_if_stopped(session: Any, interrupted: int, name: str, db: Any) -> None:

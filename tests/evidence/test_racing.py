@@ -105,3 +105,12 @@ def test_failed_seeds_are_not_handed_out_again() -> None:
     close = conf("b", [0.89, 0.885])
     asks = racing_requests([best, close], POLICY, "max", SEEDS, exclude={"b": {2}})
     assert asks == [("a", 2), ("b", 3)]
+
+
+def test_the_best_catches_up_with_rivals_capped_within_noise() -> None:
+    noisy = [0.90, 0.88, 0.91, 0.87, 0.90, 0.89, 0.92, 0.88, 0.90, 0.89]
+    rival = conf("b", [v + (0.02 if i % 2 else -0.015) for i, v in enumerate(noisy)])
+    best = conf("a", noisy[:6])
+    best.values = [v + 0.02 for v in best.values]  # ahead on its 6 seeds, within noise
+    assert race_status([best, rival], POLICY, "max").capped == ("b",)
+    assert racing_requests([best, rival], POLICY, "max", SEEDS) == [("a", 6)]
