@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import torch
 
@@ -97,20 +98,24 @@ def table_cache_info() -> tuple[int, int, int | None, int]:
     return _cached_table.cache_info()
 
 
+class Squares(NamedTuple):
+    """What one region is drawn from: an ``H x W`` map, M squares of ``H' x W'``."""
+
+    height: int
+    width: int
+    side_h: int
+    side_w: int
+    num_regions: int
+
+
 def _draw(
-    groups: int,
-    height: int,
-    width: int,
-    side_h: int,
-    side_w: int,
-    num_regions: int,
-    device: torch.device | str | None,
-    generator: torch.Generator | None,
+    groups: int, squares: Squares, device: torch.device | str | None, generator: torch.Generator | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Flat corner indices ``(G, M)`` and the union as 0/1 ``(G, H*W)`` (Alg. 1, l. 6-7).
 
     The flat index ``a * (W - W' + 1) + b`` is uniform over the valid corners (a, b).
     """
+    height, width, side_h, side_w, num_regions = squares
     device = torch.device(device) if device is not None else torch.device("cpu")
     n_w = width - side_w + 1
     positions = (height - side_h + 1) * n_w
@@ -166,9 +171,7 @@ def sample_region_masks(
         channels = check_int(channels, "channels", 1)
     side_h, side_w = region_side(lam, height), region_side(lam, width)
     lead = (batch,) if channels is None else (batch, channels)
-    flat, union = _draw(
-        math.prod(lead), height, width, side_h, side_w, num_regions, device, generator
-    )
+    flat, union = _draw(math.prod(lead), Squares(height, width, side_h, side_w, num_regions), device, generator)
     masks = union.view(*lead, height, width).bool()
     if not return_corners:
         return masks
@@ -178,11 +181,7 @@ def sample_region_masks(
 
 def region_weights(
     groups: int,
-    height: int,
-    width: int,
-    side_h: int,
-    side_w: int,
-    num_regions: int,
+    squares: Squares,
     *,
     dtype: torch.dtype,
     device: torch.device | str | None,
@@ -194,8 +193,8 @@ def region_weights(
     squares). Draws in the same order as ``sample_region_masks``, so that a test can
     reseed and compare the two.
     """
-    _, union = _draw(groups, height, width, side_h, side_w, num_regions, device, generator)
+    _, union = _draw(groups, squares, device, generator)
     union = union.to(dtype)  # a no-op for float32 from the table
-    if num_regions == 1:
-        return union.mul(1.0 / (side_h * side_w))
+    if squares.num_regions == 1:
+        return union.mul(1.0 / (squares.side_h * squares.side_w))
     return union.div(union.sum(dim=1, keepdim=True))  # |Ω*| of Eq. 5

@@ -25,7 +25,7 @@ import torch
 
 from ._base import Pool
 from ._checks import check_choice, check_fraction, check_int, check_lam
-from .regions import region_side, region_weights
+from .regions import Squares, region_side, region_weights
 
 REGION_MODES = ("shared", "per-channel")
 
@@ -107,9 +107,8 @@ class SRPPool(Pool):
             return None
         per_channel = self.region == "per-channel"
         groups = n * c if per_channel else n
-        weights = region_weights(
-            groups, h, w, side_h, side_w, self.num_regions, dtype=x.dtype, device=x.device
-        )
+        squares = Squares(h, w, side_h, side_w, self.num_regions)
+        weights = region_weights(groups, squares, dtype=x.dtype, device=x.device)
         return weights.view(n, c, h * w) if per_channel else weights
 
     @staticmethod
