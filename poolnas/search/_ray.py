@@ -7,6 +7,8 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = ["check_reachable", "connect_ray", "local_ray_on_loopback", "quiet_ray_logs"]
 
@@ -43,16 +45,36 @@ def local_ray_on_loopback() -> bool:
     return True
 
 
-def quiet_ray_logs() -> None:
-    """Ray Tune's own reporting is off: the live view replaces it."""
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # no json/csv/tb files
+# Ray Tune's own reporting is off while a sweep runs: the live view replaces it. Tune reads
+# these in the driver when ``Tuner.fit`` runs (callbacks, console output) and on each result
+# (metric checking), so they hold for the whole sweep and are restored after it.
+_TUNE_ENV = {
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",  # no json/csv/tb files (a user's value is kept)
     # A failed trial's last result names the reason instead of the objective (_trainable.py).
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    # Ray's newer console output prints an experiment table even at verbose=0.
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    "RAY_AIR_NEW_OUTPUT": "0",  # Ray's newer console output prints a table even at verbose=0
+}
+_RAY_LOGGERS = ("ray", "ray.tune", "ray.air", "ray.train", "ray.data")
+# A trial's error is its fail_reason (one line in the database and the live view), not a Ray
+# traceback on stderr.
+_TRIAL_ERROR_LOGGERS = ("ray.tune.execution.tune_controller", "ray.tune.tune")
+
+
+@contextmanager
+def quiet_ray_logs() -> Iterator[None]:
+    """For the block: Ray Tune's reporting off and Ray's loggers at ERROR (trial errors at
+    CRITICAL; ``POOLNAS_DEBUG=1`` keeps the loggers as they are). Every variable and logger
+    level is restored on exit, including the ``ray`` level that ``ray.init`` sets."""
+    import ray  # noqa: F401 - Ray configures its loggers at import: set them after that
+
+    from poolnas.search._settings import environ, logger_levels
+
+    levels: dict[str, int] = {}
     if not os.environ.get("POOLNAS_DEBUG"):
-        for name in ("ray", "ray.tune", "ray.air", "ray.train", "ray.data"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        levels = {name: logging.ERROR for name in _RAY_LOGGERS}
+        levels.update({name: logging.CRITICAL for name in _TRIAL_ERROR_LOGGERS})
+    with environ(_TUNE_ENV, keep_user=("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS",)), logger_levels(levels):
+        yield
 
 
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -26,10 +26,10 @@ def ray_local() -> Iterator[None]:
 
     from poolnas.search._ray import connect_ray, quiet_ray_logs
 
-    quiet_ray_logs()
-    started, _ = connect_ray(None, num_cpus=2)
-    try:
-        yield
-    finally:
-        if started:
-            ray.shutdown()
+    with quiet_ray_logs():  # Ray's loggers and Tune's variables, restored afterwards
+        started, _ = connect_ray(None, num_cpus=2)
+        try:
+            yield
+        finally:
+            if started:
+                ray.shutdown()
