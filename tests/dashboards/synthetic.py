@@ -21,15 +21,21 @@ BASE: dict[str, Any] = {
 }
 
 
-def make_config(values: dict[str, Any], seed: int = 0, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A full, validated trial config: ``base`` with dotted ``values`` set."""
-    doc = copy.deepcopy(base or BASE)
+def with_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with each dotted key of ``values`` set (parents made as needed)."""
+    doc = copy.deepcopy(base)
     for key, value in values.items():
         node = doc
         *parents, leaf = key.split(".")
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
+    return doc
+
+
+def make_config(values: dict[str, Any], seed: int = 0, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A full, validated trial config: ``base`` with dotted ``values`` set."""
+    doc = with_values(base or BASE, values)
     doc["seed"] = seed
     return config_from_dict(doc).to_dict()
 

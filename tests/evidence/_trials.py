@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
+from synthetic import with_values  # tests/dashboards, on the path (conftest.py)
 
 from poolnas.storage import TrialAttrs, config_key
 
@@ -20,13 +20,7 @@ BASE: dict[str, Any] = {
 
 def trial(number: int, params: dict[str, Any], seed: int | None, value: float | None, *,
           state: TrialState = TrialState.COMPLETE, loss: float | None = None) -> Any:
-    config = copy.deepcopy(BASE)
-    for key, v in params.items():
-        node = config
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = v
+    config = with_values(BASE, params)
     config["seed"] = seed
     dists: dict[str, Any] = {k: (FloatDistribution(0, 100) if isinstance(v, float)
                                  else CategoricalDistribution([v])) for k, v in params.items()}
