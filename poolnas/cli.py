@@ -9,6 +9,7 @@ stderr, at most a few hundred characters).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -160,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("poolnas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``| head``): nothing more to say
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes it at exit
+        return 141
     except Exception as err:  # the work failed: one line unless debugging
         if os.environ.get("POOLNAS_DEBUG"):
             raise

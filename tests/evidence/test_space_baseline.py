@@ -33,6 +33,15 @@ def test_bad_baselines_name_the_field(baseline, field):
     assert err.value.field == field
 
 
-@pytest.mark.parametrize("name", ["quickstart", "srp-fig2", "srp-fig3", "saam-paths", "spem-alpha"])
+@pytest.mark.parametrize("name", ["quickstart", "saam-paths", "spem-alpha"])
 def test_presets_name_gap(name):
     assert load_space(name).spec.baseline == {"attention.pooling": "gap"}
+
+
+@pytest.mark.parametrize("name", ["srp-fig2", "srp-fig3"])
+def test_srp_presets_name_their_gap_cell(name):
+    """λ = 1 (M = 1) on the one branch pools the whole map: SE with GAP, and in the grid."""
+    space = load_space(name)
+    base = space.spec.baseline
+    assert base["attention.lam"] == 1.0 and base["attention.branch"] == "one"
+    assert any(all(point.get(k, v) == v for k, v in base.items()) for point in space.grid())
