@@ -1,6 +1,6 @@
 """Sweep orchestration overhead: ``poolnas sweep`` vs a plain in-process Optuna loop (issue 6).
 
-Both run the same fixed-length trials (``poolnas.search.fake_trials.sleep_trial``: one epoch
+Both run the same fixed-length trials (``poolnas.testing.fake_trials.sleep_trial``: one epoch
 that sleeps ``--trial-s`` seconds) two at a time, on the same kind of SQLite study:
 
 - plain: ``study.optimize(objective, n_trials=N, n_jobs=2)`` in this process (threads);
@@ -53,7 +53,7 @@ def _space_doc(study: str, sampler: str = "random") -> dict:
 def bench_plain(space, url: str, n: int, trial_s: float) -> float:
     import optuna
 
-    from poolnas.search.fake_trials import sleep_trial
+    from poolnas.testing.fake_trials import sleep_trial
 
     study = optuna.create_study(study_name="plain", storage=url, direction="maximize")
 
@@ -72,7 +72,7 @@ def bench_plain(space, url: str, n: int, trial_s: float) -> float:
 
 def bench_sweep(space, url: str, n: int, trial_s: float) -> tuple[float, float, dict, float, float]:
     from poolnas.search import run_sweep
-    from poolnas.search.fake_trials import sleep_trial
+    from poolnas.testing.fake_trials import sleep_trial
 
     start = time.perf_counter()
     res = run_sweep(space, storage=url, study="sweep", trials=n, max_concurrent=SLOTS,

@@ -5,7 +5,7 @@ public ``Searcher`` interface (``_searcher``) asks Optuna for each trial's param
 study in the database, one Tune callback (``_outcome``) stores each trial's outcome, ASHA or
 FIFO decides when to stop, and a concurrency limit keeps the sampler informed. SIGINT/SIGTERM
 stop it cleanly (``_signals``); a storage fault stops it with one line. The trial function is injectable (``trial_fn``) so the orchestration can be
-tested with trials of a known length and outcome (``poolnas.search.fake_trials``).
+tested with trials of a known length and outcome (``poolnas.testing.fake_trials``).
 """
 
 from __future__ import annotations

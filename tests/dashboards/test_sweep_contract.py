@@ -8,8 +8,8 @@ import functools
 import pytest
 import yaml
 
-import poolnas.search.fake_trials as fake
 import poolnas.search.sweep as search
+import poolnas.testing.fake_trials as fake
 from poolnas.cli import main
 from poolnas.config import load_trial_config
 from poolnas.dashboards import applicable_figures, load_study, rank_configurations

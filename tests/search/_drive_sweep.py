@@ -10,7 +10,7 @@ import functools
 import sys
 
 from poolnas.search import commands, sweep
-from poolnas.search.fake_trials import crashing_trial, disk_filling_trial, sleep_trial
+from poolnas.testing.fake_trials import crashing_trial, disk_filling_trial, sleep_trial
 
 if __name__ == "__main__":
     if sys.argv[1] == "crash":

@@ -31,8 +31,8 @@ from optuna.trial import TrialState
 
 from poolnas.search import run_sweep
 from poolnas.search._study import INTERRUPTED
-from poolnas.search.fake_trials import sleep_trial
 from poolnas.storage import TrialAttrs
+from poolnas.testing.fake_trials import sleep_trial
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
 

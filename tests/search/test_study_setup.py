@@ -14,8 +14,8 @@ from _sweep_spaces import grid_space
 
 from poolnas.errors import ConfigError
 from poolnas.search import run_sweep
-from poolnas.search.fake_trials import sleep_trial
 from poolnas.spaces import space_from_dict
+from poolnas.testing.fake_trials import sleep_trial
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
 

@@ -1,5 +1,5 @@
 """Sweeps on a real local Ray and SQLite with fake trials of known length and outcome
-(``poolnas.search.fake_trials``): states, attributes, grid once, failures, ASHA, resume,
+(``poolnas.testing.fake_trials``): states, attributes, grid once, failures, ASHA, resume,
 and the study read back by Optuna and by optuna-dashboard's own API."""
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from optuna.trial import TrialState
 from poolnas.errors import ConfigError
 from poolnas.search import run_sweep
 from poolnas.search._study import INTERRUPTED
-from poolnas.search.fake_trials import (
+from poolnas.spaces import space_from_dict
+from poolnas.storage import StudyAttrs, TrialAttrs
+from poolnas.testing.fake_trials import (
     crashing_trial,
     nan_trial,
     raising_trial,
     score_of,
     sleep_trial,
 )
-from poolnas.spaces import space_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
 
