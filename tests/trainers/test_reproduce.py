@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -28,22 +27,6 @@ from poolnas.trainers import train
 
 pytestmark = pytest.mark.integration
 STABLE = ("val_acc", "test_acc", "train_loss")  # timings differ from run to run
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[None]:
-    """A local Ray of 2 CPUs on 127.0.0.1, shut down afterwards if this fixture started it."""
-    import ray
-
-    from poolnas.search._ray import connect_ray, quiet_ray_logs
-
-    with quiet_ray_logs():  # Ray's loggers and Tune's variables, restored afterwards
-        started, _ = connect_ray(None, num_cpus=2)
-        try:
-            yield
-        finally:
-            if started:
-                ray.shutdown()
 
 
 def _space(study: str) -> dict:
