@@ -1,4 +1,4 @@
-"""The ``poolnas`` command (DESIGN.md, "The command line").
+"""The ``poolnas`` command: sweeps, training, reports, dashboards (README.md, "The command line").
 
 Arguments are declared here; each command runs a function in the package that owns it,
 imported only when that command runs so that ``poolnas --help`` stays fast.
@@ -68,7 +68,9 @@ _HANDLERS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="poolnas", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="poolnas", description="Search channel-attention pooling designs: sweeps on Ray "
+                     "Tune stored in Optuna, training, reports, dashboards. `poolnas COMMAND --help` "
+                     "lists a command's flags.")
     parser.add_argument("--version", action="version", version=f"poolnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
                    help="default: from the output's suffix, else yaml")
 
-    p = sub.add_parser("compare", help="every configuration against the baseline: Δ, 95% interval, verdict")
+    p = sub.add_parser("compare", help="every configuration against the baseline: Δ, 95%% interval, verdict")
     p.add_argument("--study", required=True)
     _storage(p)
     p.add_argument("--baseline", nargs="+", metavar="KEY=VALUE", default=None,
