@@ -1,6 +1,6 @@
 """What the BA2M figures share (Cheng et al., BA2M, batch-aware attention): the error over
-one config key of the trials with batch attention on, one series per architecture where the
-study ran several.
+one config key of the trials with batch attention on, one series per architecture and per
+position (``between`` the stages, ``inside`` a residual branch) where the study ran several.
 
 Error = 100 − accuracy (%) for accuracy objectives, the objective itself otherwise.
 """
@@ -34,8 +34,9 @@ def applies_over(data: StudyData, key: str) -> bool:
 
 
 def error_info(data: StudyData, key: str, x_label: str, *, categorical: bool) -> CurveInfo:
-    series = series_over(data, key, varying(data, ["model.arch"], has_ba2m), where=has_ba2m,
-                         y=data.error, categorical=categorical)
+    # one series per architecture and per BA2M position (between / inside) the study ran
+    split = varying(data, ["model.arch", "attention.batch_attention.position"], has_ba2m)
+    series = series_over(data, key, split, where=has_ba2m, y=data.error, categorical=categorical)
     return CurveInfo(series, x_label, data.error_label(), BAND)
 
 

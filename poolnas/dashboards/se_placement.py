@@ -1,5 +1,13 @@
-"""Placement: accuracy per stage subset × module position (residual, post-add, pre, between),
-for channel attention (SE / SPEM excitation) placed in a subset of the stages."""
+"""Placement: accuracy per stage subset × module position, for channel attention (SE / SPEM
+excitation) placed in a subset of the stages.
+
+Positions (``attention.placement.position``): ``residual`` (SE on the residual branch, the
+standard), ``post-add`` (after the add), ``pre`` (before the block's first conv),
+``identity`` (SE-Identity: on the identity path before the add) and ``between`` (after the
+block). BA2M's own position (``attention.batch_attention.position``: ``between`` the stages
+or ``inside`` the last block's residual branch) is split out in the BA2M figures
+(:mod:`poolnas.dashboards.ba2m_placement`), not here.
+"""
 
 from __future__ import annotations
 

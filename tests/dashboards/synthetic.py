@@ -43,7 +43,7 @@ def make_config(values: dict[str, Any], seed: int = 0, base: dict[str, Any] | No
 # RDB storage wants one distribution per param name across a study: numbers share a float
 # range; everything else is a label from one fixed vocabulary.
 VOCAB = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "none", "fixed", "linear",
-         "epochs", "one", "double", "se", "spem", "residual", "post-add", "pre", "between", "resnet20",
+         "epochs", "one", "double", "se", "spem", "residual", "post-add", "pre", "between", "identity", "inside", "resnet20",
          "resnet32", "resnet56", "learn", "0.1", "0.5", "0.9", "True", "False", "1", "2", "3", "1,2",
          "2,3", "1,2,3", "1,2,3,4", "all")
 NUMBER = FloatDistribution(0.0, 1024.0)

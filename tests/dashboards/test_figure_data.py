@@ -156,6 +156,20 @@ def test_ba2m_error_vs_reduction_batch_size_and_placement():
     assert {"ba2m-reduction", "ba2m-batch-size", "ba2m-placement"} <= set(applicable_figures(data))
 
 
+def test_ba2m_placement_splits_between_and_inside():
+    # BA2M between the stages and inside the last block's residual branch are two designs:
+    # two series, never one mean over both
+    study = S.create("ba2m-inside")
+    on = {"attention.batch_attention.enabled": True}
+    for position, acc in (("between", 0.8), ("inside", 0.6)):
+        S.fill(study, [({**on, "attention.batch_attention.position": position,
+                         "attention.batch_attention.stages": s}, [acc]) for s in ([1], [2, 3])])
+    by = {s.name: s for s in _get_ba2m_placement_info(from_study(study)).series}
+    assert set(by) == {"position=between", "position=inside"}
+    assert by["position=between"].mean == pytest.approx([20.0, 20.0])
+    assert by["position=inside"].mean == pytest.approx([40.0, 40.0])
+
+
 def test_se_placement_stage_subsets_by_position():
     study = S.create("placement")
     for pos, bonus in (("residual", 0.0), ("post-add", -0.02)):
