@@ -78,6 +78,8 @@ def test_quiet_ray_logs_leaves_the_loggers_with_poolnas_debug(monkeypatch: pytes
 @pytest.mark.usefixtures("ray_local")
 def test_run_sweep_leaves_the_process_state_as_it_found_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray.tune  # noqa: F401 - importing it configures Ray Data's logger (Ray's own doing)
+
     from poolnas.search import run_sweep
     from poolnas.testing.fake_trials import sleep_trial
 
