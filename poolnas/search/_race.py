@@ -20,8 +20,8 @@ from typing import Any
 
 from poolnas.evidence import configurations
 from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
+from poolnas.search._prepare import INTERRUPTED
 from poolnas.search._space import SpaceView
-from poolnas.search._study import INTERRUPTED
 from poolnas.storage import TrialAttrs, config_key
 
 __all__ = ["Race"]

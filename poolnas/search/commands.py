@@ -15,7 +15,7 @@ import sys
 
 import yaml
 
-from poolnas.search.studies import format_studies, list_studies
+from poolnas.search.listing import format_studies, list_studies
 from poolnas.search.sweep import StorageFault, SweepInterrupted, SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 

@@ -7,7 +7,7 @@ import synthetic as S
 
 from poolnas.dashboards import from_study, rank_configurations
 from poolnas.search.commands import format_summary
-from poolnas.search.studies import format_studies, list_studies
+from poolnas.search.listing import format_studies, list_studies
 from poolnas.search.sweep import SweepResult, best_trial
 from poolnas.storage import open_storage
 

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from poolnas.errors import ConfigError
 from poolnas.search import run_sweep
-from poolnas.search._study import INTERRUPTED
+from poolnas.search._prepare import INTERRUPTED
 from poolnas.spaces import space_from_dict
 from poolnas.storage import StudyAttrs, TrialAttrs
 from poolnas.testing.fake_trials import (

@@ -14,10 +14,10 @@ from optuna.trial import TrialState
 
 from poolnas.cli import main
 from poolnas.errors import ConfigError, NonFiniteLossError
+from poolnas.search._prepare import INTERRUPTED, prepare_study
 from poolnas.search._space import SpaceView
-from poolnas.search._study import INTERRUPTED, prepare_study
 from poolnas.search._trainable import failure_reason
-from poolnas.search.studies import format_studies, list_studies
+from poolnas.search.listing import format_studies, list_studies
 from poolnas.spaces import space_from_dict
 from poolnas.storage import StudyAttrs, TrialAttrs, open_storage
 
