@@ -1,10 +1,11 @@
-"""``poolnas train --config FILE [--epochs N] [--device cpu|cuda] [--out DIR]``.
+"""``poolnas train --config FILE [--epochs N] [--device cpu|cuda] [--out DIR] [--resume CKPT]
+[--no-progress]``.
 
 Validates everything (config, device, data folder, model vs data, checkpoint) before
 creating ``--out``; then prints one line per epoch, a progress bar on stderr, and as the
 last line of standard output one JSON object of the final metrics. Files under --out:
-``config.yaml`` (the config with the recipe's resolved lr / weight decay and the intra-op
-threads written in, so that it retrains bit for bit on CPU),
+``config.yaml`` (the config with the recipe's resolved lr / weight decay / Nesterov and the
+intra-op threads written in, so that it retrains bit for bit on CPU),
 ``metrics.json`` (the whole result with curves) and ``checkpoint.pt``.
 """
 
@@ -36,7 +37,7 @@ def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
     from poolnas.trainers.environment import resolve_threads
 
     data = config.to_dict()
-    for key in ("lr", "weight_decay", "attention_weight_decay"):
+    for key in ("lr", "weight_decay", "attention_weight_decay", "nesterov"):
         data["trainer"][key] = hparams[key]
     data["trainer"]["num_threads"] = resolve_threads(config.trainer)
     return TrialConfig.model_validate(data)

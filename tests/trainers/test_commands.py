@@ -37,6 +37,7 @@ def test_train_prints_epochs_and_ends_with_json(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"config.yaml", "metrics.json", "checkpoint.pt"}
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["trainer"]["epochs"] == 2 and saved["trainer"]["weight_decay"] == 5e-4
+    assert saved["trainer"]["nesterov"] is True  # the fast recipe's, written in
     # the threads it ran with, written in: config.yaml retrains bit for bit on CPU
     assert saved["trainer"]["num_threads"] == final["threads"] == torch.get_num_threads()
     metrics = json.loads((out / "metrics.json").read_text())
