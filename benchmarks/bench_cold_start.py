@@ -56,7 +56,7 @@ def make_study(folder: Path) -> str:
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     from poolnas.config import config_from_dict
-    from poolnas.storage import StudyAttrs, TrialAttrs, config_key
+    from poolnas.records import StudyAttrs, TrialAttrs, config_key
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = f"sqlite:///{folder / 'bench.db'}"

@@ -38,7 +38,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, dis
 from optuna.storages._rdb import models
 
 from poolnas.config import config_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs, config_key, open_storage
+from poolnas.records import StudyAttrs, TrialAttrs, config_key
+from poolnas.storage import open_storage
 
 POOLINGS = ["gap", "mix", "score", "srp-ss", "srp-ms"]
 LAMS = [0.1 * i for i in range(1, 11)]

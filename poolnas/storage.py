@@ -1,4 +1,5 @@
-"""Study storage: URL resolution, password redaction, and the attribute names trials share.
+"""Study storage: URL resolution, password redaction, opening an Optuna RDBStorage. The
+records kept in it (attribute names, the trial config's version) are ``poolnas.records``.
 
 Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
 ``$POOLNAS_STORAGE``, else ``sqlite:///poolnas.db`` in the working directory.
@@ -6,8 +7,6 @@ Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 from typing import Any
@@ -16,10 +15,6 @@ from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = [
     "DEFAULT_STORAGE",
-    "TRIAL_CONFIG_VERSION",
-    "TrialAttrs",
-    "StudyAttrs",
-    "config_key",
     "open_storage",
     "redact_url",
     "resolve_storage_url",
@@ -27,45 +22,6 @@ __all__ = [
 ]
 
 DEFAULT_STORAGE = "sqlite:///poolnas.db"
-# Version of the stored trial config (TrialAttrs.CONFIG); bump it when a field is renamed or
-# removed, and teach poolnas.dashboards._migrate the change. Configs without one are version 0.
-TRIAL_CONFIG_VERSION = 2  # 2: trainer.nesterov None = the recipe's value
-
-
-class TrialAttrs:
-    """Names of the user attributes every poolnas trial keeps (DESIGN.md)."""
-
-    CONFIG = "config"  # the full trial config (dict)
-    CONFIG_KEY = "config_key"  # hash of the config without its seed: groups repeats
-    CONFIG_VERSION = "config_version"  # TRIAL_CONFIG_VERSION of the schema that wrote CONFIG
-    N_PARAMS = "n_params"  # parameter count
-    CURVES = "curves"  # {metric: [per-epoch values]}
-    METRICS = "metrics"  # final metrics {val_acc, test_acc, train_loss, epoch_time, images_per_s}
-    DEVICE = "device"
-    NODE = "node"  # Ray node IP / hostname where it ran
-    WALL_TIME = "wall_time"  # seconds
-    FAIL_REASON = "fail_reason"
-    CHECKPOINT = "checkpoint"  # path of a kept checkpoint, when one was kept
-    ENVIRONMENT = "environment"  # the trainer's environment: torch version, threads, device, ...
-    COST = "cost"  # the model's cost numbers: {params, flops}
-    ORIGIN = "origin"  # why the trial was queued: "grid", "repeat" (another seed), "retry"
-    RETRY_OF = "retry_of"  # number of the interrupted trial this one runs again
-
-
-class StudyAttrs:
-    """Names of the user attributes every poolnas study keeps (DESIGN.md)."""
-
-    SPACE = "space"  # the space file as loaded (dict)
-    VERSION = "poolnas_version"
-    OBJECTIVE = "objective"  # {metric, mode}
-
-
-def config_key(config: dict[str, Any]) -> str:
-    """Stable short hash of a trial config with its seed removed (repeats share it)."""
-    doc = {k: v for k, v in config.items() if k != "seed"}
-    return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def resolve_storage_url(url: str | None) -> str:
     """--storage, else $POOLNAS_STORAGE, else sqlite:///poolnas.db; validated."""
     url = url or os.environ.get("POOLNAS_STORAGE") or DEFAULT_STORAGE

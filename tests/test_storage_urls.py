@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from poolnas.errors import ConfigError
-from poolnas.storage import config_key, redact_url, resolve_storage_url
+from poolnas.records import config_key
+from poolnas.storage import redact_url, resolve_storage_url
 
 
 def test_default_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from poolnas.config import TrialConfig
-from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs
+from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs
 
 __all__ = ["MigratedConfig", "migrate_config"]
 

@@ -14,14 +14,8 @@ from typing import Any, NamedTuple
 
 from poolnas.dashboards._rdb_read import read_trials
 from poolnas.errors import ConfigError, closest
-from poolnas.storage import (
-    StudyAttrs,
-    TrialAttrs,
-    config_key,
-    open_storage,
-    redact_url,
-    resolve_storage_url,
-)
+from poolnas.records import StudyAttrs, TrialAttrs, config_key
+from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
 __all__ = [
     "ACCURACY_METRICS",

@@ -31,7 +31,7 @@ from poolnas.dashboards._migrate import migrate_config
 from poolnas.dashboards._study import StudyData, flatten, summarize
 from poolnas.evidence import applies
 from poolnas.evidence.pareto import cost_means
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 
 __all__ = ["ExportEntry", "format_entries", "format_pareto", "pareto_entries", "pareto_files",
            "rank_configurations", "trials_csv"]

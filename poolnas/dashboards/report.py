@@ -27,7 +27,7 @@ from poolnas.dashboards.export import rank_configurations
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
-from poolnas.storage import StudyAttrs
+from poolnas.records import StudyAttrs
 
 __all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
 

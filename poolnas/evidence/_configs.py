@@ -2,7 +2,7 @@
 
 A configuration is a trial's parameters without its seed (DESIGN.md "Evidence"). Trials
 are grouped by the ``config_key`` user attribute (a hash of the trial config without its
-seed, :func:`poolnas.storage.config_key`); trials that kept no config group by their Optuna
+seed, :func:`poolnas.records.config_key`); trials that kept no config group by their Optuna
 params without ``seed``. "Best" is the configuration with the best mean over its finished
 seeds, everywhere in poolnas: the sweep summary, ``studies``, the report, ``export``, the
 dashboard note and the λ that SRP Fig. 7 draws all call :func:`best_configuration`.
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolnas.storage import TrialAttrs, config_key
+from poolnas.records import TrialAttrs, config_key
 
 __all__ = [
     "Configuration",

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from poolnas.evidence._configs import Configuration
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 
 __all__ = ["CHANCE_FACTOR", "diagnose"]
 

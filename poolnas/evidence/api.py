@@ -19,7 +19,7 @@ from typing import Any
 
 from poolnas.evidence._study import Evidence, study_evidence
 from poolnas.evidence.pareto import cost_means
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 
 __all__ = ["StudyResults", "compare", "load", "sweep"]
 

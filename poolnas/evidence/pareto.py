@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from poolnas.evidence._configs import Configuration
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 
 __all__ = [
     "COST_METRICS",

@@ -35,11 +35,11 @@ from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
 from poolnas.errors import one_line
+from poolnas.records import TrialAttrs
 from poolnas.search._prepare import INTERRUPTED
 from poolnas.search._space import SpaceView
 from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, TrialFailed, failure_reason
 from poolnas.search.sweep import StorageFault
-from poolnas.storage import TrialAttrs
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
            "fault_cause"]

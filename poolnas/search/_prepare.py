@@ -17,8 +17,9 @@ from typing import Any
 
 from poolnas import __version__
 from poolnas.errors import ConfigError
+from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search._space import SpaceView
-from poolnas.storage import StudyAttrs, TrialAttrs, redact_url
+from poolnas.storage import redact_url
 
 __all__ = ["INTERRUPTED", "StudyPlan", "discard_if_empty", "params_key", "prepare_study",
            "state_counts"]

@@ -20,9 +20,9 @@ from typing import Any
 
 from poolnas.evidence import configurations
 from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
+from poolnas.records import TrialAttrs, config_key
 from poolnas.search._prepare import INTERRUPTED
 from poolnas.search._space import SpaceView
-from poolnas.storage import TrialAttrs, config_key
 
 __all__ = ["Race"]
 

@@ -17,9 +17,9 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from poolnas.errors import ConfigError
+from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs, config_key
 from poolnas.search._outcome import StudyTrials
 from poolnas.search._trainable import INVALID_KEY
-from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs, config_key
 
 __all__ = ["StudySearcher"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from poolnas.evidence import best_configuration
 from poolnas.evidence.pareto import study_objectives
+from poolnas.records import StudyAttrs
 from poolnas.search._prepare import state_counts
-from poolnas.storage import StudyAttrs
 
 __all__ = ["StudySummary", "list_studies", "format_studies"]
 

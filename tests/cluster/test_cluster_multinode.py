@@ -110,7 +110,7 @@ def sweep_run(ray_cluster: LoopbackCluster, postgres_server: PostgresServer,
 
 
 def test_sweep_runs_on_both_nodes_with_postgres(sweep_run: SweepRun) -> None:
-    from poolnas.storage import TrialAttrs
+    from poolnas.records import TrialAttrs
 
     assert [t.state.name for t in sweep_run.trials] == ["COMPLETE"] * 4, [
         (t.state.name, t.user_attrs.get(TrialAttrs.FAIL_REASON)) for t in sweep_run.trials]
@@ -121,7 +121,7 @@ def test_sweep_runs_on_both_nodes_with_postgres(sweep_run: SweepRun) -> None:
 
 
 def test_each_trial_records_its_ray_node(sweep_run: SweepRun) -> None:
-    from poolnas.storage import TrialAttrs
+    from poolnas.records import TrialAttrs
 
     nodes = [t.user_attrs.get(TrialAttrs.NODE) for t in sweep_run.trials]
     assert all(nodes), nodes

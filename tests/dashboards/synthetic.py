@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from poolnas.config import config_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs, config_key
+from poolnas.records import StudyAttrs, TrialAttrs, config_key
 
 BASE: dict[str, Any] = {
     "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},

@@ -17,7 +17,7 @@ from poolnas.dashboards.srp_heatmap import _get_srp_heatmap_info, plot_srp_heatm
 from poolnas.dashboards.srp_lambda import plot_srp_lambda
 from poolnas.dashboards.verdict import _get_verdict_info
 from poolnas.evidence import TEST_DATA_NOTE
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 
 GAP = [0.700, 0.710, 0.705]
 SPACE = {"study": "ev", "baseline": {"attention.pooling": "gap"}}
@@ -129,7 +129,7 @@ def test_old_stored_config_does_not_break_report_or_export(sqlite_url, tmp_path)
     import optuna
     import yaml
 
-    from poolnas.storage import config_key
+    from poolnas.records import config_key
 
     s = S.create("old", sqlite_url)
     for seed, value in ((0, 0.7), (1, 0.72)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import synthetic
 
 from poolnas.dashboards._migrate import migrate_config
-from poolnas.storage import TRIAL_CONFIG_VERSION, TrialAttrs
+from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs
 
 
 def test_current_config_passes_unchanged():

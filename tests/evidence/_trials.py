@@ -9,7 +9,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 from synthetic import with_values  # tests/dashboards, on the path (conftest.py)
 
-from poolnas.storage import TrialAttrs, config_key
+from poolnas.records import TrialAttrs, config_key
 
 BASE: dict[str, Any] = {
     "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},

@@ -12,9 +12,9 @@ import optuna
 import pytest
 from _sweep_spaces import base_config, env_without_storage
 
+from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search import run_sweep
 from poolnas.spaces import space_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
 

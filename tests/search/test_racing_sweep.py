@@ -15,11 +15,11 @@ import optuna
 import pytest
 from _sweep_spaces import grid_space
 
+from poolnas.records import TrialAttrs, config_key
 from poolnas.search import run_sweep
 from poolnas.search._race import Race
 from poolnas.search._space import SpaceView
 from poolnas.spaces import space_from_dict
-from poolnas.storage import TrialAttrs, config_key
 
 # True mean accuracy per pooling: max is clearly best, avgmax within noise of it, the rest
 # far below (separated after the first two seeds).

@@ -17,10 +17,10 @@ from _sweep_spaces import grid_space
 from optuna.trial import TrialState
 
 from poolnas.errors import ConfigError
+from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search import run_sweep
 from poolnas.search._prepare import INTERRUPTED
 from poolnas.spaces import space_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs
 from poolnas.testing.fake_trials import (
     crashing_trial,
     nan_trial,

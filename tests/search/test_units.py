@@ -14,12 +14,13 @@ from optuna.trial import TrialState
 
 from poolnas.cli import main
 from poolnas.errors import ConfigError, NonFiniteLossError
+from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search._prepare import INTERRUPTED, prepare_study
 from poolnas.search._space import SpaceView
 from poolnas.search._trainable import failure_reason
 from poolnas.search.listing import format_studies, list_studies
 from poolnas.spaces import space_from_dict
-from poolnas.storage import StudyAttrs, TrialAttrs, open_storage
+from poolnas.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

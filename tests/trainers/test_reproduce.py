@@ -22,7 +22,7 @@ import yaml
 from optuna.trial import TrialState
 
 from poolnas.config import config_from_dict
-from poolnas.storage import TrialAttrs
+from poolnas.records import TrialAttrs
 from poolnas.trainers import train
 
 pytestmark = pytest.mark.integration
