@@ -38,7 +38,7 @@ from poolnas.errors import one_line
 from poolnas.records import TrialAttrs
 from poolnas.search._prepare import INTERRUPTED
 from poolnas.search._space import SpaceView
-from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, TrialFailed, failure_reason
+from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, failure_reason
 from poolnas.search.sweep import StorageFault
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
@@ -142,8 +142,6 @@ def error_reason(trial: Any) -> str:
             with open(path, "rb") as f:
                 exc = cloudpickle.load(f)
             cause = getattr(exc, "cause", None)
-            if isinstance(cause, TrialFailed):
-                return str(cause)
             name = type(exc).__name__
             if "ActorDied" in name or "ActorError" in name or "WorkerCrashed" in name:
                 text = str(exc).strip()

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "TrialFailed", "failure_reason",
+__all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "failure_reason",
            "run_trial", "trial_attrs"]
 
 OUTCOME_KEY = "poolnas_outcome"  # the last result: {"status": "complete"|"fail", ...}
@@ -32,10 +32,6 @@ INVALID_KEY = "poolnas_invalid"  # in a suggested config: the reason it cannot r
 NODE_KEY = "poolnas_node"  # in each result: where the trial runs
 # What the trainer returns that each trial keeps (TrialAttrs), besides metrics and curves.
 _PLAIN_ATTRS = ("n_params", "wall_time", "environment", "cost")
-
-
-class TrialFailed(RuntimeError):
-    """A trial failed; ``str(err)`` is the one-line reason stored in ``fail_reason``."""
 
 
 def failure_reason(err: BaseException) -> str:

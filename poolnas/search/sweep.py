@@ -65,7 +65,6 @@ class SweepResult:
     mode: str = "max"
     tune_started: float = 0.0  # perf_counter when Tune's fit began (timings)
     events: list[tuple[float, str, str]] = field(default_factory=list, repr=False)
-    trials: list[Any] = field(default_factory=list, repr=False)  # FrozenTrials
 
 
 def best_trial(study: Any) -> dict[str, Any] | None:
@@ -206,7 +205,7 @@ def run_sweep(
                        ran=_started(final, plan.counts),
                        recovered=plan.recovered, target=plan.runs_target,
                        best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
-                       metric=view.metric, mode=view.mode, trials=final,
+                       metric=view.metric, mode=view.mode,
                        tune_started=tune_started, events=list(live.events))
 
 
