@@ -17,28 +17,14 @@ from poolnas._lazy import lazy_exports
 
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
-_EXPORTS = {
-    "create_attention": "poolnas.attention.from_config",
-    "create_batch_attention": "poolnas.attention.from_config",
-    "attention_parameters": "poolnas.attention.parameters",
-    "attention_regularizer": "poolnas.attention.parameters",
-    "create_pool": "poolnas.attention.pool_types",
-    "region_side": "poolnas.attention.regions",
-    "sample_region_masks": "poolnas.attention.regions",
-    "scheduled_lambda": "poolnas.attention.schedules",
-    "set_training_progress": "poolnas.attention.schedules",
+_EXPORTS = {  # module of the package: the names it gives
+    "from_config": ("create_attention", "create_batch_attention"),
+    "parameters": ("attention_parameters", "attention_regularizer"),
+    "pool_types": ("create_pool",),
+    "regions": ("region_side", "sample_region_masks"),
+    "schedules": ("scheduled_lambda", "set_training_progress"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "attention_parameters",
-    "attention_regularizer",
-    "create_attention",
-    "create_batch_attention",
-    "create_pool",
-    "region_side",
-    "sample_region_masks",
-    "scheduled_lambda",
-    "set_training_progress",
-]
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

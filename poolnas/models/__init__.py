@@ -15,38 +15,15 @@ from poolnas._lazy import lazy_exports
 
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
-_EXPORTS = {
-    "ArchPlan": "poolnas.models._arch",
-    "BlockPlan": "poolnas.models._arch",
-    "parse_arch": "poolnas.models._arch",
-    "count_flops": "poolnas.models.cost",
-    "model_cost": "poolnas.models.cost",
-    "build_model": "poolnas.models.factory",
-    "count_parameters": "poolnas.models.factory",
-    "ResNet": "poolnas.models.network",
-    "attention_enabled": "poolnas.models.placement",
-    "attention_sites": "poolnas.models.placement",
-    "check_model_config": "poolnas.models.placement",
-    "default_input_size": "poolnas.models.placement",
-    "plan_sites": "poolnas.models.placement",
-    "load_pretrained": "poolnas.models.pretrained",
+_EXPORTS = {  # module of the package: the names it gives
+    "_arch": ("ArchPlan", "BlockPlan", "parse_arch"),
+    "cost": ("count_flops", "model_cost"),
+    "factory": ("build_model", "count_parameters"),
+    "network": ("ResNet",),
+    "placement": ("attention_enabled", "attention_sites", "check_model_config", "default_input_size", "plan_sites"),
+    "pretrained": ("load_pretrained",),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "ArchPlan",
-    "BlockPlan",
-    "ResNet",
-    "attention_enabled",
-    "attention_sites",
-    "build_model",
-    "check_model_config",
-    "count_flops",
-    "count_parameters",
-    "default_input_size",
-    "load_pretrained",
-    "model_cost",
-    "parse_arch",
-    "plan_sites",
-]
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
