@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from poolnas.dashboards._rdb_read import read_trials
 from poolnas.errors import ConfigError, closest
+from poolnas.evidence._configs import flatten  # one flattening of configs for every reader
 from poolnas.records import StudyAttrs, TrialAttrs, config_key
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
@@ -115,19 +116,6 @@ class StudyData(NamedTuple):
     def error(self, value: float) -> float:
         """Error as drawn (BA2M): 100 - accuracy in percent; other metrics unchanged."""
         return 100.0 * (1.0 - value) if self.is_accuracy else value
-
-
-def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> {"a.b": value}; lists become tuples so values can be grouped."""
-    out: dict[str, Any] = {}
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, dict):
-                out.update(flatten(value, name))
-            else:
-                out[name] = tuple(value) if isinstance(value, list) else value
-    return out
 
 
 def label(value: Any) -> str:
