@@ -8,7 +8,9 @@ Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
 from __future__ import annotations
 
 import os
+import random
 import re
+import time
 from typing import Any
 
 from poolnas.errors import ConfigError, StorageUnreachableError, one_line
@@ -104,6 +106,33 @@ def _reason(err: BaseException, url: str) -> str:
     return one_line(f"{type(orig).__name__}: {text}", 200)
 
 
+# Errors of two processes creating Optuna's schema in one new database at once: the loser's
+# CREATE TABLE or its alembic/version_info row collides with the winner's.
+_SCHEMA_RACE = re.compile(r"already exists|UNIQUE constraint failed|duplicate key value", re.I)
+_SCHEMA_ATTEMPTS = 6
+
+
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any], *, create: bool) -> Any:
+    """``optuna.storages.RDBStorage``; when several processes create the schema of a new
+    database at the same moment (sweeps started together on one new SQLite file), the ones
+    that lose the race wait a moment and open it again, by then created."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              skip_table_creation=not create)
+        except Exception as err:  # noqa: BLE001 - re-raised unless it is the schema race
+            db_errors = (IntegrityError, OperationalError, ProgrammingError)
+            cause = err if isinstance(err, db_errors) else err.__cause__  # optuna may wrap it
+            race = isinstance(cause, db_errors) and _SCHEMA_RACE.search(str(cause)) is not None
+            if not (create and race) or attempt == _SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.uniform(0, 0.05))
+    raise AssertionError("unreachable")
+
+
 def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: bool = True):
     """An Optuna RDBStorage; SQLite gets WAL and a busy timeout so a dashboard can read
     while a sweep writes.
@@ -120,7 +149,6 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
         StorageUnreachableError: the database cannot be reached (exit 2), naming the
             redacted URL.
     """
-    import optuna
     from optuna.exceptions import StorageInternalError
     from sqlalchemy import event
     from sqlalchemy.exc import SQLAlchemyError
@@ -141,7 +169,7 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
         if url.startswith("postgresql"):
             engine_kwargs["connect_args"] = {"connect_timeout": int(timeout_s)}
     try:  # readers create no tables (nor an empty database)
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
+        storage = _rdb_storage(url, engine_kwargs, create=create)
     except (SQLAlchemyError, StorageInternalError, ImportError, OSError) as err:
         raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {_reason(err, url)}") from None
     if url.startswith("sqlite"):

@@ -64,3 +64,65 @@ def test_driver_errors_are_scrubbed_of_the_password_as_a_word() -> None:
     text = _reason(OSError('connection to server at "127.0.0.1", port 1 failed (password p)'), url)
     assert "port 1 failed" in text and "(password ***)" in text
     assert "hunter2" not in _reason(OSError("auth hunter2 refused"), "postgresql://u:hunter2@h/db")
+
+
+def _open_at_once(url: str, barrier, results) -> None:  # noqa: ANN001 - multiprocessing objects
+    from poolnas.storage import open_storage
+
+    barrier.wait()
+    try:
+        open_storage(url).get_all_studies()
+        results.put("ok")
+    except BaseException as err:  # noqa: BLE001 - reported to the parent
+        results.put(f"{type(err).__name__}: {err}")
+
+
+@pytest.mark.integration
+def test_four_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path) -> None:
+    """Optuna creates its schema on first open; four processes racing on one new file used
+    to fail with "table ... already exists" / "UNIQUE constraint failed: alembic_version"."""
+    import multiprocessing as mp
+
+    import optuna  # noqa: F401 - imported before the fork: the children start at the barrier
+
+    ctx = mp.get_context("fork")
+    for attempt in range(8):  # each round a new file: the race hit about one round in two
+        url = f"sqlite:///{tmp_path}/new-{attempt}.db"
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_at_once, args=(url, barrier, results)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert outcomes == ["ok"] * 4, (attempt, outcomes)
+
+
+def test_only_the_schema_race_is_retried(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from poolnas import storage
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def flaky(url, **kw):  # noqa: ANN001, ANN003
+        calls.append(url)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: alembic_version.version_num"))
+        return real(url, **kw)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)
+    assert storage.open_storage(f"sqlite:///{tmp_path}/a.db").get_all_studies() == []
+    assert len(calls) == 2
+
+    def broken(url, **kw):  # noqa: ANN001, ANN003
+        calls.append(url)
+        raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    calls.clear()
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    with pytest.raises(storage.StorageUnreachableError, match="disk I/O error"):
+        storage.open_storage(f"sqlite:///{tmp_path}/b.db")
+    assert len(calls) == 1  # not the race: no retry
