@@ -16,10 +16,12 @@ PACKAGES = ["poolnas.attention", "poolnas.models", "poolnas.dashboards"]
 def test_every_exported_name_resolves(package):
     pkg = importlib.import_module(package)
     assert set(pkg.__all__) <= set(dir(pkg))
-    for name in pkg.__all__:
-        value = getattr(pkg, name)
-        assert getattr(value, "__name__", name) == name
-        assert vars(pkg)[name] is value  # kept: the next read is a plain lookup
+    assert sorted(pkg.__all__) == sorted(n for names in pkg._EXPORTS.values() for n in names)
+    for module, names in pkg._EXPORTS.items():
+        for name in names:
+            value = getattr(pkg, name)
+            assert value is getattr(importlib.import_module(f"{package}.{module}"), name)
+            assert vars(pkg)[name] is value  # kept: the next read is a plain lookup
     with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'no_such_name'"):
         pkg.no_such_name  # noqa: B018
 

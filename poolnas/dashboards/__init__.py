@@ -13,9 +13,7 @@ from poolnas._lazy import lazy_exports
 # not every figure module.
 _EXPORTS = {  # module of the package: the names it gives
     "_study": ("StudyData", "from_study", "load_study"),
-    "ba2m_batch_size": ("plot_ba2m_batch_size",),
-    "ba2m_placement": ("plot_ba2m_placement",),
-    "ba2m_reduction": ("plot_ba2m_reduction",),
+    "ba2m": ("plot_ba2m_batch_size", "plot_ba2m_placement", "plot_ba2m_reduction"),
     "cost": ("plot_cost",),
     "export": ("format_entries", "format_pareto", "pareto_entries", "rank_configurations", "trials_csv"),
     "figures": ("applicable_figures", "paper_figures"),

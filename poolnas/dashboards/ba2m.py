@@ -1,13 +1,16 @@
-"""What the BA2M figures share (Cheng et al., BA2M, batch-aware attention): the error over
-one config key of the trials with batch attention on, one series per architecture and per
-position (``between`` the stages, ``inside`` a residual branch) where the study ran several.
+"""The BA2M figures (Cheng et al., BA2M, batch-aware attention): error vs the reduction R
+(Table VIII), vs the batch size (Fig. 5) and per placement subset (Table XIII).
 
-Error = 100 − accuracy (%) for accuracy objectives, the objective itself otherwise.
+Each is the error over one config key of the trials with batch attention on, one series per
+architecture and per position (``between`` the stages, ``inside`` a residual branch) where
+the study ran several. Error = 100 − accuracy (%) for accuracy objectives, the objective
+itself otherwise. The three differ only in their key, labels and title (:class:`Ba2mFigure`):
+``plot_ba2m_*`` draws one, ``_get_ba2m_*_info`` gives its numbers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from poolnas.dashboards._curves import (
     BAND,
@@ -21,7 +24,15 @@ from poolnas.dashboards._curves import (
 )
 from poolnas.dashboards._study import StudyData, TrialRow
 
-__all__ = ["applies_over", "baseline", "error_figure", "error_info", "has_ba2m"]
+__all__ = [
+    "BATCH_SIZE",
+    "PLACEMENT",
+    "REDUCTION",
+    "Ba2mFigure",
+    "plot_ba2m_batch_size",
+    "plot_ba2m_placement",
+    "plot_ba2m_reduction",
+]
 
 
 def has_ba2m(row: TrialRow) -> bool:
@@ -50,3 +61,31 @@ def error_figure(info: CurveInfo, title: str, *, categorical: bool, base: Baseli
     # Categories (stage subsets) have no order to draw a line along: markers only.
     return line_figure(info.series, title=title, x_title=info.x_label, y_title=info.y_label,
                        categorical=categorical, markers_only=categorical, baseline=base)
+
+
+class Ba2mFigure(NamedTuple):
+    """One BA2M figure: the error over ``key`` of the BA2M trials."""
+
+    key: str
+    x_label: str
+    title: str
+    categorical: bool  # stage subsets: labels, markers only
+
+    def applies(self, data: StudyData) -> bool:
+        return applies_over(data, self.key)
+
+    def info(self, data: StudyData) -> CurveInfo:
+        return error_info(data, self.key, self.x_label, categorical=self.categorical)
+
+    def plot(self, data: StudyData) -> Any:
+        return error_figure(self.info(data), self.title, categorical=self.categorical, base=baseline(data))
+
+
+REDUCTION = Ba2mFigure("attention.batch_attention.reduction", "reduction R", "BA2M: error vs reduction R (Table VIII)", False)
+BATCH_SIZE = Ba2mFigure("trainer.batch_size", "batch size", "BA2M: error vs batch size (Fig. 5)", False)
+PLACEMENT = Ba2mFigure("attention.batch_attention.stages", "stages with BA2M",
+                       "BA2M: error per placement subset (Table XIII)", True)
+
+plot_ba2m_reduction, _get_ba2m_reduction_info = REDUCTION.plot, REDUCTION.info
+plot_ba2m_batch_size, _get_ba2m_batch_size_info = BATCH_SIZE.plot, BATCH_SIZE.info
+plot_ba2m_placement, _get_ba2m_placement_info = PLACEMENT.plot, PLACEMENT.info

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from poolnas.dashboards import (
-    ba2m_batch_size,
-    ba2m_placement,
-    ba2m_reduction,
+    ba2m,
     saam_paths,
     se_placement,
     spem_alpha,
@@ -41,12 +39,9 @@ FIGURES: tuple[_Spec, ...] = (
     _Spec("srp-fig7", "SRP Fig. 7: region area ratio vs depth", srp_area.applies, srp_area.plot_srp_area),
     _Spec("spem-alpha", "SPEM: accuracy vs fixed α", spem_alpha.applies, spem_alpha.plot_spem_alpha),
     _Spec("saam-paths", "SAAM: accuracy vs score paths K", saam_paths.applies, saam_paths.plot_saam_paths),
-    _Spec("ba2m-reduction", "BA2M: error vs reduction R", ba2m_reduction.applies,
-          ba2m_reduction.plot_ba2m_reduction),
-    _Spec("ba2m-batch-size", "BA2M: error vs batch size", ba2m_batch_size.applies,
-          ba2m_batch_size.plot_ba2m_batch_size),
-    _Spec("ba2m-placement", "BA2M: error per placement subset", ba2m_placement.applies,
-          ba2m_placement.plot_ba2m_placement),
+    _Spec("ba2m-reduction", "BA2M: error vs reduction R", ba2m.REDUCTION.applies, ba2m.REDUCTION.plot),
+    _Spec("ba2m-batch-size", "BA2M: error vs batch size", ba2m.BATCH_SIZE.applies, ba2m.BATCH_SIZE.plot),
+    _Spec("ba2m-placement", "BA2M: error per placement subset", ba2m.PLACEMENT.applies, ba2m.PLACEMENT.plot),
     _Spec("se-placement", "Placement: accuracy per stage subset × position", se_placement.applies,
           se_placement.plot_se_placement),
 )

@@ -6,7 +6,7 @@ standard), ``post-add`` (after the add), ``pre`` (before the block's first conv)
 ``identity`` (SE-Identity: on the identity path before the add) and ``between`` (after the
 block). BA2M's own position (``attention.batch_attention.position``: ``between`` the stages
 or ``inside`` the last block's residual branch) is split out in the BA2M figures
-(:mod:`poolnas.dashboards.ba2m_placement`), not here.
+(:mod:`poolnas.dashboards.ba2m`), not here.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ import synthetic as S
 from optuna.trial import TrialState
 
 from poolnas.dashboards import applicable_figures, from_study, paper_figures
-from poolnas.dashboards.ba2m_batch_size import _get_ba2m_batch_size_info
-from poolnas.dashboards.ba2m_placement import _get_ba2m_placement_info
-from poolnas.dashboards.ba2m_reduction import _get_ba2m_reduction_info
+from poolnas.dashboards.ba2m import (
+    _get_ba2m_batch_size_info,
+    _get_ba2m_placement_info,
+    _get_ba2m_reduction_info,
+)
 from poolnas.dashboards.saam_paths import _get_saam_paths_info
 from poolnas.dashboards.se_placement import _get_se_placement_info
 from poolnas.dashboards.spem_alpha import _get_spem_alpha_info
