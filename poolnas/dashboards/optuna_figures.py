@@ -12,12 +12,12 @@ single-objective, holding each trial's first value).
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from poolnas.dashboards._study import StudyData
+from poolnas.process_settings import optuna_verbosity
 
 __all__ = ["OptunaPlot", "importance_evaluator", "optuna_plots", "param_importances"]
 
@@ -117,20 +117,6 @@ def _webgl(fig: Any) -> Any:
     return go.Figure(data=data, layout=fig.layout)
 
 
-@contextlib.contextmanager
-def _optuna_log_level(level: int) -> Iterator[None]:
-    """Optuna's log level set to ``level`` inside the block and restored on exit (the
-    caller's setting is the caller's: a report must not change it behind their back)."""
-    import optuna
-
-    saved = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(level)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(saved)
-
-
 def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trials: int = 500,
                  max_contour_params: int = 3, webgl_above: int = 500) -> list[OptunaPlot]:
     """Optuna's plots for the study, each drawn or skipped with a reason (never raising).
@@ -139,7 +125,7 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_importance_trial
     themselves at INFO); the caller's log level is restored afterwards."""
     import optuna
 
-    with _optuna_log_level(optuna.logging.WARNING):
+    with optuna_verbosity(optuna.logging.WARNING):  # the caller's level is restored
         return _draw_plots(data, max_trials=max_trials, max_importance_trials=max_importance_trials,
                            max_contour_params=max_contour_params, webgl_above=webgl_above)
 

@@ -67,7 +67,7 @@ def quiet_ray_logs() -> Iterator[None]:
     level is restored on exit, including the ``ray`` level that ``ray.init`` sets."""
     import ray  # noqa: F401 - Ray configures its loggers at import: set them after that
 
-    from poolnas.search._settings import environ, logger_levels
+    from poolnas.process_settings import environ, logger_levels
 
     levels: dict[str, int] = {}
     if not os.environ.get("POOLNAS_DEBUG"):

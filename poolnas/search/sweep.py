@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from poolnas.errors import ConfigError
+from poolnas.process_settings import optuna_verbosity
 from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search._lease import hold_lease
 from poolnas.search._prepare import discard_if_empty, prepare_study, state_counts
 from poolnas.search._ray import quiet_ray_logs
-from poolnas.search._settings import optuna_verbosity
 from poolnas.search._space import SpaceView
 from poolnas.search.listing import best_complete
 from poolnas.storage import open_storage, redact_url, resolve_storage_url

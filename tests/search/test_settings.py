@@ -13,8 +13,8 @@ import optuna
 import pytest
 from _sweep_spaces import grid_space
 
+from poolnas.process_settings import environ, logger_levels, optuna_verbosity
 from poolnas.search._ray import _RAY_LOGGERS, _TRIAL_ERROR_LOGGERS, _TUNE_ENV, quiet_ray_logs
-from poolnas.search._settings import environ, logger_levels, optuna_verbosity
 
 LOGGERS = (*_RAY_LOGGERS, *_TRIAL_ERROR_LOGGERS)
 

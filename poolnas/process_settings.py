@@ -1,4 +1,5 @@
-"""Process-wide settings a sweep needs while it runs, set on entry and restored on exit.
+"""Process-wide settings a sweep or a report needs while it runs, set on entry and restored
+on exit.
 
 Library code sets no process state behind its caller's back (issue 16): environment
 variables, logger levels and Optuna's log level are changed only inside these context
