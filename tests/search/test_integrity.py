@@ -26,6 +26,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from _procs import kill_under
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
@@ -46,33 +47,6 @@ def _random_space(study: str, trials: int = 4) -> dict:
     doc.update(sampler="random", trials=trials)
     doc["space"] = {"attention.reduction": {"int": [2, 64]}}
     return doc
-
-
-def _pids_under(folder: str) -> list[int]:
-    """Processes whose command line or environment names ``folder`` (a driver's RAY_TMPDIR:
-    its Ray's processes, agents included)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        for part in ("cmdline", "environ"):
-            try:
-                with open(f"/proc/{entry}/{part}", "rb") as f:
-                    if folder.encode() in f.read():
-                        pids.append(int(entry))
-                        break
-            except OSError:
-                continue
-    return pids
-
-
-def _kill_ray(folder: str) -> None:
-    """The Ray processes a driver started under its own RAY_TMPDIR ``folder``, nothing else."""
-    for pid in _pids_under(folder):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _wait_for(url: str, study: str, ready: Callable[[Counter], bool],
@@ -121,7 +95,7 @@ def test_a_signal_stores_running_trials_as_interrupted_and_resume_reruns_them(
     finally:
         if proc.poll() is None:
             proc.kill()
-        _kill_ray(ray_tmp)
+        kill_under(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     err = log.read_bytes()
     assert proc.returncode == 128 + sig, err.decode()[-2000:]
@@ -193,7 +167,7 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
         finally:
             if proc.poll() is None:
                 proc.kill()
-            _kill_ray(str(ray_tmp))
+            kill_under(str(ray_tmp))
         assert _files_holding(root, PASSWORD) == []
         (stale,) = tmp.glob("poolnas-tune-*")
         assert (stale / "poolnas-driver.pid").is_file() and list(stale.rglob("tuner.pkl"))
@@ -207,7 +181,7 @@ def test_no_file_of_a_normal_or_a_sigkilled_postgres_sweep_holds_the_password(
         shown = normal.stdout + normal.stderr + log.read_bytes() + resumed.stdout + resumed.stderr
         assert PASSWORD.encode() not in shown and b"keeper:***@" in normal.stdout
     finally:
-        _kill_ray(str(ray_tmp))
+        kill_under(str(ray_tmp))
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -235,7 +209,7 @@ def _drive(trials: str, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, DRIVER, trials, *args], capture_output=True,
                               env=dict(env_without_storage(), RAY_TMPDIR=ray_tmp), timeout=400)
     finally:
-        _kill_ray(ray_tmp)
+        kill_under(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from _procs import kill_under, wait_running
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
@@ -187,20 +188,6 @@ def test_lease_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
 
 # -- two real `poolnas sweep` drivers on one study ---------------------------------------------
 
-def _ray_pids(folder: str) -> list[int]:
-    """Processes whose command line names ``folder`` (a driver's own local Ray)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if folder.encode() in f.read():
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
 def _driver(space: Path, url: str, ray_tmp: Path, *extra: str) -> subprocess.Popen:
     env = env_without_storage()
     env["RAY_TMPDIR"] = str(ray_tmp)
@@ -221,11 +208,7 @@ def ray_tmps() -> Iterator[Callable[[], Path]]:
 
     yield make
     for path in made:
-        for pid in _ray_pids(str(path)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_under(str(path))
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -234,20 +217,6 @@ def _refusal(err: str, study: str, pid: int) -> None:
     assert len(lines) == 1, err
     assert lines[0].startswith(f"poolnas: study: '{study}' is not accepted; it has a live driver: "
                                f"host {socket.gethostname()}, pid {pid}, since 20"), err
-
-
-def _wait_running(proc: subprocess.Popen, url: str, study: str) -> None:
-    """Until the driver has a RUNNING trial."""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        try:
-            trials = optuna.load_study(study_name=study, storage=url).trials
-        except Exception:  # noqa: BLE001 - not created yet
-            continue
-        if any(t.state == TrialState.RUNNING for t in trials):
-            return
-    raise AssertionError(proc.communicate()[1][-3000:] if proc.poll() is not None else "no trial")
 
 
 def _lease_rows(url: str, study: str) -> int:
@@ -288,7 +257,7 @@ def test_a_second_driver_during_a_trial_is_refused_and_the_first_finishes(
     space = _slow_grid(tmp_path, "busy", ["gap", "max", "min"])
     first = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
     try:
-        _wait_running(first, url, "busy")
+        wait_running(first, url, "busy")
         second = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
         _, err = second.communicate(timeout=300)
         assert second.returncode == 2, err[-3000:]
@@ -310,7 +279,7 @@ def test_a_driver_stopped_by_sigterm_releases_its_lease(tmp_path: Path, ray_tmps
     space = _slow_grid(tmp_path, "term", ["gap", "max"])
     first = _driver(space, url, ray_tmps(), "--max-concurrent", "1")
     try:
-        _wait_running(first, url, "term")
+        wait_running(first, url, "term")
         assert _lease_rows(url, "term") == 1  # held while it runs
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=300)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -16,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 import pytest
+from _procs import kill_under, wait_running
 from _sweep_spaces import env_without_storage, grid_space, write_space
-from optuna.trial import TrialState
 
 pytestmark = pytest.mark.integration
 
@@ -123,32 +121,6 @@ def test_the_switch_is_set_for_ray_only_and_not_left_for_child_processes() -> No
     assert out == ["True", "None", "127.0.0.1"]
 
 
-def _ray_pids(folder: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if folder.encode() in f.read():
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def _wait_for_running_trial(proc: subprocess.Popen, url: str, study: str) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        try:
-            trials = optuna.load_study(study_name=study, storage=url).trials
-        except Exception:  # noqa: BLE001 - not created yet
-            continue
-        if any(t.state == TrialState.RUNNING for t in trials):
-            return
-    raise AssertionError(proc.communicate()[1][-3000:] if proc.poll() is not None else "no trial")
-
-
 def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     doc = grid_space("loopback", epochs=3, pooling=["gap"])
@@ -162,7 +134,7 @@ def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
                              "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        _wait_for_running_trial(proc, url, "loopback")
+        wait_running(proc, url, "loopback")
         found: set[tuple] = set()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -176,11 +148,7 @@ def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-        for pid in _ray_pids(ray_tmp):  # this sweep's own Ray, nothing else
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_under(ray_tmp)  # this sweep's own Ray, nothing else
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert proc.returncode == 0, err[-3000:]
     names = {row[0] for row in found}

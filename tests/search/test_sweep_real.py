@@ -5,7 +5,6 @@ resumed, on SQLite, through the ``poolnas`` command."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from _procs import kill_under
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
@@ -70,27 +70,7 @@ def test_real_sweep_on_postgres_never_shows_the_password(
                 assert PASSWORD.encode() not in f.read_bytes(), f
 
 
-def _pids_under(folder: str) -> list[int]:
-    """Processes whose command line names ``folder`` (the killed sweep's own Ray)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if folder.encode() in f.read():
-                    pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
 
-
-def _kill_all(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_sigkill_mid_sweep_then_resume_loses_and_reruns_nothing(
@@ -127,7 +107,7 @@ def test_sigkill_mid_sweep_then_resume_loses_and_reruns_nothing(
     finally:
         if proc.poll() is None:
             proc.kill()
-        _kill_all(_pids_under(ray_tmp))  # the killed driver's local Ray, nothing else
+        kill_under(ray_tmp)  # the killed driver's local Ray, nothing else
     before = optuna.load_study(study_name="killed", storage=url).trials
     done_before = {t.number: (t.params, t.value) for t in before if t.state == TrialState.COMPLETE}
     running = [t.number for t in before if t.state == TrialState.RUNNING]
@@ -146,5 +126,5 @@ def test_sigkill_mid_sweep_then_resume_loses_and_reruns_nothing(
     complete = Counter(t.params["attention.pooling"] for t in after if t.state == TrialState.COMPLETE)
     assert complete == Counter({"gap": 1, "max": 1, "min": 1, "avgmax": 1})  # each once
     assert not [t for t in after if t.state in (TrialState.RUNNING, TrialState.WAITING)]
-    _kill_all(_pids_under(ray_tmp))
+    kill_under(ray_tmp)
     shutil.rmtree(ray_tmp, ignore_errors=True)
