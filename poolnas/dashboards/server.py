@@ -130,11 +130,12 @@ class _PoolnasRoutes:
         return [b""]
 
     def _index(self) -> str:
-        import optuna
+        from poolnas.search.listing import best_text, list_studies
 
-        names = sorted(optuna.study.get_all_study_names(self.storage))
-        items = "".join(f"<li><a href='/poolnas/report/{quote(n, safe='')}'>{html.escape(n)}</a></li>"
-                        for n in names) or "<li>no studies yet</li>"
+        # each study with its one best (poolnas.evidence: the best mean over finished seeds)
+        items = "".join(f"<li><a href='/poolnas/report/{quote(r.name, safe='')}'>{html.escape(r.name)}</a>"
+                        f" — best {html.escape(r.metric or 'objective')}: {html.escape(best_text(r))}</li>"
+                        for r in list_studies(self.storage)) or "<li>no studies yet</li>"
         return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas studies</title></head>"
                 f"<body><h1>poolnas studies</h1><p>{html.escape(redact_url(str(self.storage.url)))} · "
                 f"<a href='/dashboard'>optuna-dashboard</a></p><ul>{items}</ul></body></html>")

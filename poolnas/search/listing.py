@@ -10,7 +10,7 @@ from poolnas.evidence.pareto import study_objectives
 from poolnas.records import StudyAttrs
 from poolnas.search._prepare import state_counts
 
-__all__ = ["StudySummary", "list_studies", "format_studies"]
+__all__ = ["StudySummary", "best_text", "list_studies", "format_studies"]
 
 _STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
@@ -58,7 +58,8 @@ def best_complete(trials: list[Any], *, maximize: bool) -> Any | None:
     return next(t for t in trials if t.number == number)
 
 
-def _best_text(r: StudySummary) -> str:
+def best_text(r: StudySummary) -> str:
+    """The one best of a study as text: mean (± std, n) and its best run."""
     if r.best is None:
         return "-"
     if r.best_n <= 1:  # one run: no spread to show
@@ -81,7 +82,7 @@ def format_studies(rows: list[StudySummary]) -> str:
         lines.append([r.name, str(sum(c.values())), str(c.get("COMPLETE", 0)),
                       str(c.get("PRUNED", 0)), str(c.get("FAIL", 0)), str(c.get("RUNNING", 0)),
                       str(c.get("WAITING", 0)),
-                      _best_text(r),
+                      best_text(r),
                       _metric_text(r)])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

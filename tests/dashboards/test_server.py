@@ -94,3 +94,14 @@ def test_serving_writes_no_study_attributes(storage):
     for path in ("/dashboard", "/poolnas/", "/poolnas/report/served", f"/api/studies/{sid}"):
         assert _call(app, "GET", path)[0].startswith("200"), path
     assert (storage.get_study_system_attrs(sid), storage.get_study_user_attrs(sid)) == before
+
+
+def test_index_names_each_studys_one_best(storage):
+    """The dashboard's study list names the best configuration the way every command does:
+    the best mean over its seeds, with n (poolnas.search.listing.list_studies)."""
+    from poolnas.search.listing import best_text, list_studies
+
+    status, body = _call(create_app(storage), "GET", "/poolnas/")
+    row = list_studies(storage)[0]
+    assert status.startswith("200") and row.best_n == 2
+    assert f"best {row.metric}: {best_text(row)}".encode() in body.replace(b"&#x27;", b"'")
