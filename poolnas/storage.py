@@ -17,10 +17,13 @@ from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = [
     "DEFAULT_STORAGE",
+    "check_driver",
+    "check_sqlite_file",
     "open_storage",
     "redact_url",
     "resolve_storage_url",
     "sqlite_path",
+    "unreachable_reason",
 ]
 
 DEFAULT_STORAGE = "sqlite:///poolnas.db"
@@ -79,7 +82,17 @@ def sqlite_path(url: str) -> str | None:
     return os.path.expanduser(parsed.database)
 
 
-def _check_driver(url: str) -> None:
+def check_sqlite_file(url: str) -> None:
+    """ConfigError when a reader's sqlite:// file does not exist (it is never created)."""
+    path = sqlite_path(url)
+    if path is not None and not os.path.isfile(path):
+        what = "is a folder" if os.path.isdir(path) else "does not exist"
+        raise ConfigError("storage", redact_url(url),
+                          f"the SQLite file {path} {what}; a sweep creates it "
+                          "(check --storage or $POOLNAS_STORAGE)")
+
+
+def check_driver(url: str) -> None:
     """ConfigError naming the Python driver a URL needs when it is not installed."""
     from sqlalchemy.engine import make_url
 
@@ -92,7 +105,7 @@ def _check_driver(url: str) -> None:
                           f"its driver {module!r} is not installed (pip install {package})") from None
 
 
-def _reason(err: BaseException, url: str) -> str:
+def unreachable_reason(err: BaseException, url: str) -> str:
     """The first line of a driver's error, without the password, for the one-line message."""
     from sqlalchemy.engine import make_url
 
@@ -154,13 +167,9 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
     from sqlalchemy.exc import SQLAlchemyError
 
     url = resolve_storage_url(url)
-    path = sqlite_path(url)
-    if not create and path is not None and not os.path.isfile(path):
-        what = "is a folder" if os.path.isdir(path) else "does not exist"
-        raise ConfigError("storage", redact_url(url),
-                          f"the SQLite file {path} {what}; a sweep creates it "
-                          "(check --storage or $POOLNAS_STORAGE)")
-    _check_driver(url)
+    if not create:
+        check_sqlite_file(url)
+    check_driver(url)
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": timeout_s}
@@ -171,7 +180,7 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
     try:  # readers create no tables (nor an empty database)
         storage = _rdb_storage(url, engine_kwargs, create=create)
     except (SQLAlchemyError, StorageInternalError, ImportError, OSError) as err:
-        raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {_reason(err, url)}") from None
+        raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {unreachable_reason(err, url)}") from None
     if url.startswith("sqlite"):
         engine = storage.engine
         # Writers switch the file to WAL (persistent); readers leave its header as it is.

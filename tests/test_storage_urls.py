@@ -58,7 +58,7 @@ def test_reader_refuses_a_missing_sqlite_file_and_creates_nothing(tmp_path) -> N
 
 
 def test_driver_errors_are_scrubbed_of_the_password_as_a_word() -> None:
-    from poolnas.storage import _reason
+    from poolnas.storage import unreachable_reason as _reason
 
     url = "postgresql+psycopg://u:p@127.0.0.1:1/db"  # a one-letter password
     text = _reason(OSError('connection to server at "127.0.0.1", port 1 failed (password p)'), url)

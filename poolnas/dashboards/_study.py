@@ -16,7 +16,11 @@ from poolnas.dashboards._rdb_read import read_trials
 from poolnas.errors import ConfigError, closest
 from poolnas.evidence._configs import flatten  # one flattening of configs for every reader
 from poolnas.records import StudyAttrs, TrialAttrs, config_key
+from poolnas.sql_reader import open_reader
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
+
+# Optuna's trial states (optuna.trial.TrialState names), counted for every study
+_STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
 
 __all__ = [
     "ACCURACY_METRICS",
@@ -171,27 +175,29 @@ def _row(trial: Any) -> TrialRow | None:
 def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyData:
     """Read an ``optuna.Study`` once into a :class:`StudyData` (``storage``: the RDBStorage it
     was loaded from, for the fast reader; without it Optuna's ``get_trials``)."""
-    from optuna.trial import TrialState
+    return _study_data(study.study_name, storage_url, dict(study.user_attrs), study.directions,
+                       read_trials(study, storage))
 
+
+def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directions: Sequence[Any],
+                trials: list[Any]) -> StudyData:
     from poolnas.evidence.pareto import study_objectives
 
-    trials = read_trials(study, storage)
-    user_attrs = dict(study.user_attrs)
     # A dict for a single-objective study, a list for a multi-objective one; Optuna's
     # directions say how many (study.direction raises on a multi-objective study).
-    objectives = study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), study.directions)
+    objectives = study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), directions)
     metric, mode = objectives[0]
     direction = "maximize" if mode == "max" else "minimize"
-    counts = {s.name: 0 for s in TrialState}
+    counts = dict.fromkeys(_STATES, 0)
     rows = []
     for t in trials:
-        counts[t.state.name] += 1
-        if t.state == TrialState.COMPLETE:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        if t.state.name == "COMPLETE":
             row = _row(t)
             if row is not None:
                 rows.append(row)
     return StudyData(
-        name=study.study_name,
+        name=name,
         storage=redact_url(storage_url) if storage_url else "",
         direction=direction,
         metric=str(metric or "objective"),
@@ -211,19 +217,32 @@ def load_study(study_name: str, storage: Any = None) -> StudyData:
     Raises:
         ConfigError: the study does not exist (names the close ones).
     """
-    import optuna
-
     if storage is None or isinstance(storage, str):
         url = resolve_storage_url(storage)
+        reader = open_reader(url)  # SQL on a known schema, without importing Optuna
+        if reader is not None:
+            return _read_by_sql(reader, study_name, url)
         store = open_storage(url, create=False)  # a reader: a missing SQLite file is not created
     else:  # an Optuna storage object
         store, url = storage, str(getattr(storage, "url", "") or "")
+    import optuna
+
     names = optuna.study.get_all_study_names(store)
     if study_name not in names:
         accepted = ("expected one of: " + ", ".join(sorted(names))) if names else "the storage has no studies"
         raise ConfigError("study", study_name, accepted + closest(study_name, names))
     study = optuna.load_study(study_name=study_name, storage=store)
     return from_study(study, url, store)
+
+
+def _read_by_sql(reader: Any, study_name: str, url: str) -> StudyData:
+    found = reader.study(study_name)
+    if found is None:
+        names = sorted(st.study_name for st in reader.get_all_studies())
+        accepted = ("expected one of: " + ", ".join(names)) if names else "the storage has no studies"
+        raise ConfigError("study", study_name, accepted + closest(study_name, names))
+    return _study_data(study_name, url, dict(found.user_attrs), found.directions,
+                       reader.get_all_trials(found.study_id))
 
 
 def group(rows: Sequence[TrialRow], keys: Sequence[str],

@@ -125,7 +125,6 @@ def export_command(args: argparse.Namespace) -> int:
     --pareto, the Pareto set (a folder of trainable YAML files, or json)."""
     from poolnas.dashboards._study import load_study
     from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
-    from poolnas.storage import open_storage
 
     pareto = getattr(args, "pareto", False)
     if pareto:
@@ -136,7 +135,7 @@ def export_command(args: argparse.Namespace) -> int:
         fmt = _export_format(args, out)
     if out is not None and out.exists() and not getattr(args, "force", False):
         raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
-    data = load_study(args.study, open_storage(args.storage, create=False))
+    data = load_study(args.study, args.storage)  # a reader: nothing is created
     if pareto:
         return _export_pareto(args, data, fmt)
     if fmt == "csv":

@@ -165,7 +165,10 @@ def sweep_command(args: argparse.Namespace) -> int:
 def studies_command(args: argparse.Namespace) -> int:
     # A SQLite file that does not exist is an error (exit 2) and is not created; so is a
     # database that cannot be reached (StorageUnreachableError, exit 2 in poolnas.cli).
-    storage = open_storage(args.storage, create=False)
+    from poolnas.sql_reader import open_reader
+
+    # SQL on a known Optuna schema (no Optuna import: a fast start), else Optuna's storage
+    storage = open_reader(args.storage) or open_storage(args.storage, create=False)
     rows = list_studies(storage)
     if not rows:
         print("no studies")

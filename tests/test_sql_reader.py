@@ -1,0 +1,85 @@
+"""poolnas.sql_reader reads what Optuna stored, without Optuna: studies, directions, user
+attributes and every trial's state, values, params and user attributes, on a real SQLite
+study written by Optuna (single- and multi-objective, categorical list params, ±inf)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from sqlalchemy import create_engine, text
+
+from poolnas.errors import ConfigError
+from poolnas.sql_reader import SqlReader, open_reader
+
+
+def _fill(url: str) -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    s = optuna.create_study(study_name="one", storage=url, direction="maximize")
+    s.set_user_attr("objective", {"metric": "val_acc", "mode": "max"})
+    for i in range(5):
+        t = s.ask()
+        t.suggest_categorical("attention.placement.stages", ["[1, 2]", "[3]"])
+        t.suggest_int("attention.M", 1, 6)
+        t.suggest_float("trainer.lr", 1e-3, 1.0, log=True)
+        t.set_user_attr("config", {"seed": i, "attention": {"pooling": "gap"}})
+        if i == 3:
+            s.tell(t, state=optuna.trial.TrialState.FAIL)
+        elif i == 4:
+            s.tell(t, float("inf"))
+        else:
+            s.tell(t, 0.5 + i / 10)
+    m = optuna.create_study(study_name="two", storage=url, directions=["maximize", "minimize"])
+    t = m.ask()
+    t.suggest_categorical("attention.pooling", ["gap", "max"])
+    m.tell(t, [0.9, 1234.0])
+    m.ask()  # left RUNNING
+
+
+def test_reader_matches_optuna(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    _fill(url)
+    reader = open_reader(url)
+    assert isinstance(reader, SqlReader)
+    storage = optuna.storages.RDBStorage(url)
+    for summary in storage.get_all_studies():
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        lite = reader.study(study.study_name)
+        assert [d.name for d in lite.directions] == [d.name for d in study.directions]
+        assert lite.user_attrs == study.user_attrs
+        got = reader.get_all_trials(reader.get_study_id_from_name(study.study_name))
+        want = study.get_trials()
+        assert [t.number for t in got] == [t.number for t in want]
+        for g, w in zip(got, want, strict=True):
+            assert g.state.name == w.state.name
+            assert g.values == w.values
+            assert g.params == w.params
+            assert g.user_attrs == w.user_attrs
+
+
+def test_missing_file_and_unknown_schema(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        open_reader(f"sqlite:///{tmp_path}/nope.db")
+    assert not (tmp_path / "nope.db").exists()
+    url = f"sqlite:///{tmp_path}/old.db"
+    _fill(url)
+    with create_engine(url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'v9.9.9'"))
+    assert open_reader(url) is None  # the callers then read through Optuna
+    other = tmp_path / "plain.db"
+    with create_engine(f"sqlite:///{other}").begin() as conn:
+        conn.execute(text("CREATE TABLE x (a INTEGER)"))
+    assert open_reader(f"sqlite:///{other}") is None
+
+
+def test_quick_readers_do_not_import_optuna(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    _fill(url)
+    code = ("import sys; from poolnas.cli import main; rc = main(['studies', '--storage', %r]); "
+            "print('optuna' in sys.modules, rc)" % url)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False 0", out.stdout + out.stderr
+    assert "one" in out.stdout and "two" in out.stdout
