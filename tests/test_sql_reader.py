@@ -78,8 +78,8 @@ def test_missing_file_and_unknown_schema(tmp_path: Path) -> None:
 def test_quick_readers_do_not_import_optuna(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     _fill(url)
-    code = ("import sys; from poolnas.cli import main; rc = main(['studies', '--storage', %r]); "
-            "print('optuna' in sys.modules, rc)" % url)
+    code = (f"import sys; from poolnas.cli import main; rc = main(['studies', '--storage', {url!r}]); "
+            "print('optuna' in sys.modules, rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False 0", out.stdout + out.stderr
     assert "one" in out.stdout and "two" in out.stdout
