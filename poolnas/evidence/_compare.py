@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from poolnas.evidence._configs import Configuration, flatten_partial, matches, rank
+from poolnas.evidence._tdist import t_quantile  # = scipy.stats.t.ppf, without scipy's import
 
 __all__ = [
     "BETTER",
@@ -81,9 +82,6 @@ def _var(xs: Sequence[float]) -> float:
 
 def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Interval:
     """A - B: paired over shared seeds when there are two or more, else Welch, else none."""
-    # stdtrit(df, q) is stats.t.ppf(q, df); scipy.special loads in a fraction of scipy.stats' time.
-    from scipy.special import stdtrit
-
     pa, pb = a.by_seed(), b.by_seed()
     shared = sorted(set(pa) & set(pb))
     q = 1.0 - (1.0 - level) / 2.0
@@ -91,7 +89,7 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
         d = [pa[s] - pb[s] for s in shared]
         n = len(d)
         mean = math.fsum(d) / n
-        half = float(stdtrit(n - 1, q)) * math.sqrt(_var(d) / n)
+        half = t_quantile(n - 1, q) * math.sqrt(_var(d) / n)
         return Interval(mean, mean - half, mean + half, "paired", n, float(n - 1))
     delta = a.mean - b.mean
     if a.n >= 2 and b.n >= 2:
@@ -100,18 +98,16 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
         if se2 == 0.0:  # both constant: no spread to scale the interval by
             return Interval(delta, delta, delta, "welch", len(shared), None)
         df = se2 ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1))
-        half = float(stdtrit(df, q)) * math.sqrt(se2)
+        half = t_quantile(df, q) * math.sqrt(se2)
         return Interval(delta, delta - half, delta + half, "welch", len(shared), float(df))
     return Interval(delta, None, None, "none", len(shared), None)
 
 
 def mean_interval(conf: Configuration, level: float = 0.95) -> tuple[float, float] | None:
     """The t-interval of a configuration's mean over its seeds; None below two seeds."""
-    from scipy.special import stdtrit  # = stats.t.ppf, see difference()
-
     if conf.n < 2:
         return None
-    half = float(stdtrit(conf.n - 1, 1.0 - (1.0 - level) / 2.0)) * math.sqrt(_var(conf.values) / conf.n)
+    half = t_quantile(conf.n - 1, 1.0 - (1.0 - level) / 2.0) * math.sqrt(_var(conf.values) / conf.n)
     return conf.mean - half, conf.mean + half
 
 
