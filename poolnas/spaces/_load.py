@@ -7,6 +7,8 @@ relative to the extending file), then applies the extending file over it:
   key by key, so ``base: {trainer: {epochs: 10}}`` changes only the epochs;
 - ``space`` merges by its dotted keys, and each key's distribution is replaced whole
   (``space: {attention.lam: {grid: [0.5]}}`` replaces the parent's λ axis);
+- ``baseline`` is replaced whole: it names one configuration, and a merge of two would
+  name a configuration neither file meant;
 - lists and scalars replace; ``null`` removes the key (``space: {attention.M: null}``
   drops a parameter, ``trials: null`` restores the default);
 - a searched parameter wins over ``base``: to fix one, give it a fixed value in ``space``.
@@ -66,6 +68,8 @@ def merge_documents(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, 
     child = dict(child)
     child_space = child.pop("space", None)
     merged = deep_merge(parent, child)
+    if isinstance(child.get("baseline"), dict):  # one configuration: replaced whole
+        merged["baseline"] = dict(child["baseline"])
     if isinstance(child_space, dict) and isinstance(parent.get("space"), dict):
         space = dict(parent["space"])
         for key, value in child_space.items():

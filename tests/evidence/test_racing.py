@@ -34,7 +34,7 @@ def test_nothing_races_before_min_seeds() -> None:
 
 def test_a_separated_configuration_gets_no_more_seeds() -> None:
     best = conf("a", [0.90, 0.91, 0.905])
-    worse = conf("b", [0.50, 0.51, 0.505])  # paired differences ~ -0.4 with tiny spread
+    worse = conf("b", [0.50, 0.52, 0.49])  # paired differences ~ -0.4 with a small spread
     status = race_status([best, worse], POLICY, "max")
     assert status.best == "a" and status.separated == ("b",) and status.racing == ()
     assert racing_requests([best, worse], POLICY, "max", SEEDS) == []
@@ -114,3 +114,12 @@ def test_the_best_catches_up_with_rivals_capped_within_noise() -> None:
     best.values = [v + 0.02 for v in best.values]  # ahead on its 6 seeds, within noise
     assert race_status([best, rival], POLICY, "max").capped == ("b",)
     assert racing_requests([best, rival], POLICY, "max", SEEDS) == [("a", 6)]
+
+
+def test_a_zero_width_interval_does_not_separate() -> None:
+    """Two seeds with the same difference (accuracy moves in steps of 1/N on N test images)
+    measure no spread: seen on SAAM's K = 4, dropped at two seeds before this rule."""
+    best = conf("a", [0.720, 0.731])
+    steps = conf("b", [0.705, 0.716])  # -0.015 on both seeds
+    status = race_status([best, steps], POLICY, "max")
+    assert status.racing == ("b",) and status.separated == ()

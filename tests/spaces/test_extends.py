@@ -82,3 +82,12 @@ def test_schema_is_json_schema(capsys):
         "val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s",
         "params", "flops", "train_step_ms", "infer_ms"]
     assert {"min", "max", "racing"} <= set(schema["$defs"]["Repeats"]["properties"])
+
+
+def test_extends_replaces_the_baseline_whole(write_space):
+    """A baseline names one configuration: the child's replaces the parent's, key by key
+    merging would name a configuration neither meant (seen on repro-srp-fig3)."""
+    path = write_space("extends: quickstart\nstudy: mine\nbaseline: {attention.pooling: max}\n")
+    assert load_space(path).spec.baseline == {"attention.pooling": "max"}
+    path = write_space("extends: srp-fig3\nstudy: mine2\nbaseline: {attention.lam: 0.6}\n")
+    assert load_space(path).spec.baseline == {"attention.lam": 0.6}
