@@ -211,15 +211,21 @@ def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directi
     )
 
 
-def load_study(study_name: str, storage: Any = None) -> StudyData:
+def load_study(study_name: str, storage: Any = None, *, quick: bool = False) -> StudyData:
     """Open a study by name on a storage URL (or an Optuna storage object) and read it once.
+
+    ``quick``: read with ``poolnas.sql_reader`` (no Optuna import) when the URL's schema is
+    one it knows; the trials are then LiteTrials, enough for the evidence, not for Optuna's
+    plots (the report and ``poolnas.load`` read FrozenTrials).
 
     Raises:
         ConfigError: the study does not exist (names the close ones).
     """
     if storage is None or isinstance(storage, str):
         url = resolve_storage_url(storage)
-        reader = open_reader(url)  # SQL on a known schema, without importing Optuna
+        # quick readers (export, compare): SQL on a known schema, without importing Optuna;
+        # their trials are LiteTrials, not the FrozenTrials Optuna's plots take
+        reader = open_reader(url) if quick else None
         if reader is not None:
             return _read_by_sql(reader, study_name, url)
         store = open_storage(url, create=False)  # a reader: a missing SQLite file is not created

@@ -135,7 +135,7 @@ def export_command(args: argparse.Namespace) -> int:
         fmt = _export_format(args, out)
     if out is not None and out.exists() and not getattr(args, "force", False):
         raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
-    data = load_study(args.study, args.storage)  # a reader: nothing is created
+    data = load_study(args.study, args.storage, quick=True)  # a reader: nothing is created
     if pareto:
         return _export_pareto(args, data, fmt)
     if fmt == "csv":

@@ -158,7 +158,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from poolnas.dashboards._study import load_study
 
     baseline = parse_baseline(args.baseline)
-    data = load_study(args.study, args.storage)
+    data = load_study(args.study, args.storage, quick=True)  # SQL, without Optuna: a fast start
     ev = study_evidence(data.trials, data.metric, data.mode, space=data.space, baseline=baseline,
                         objectives=data.objectives or None)
     if not ev.configs:
