@@ -77,9 +77,9 @@ class Race:
                 failed.setdefault(key, set()).add(seed)
         return pending, failed, len(started)
 
-    def _enqueue(self, study: Any, trials: list[Any], asks: list[tuple[str, int]]) -> None:
+    def _enqueue(self, study: Any, trials: list[Any], confs: dict[str, Any],
+                 asks: list[tuple[str, int]]) -> None:
         by_number = {t.number: t for t in trials}
-        confs = {c.key: c for c in configurations(trials, self.view.metric, self.view.mode)}
         for key, seed in asks:
             trial = by_number[confs[key].trials[0]]
             params = {k: v for k, v in trial.params.items() if k != "seed"}
@@ -101,7 +101,7 @@ class Race:
         counts = {k: len(v) for k, v in pending.items()}
         self.status = race_status(confs, self.policy, self.view.mode, counts)
         if asks:
-            self._enqueue(study, trials, asks)
+            self._enqueue(study, trials, {c.key: c for c in confs}, asks)
             return "ask"
         if any(t.state.name == "WAITING" for t in trials):
             return "ask"

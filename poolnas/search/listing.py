@@ -48,16 +48,6 @@ def list_studies(storage: Any) -> list[StudySummary]:
     return out
 
 
-def best_complete(trials: list[Any], *, maximize: bool) -> Any | None:
-    """The best run of the best configuration (the best mean over its finished seeds, the one
-    best of :func:`poolnas.evidence.best_configuration`), or None."""
-    best = best_configuration(trials, "max" if maximize else "min")
-    if best is None:
-        return None
-    number = best.trials[best.best_run(maximize)]
-    return next(t for t in trials if t.number == number)
-
-
 def best_text(r: StudySummary) -> str:
     """The one best of a study as text: mean (± std, n) and its best run."""
     if r.best is None:

@@ -28,7 +28,6 @@ from poolnas.search._lease import hold_lease
 from poolnas.search._prepare import discard_if_empty, prepare_study, state_counts
 from poolnas.search._ray import quiet_ray_logs
 from poolnas.search._space import SpaceView
-from poolnas.search.listing import best_complete
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
 __all__ = ["StorageFault", "SweepInterrupted", "SweepResult", "run_sweep", "best_trial"]
@@ -84,7 +83,8 @@ def best_trial(study: Any) -> dict[str, Any] | None:
     if ev.best is None:
         return None
     best = ev.best
-    t = best_complete(trials, maximize=maximize)
+    number = best.trials[best.best_run(maximize)]  # its best run (grouped once, above)
+    t = next(tr for tr in trials if tr.number == number)
     return {"number": t.number, "value": t.values[0], "params": dict(t.params),
             "config": t.user_attrs.get(TrialAttrs.CONFIG), "mean": best.mean, "std": best.std,
             "n": best.n, "trials": list(best.trials), "notes": ev.notes}
