@@ -100,7 +100,9 @@ class BatchAttentionConfig(_Section):
     enabled: bool = False
     reduction: int = Field(32, ge=1)
     stages: list[int] | None = None
-    in_eval: bool = False  # the paper deactivates it at inference
+    # false: off at inference (the paper, Sec. III-D); true: weights as in training;
+    # sar: times the raw SAR of Eq. 9 (Sec. III-D's "multiplying with the corresponding SAR").
+    in_eval: bool | Literal["sar"] = False
     # mean: weights N·softmax(A) (mean 1) within [1/max_weight, max_weight], batch-free in eval;
     # softmax: Eq. 11 as written (weights sum to 1). poolnas.attention.ba2m.
     formulation: Literal["mean", "softmax"] = "mean"
@@ -108,8 +110,25 @@ class BatchAttentionConfig(_Section):
     # between: after the stage's last block (Fig. 4(d)); inside: on that block's residual
     # branch before the add (Fig. 4(c), BA2M Table VII).
     position: Literal["between", "inside"] = "between"
+    # The attentions Eq. 9's max runs over (BA2M Table IX: CA, LSA, GSA switched on and off).
+    parts: list[Literal["channel", "local", "global"]] = Field(
+        default_factory=lambda: ["channel", "local", "global"])
 
     _check_stages = field_validator("stages")(PlacementConfig._stages.__func__)
+
+    @field_validator("in_eval", mode="before")
+    @classmethod
+    def _in_eval(cls, v: Any) -> Any:
+        if isinstance(v, bool) or v == "sar":
+            return v
+        raise ValueError("expected true, false or sar")
+
+    @field_validator("parts")
+    @classmethod
+    def _parts(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("expected a non-empty list of distinct parts: channel, local, global")
+        return [p for p in ("channel", "local", "global") if p in v]
 
 
 class AttentionConfig(_Section):

@@ -35,8 +35,15 @@ Like the equations, no activation sits between these layers.
   runs over the test batch. Features downstream are N times smaller in training than
   with the module off.
 
-Eval: identity (the paper deactivates BA2M at inference, Sec. III-D) unless ``in_eval``.
+Eval: identity (the paper deactivates BA2M at inference, Sec. III-D) unless ``in_eval``:
+``True`` weighs as in training (above); ``"sar"`` is the paper's other reading of Sec.
+III-D, "the feature is refined by multiplying with the corresponding SAR": in eval
+``x̂_i = A(x_i) · x_i`` with the raw SAR of Eq. 9 (no normalisation over the batch; A can
+be negative or far from 1, since it is a mean of BN outputs).
 A training batch of one sample has weight 1 and is returned unchanged.
+
+``parts`` (BA2M Table IX) keeps a subset of the three attentions: Eq. 9's max runs over
+the parts kept, and the layers of the others are not built (their parameters are gone).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from ._base import AttentionModule
 from ._checks import check_choice, hidden_width
 
 FORMULATIONS = ("mean", "softmax")
+PARTS = ("channel", "local", "global")  # A_C, A_LS, A_GS (BA2M Table IX: CA, LSA, GSA)
 
 
 class BatchAttention(AttentionModule):
@@ -59,11 +67,12 @@ class BatchAttention(AttentionModule):
     Args:
         channels: C.
         reduction: R (inner width ``max(1, C // R)``).
-        in_eval: also re-weight in eval mode.
+        in_eval: also re-weight in eval mode (True), or multiply by the raw SAR (``"sar"``).
         formulation: ``mean`` (weights of mean 1, capped; default) or ``softmax``
             (Eq. 11 as written: weights summing to 1).
         max_weight: ``mean`` keeps weights in ``[1/max_weight, max_weight]`` (> 1).
         momentum: of the running estimate of ``log mean_j exp(A_j)`` (``mean``).
+        parts: the attentions of Eq. 9 to keep (Table IX), a non-empty subset of ``PARTS``.
     """
 
     def __init__(
@@ -71,42 +80,48 @@ class BatchAttention(AttentionModule):
         channels: int,
         reduction: int = 32,
         *,
-        in_eval: bool = False,
+        in_eval: bool | str = False,
         formulation: str = "mean",
         max_weight: float = 1.5,
         momentum: float = 0.1,
+        parts: tuple[str, ...] | list[str] = PARTS,
     ):
         super().__init__()
         r = hidden_width(channels, reduction)
-        self.in_eval = bool(in_eval)
+        self.in_eval = in_eval if in_eval == "sar" else bool(in_eval)
+        self.parts = tuple(p for p in PARTS if p in {check_choice(q, "batch_attention.parts", PARTS)
+                                                   for q in parts})
+        if not self.parts:
+            raise ValueError("parts: [] is not accepted; expected a non-empty subset of " + ", ".join(PARTS))
         self.formulation = check_choice(formulation, "batch_attention.formulation", FORMULATIONS)
         if not max_weight > 1.0:
             raise ValueError(f"max_weight: {max_weight} is not accepted; expected a number > 1")
         self.max_weight = float(max_weight)
         self.momentum = float(momentum)
         self.groups = -(-channels // r)  # R groups of C/R channels (Eq. 8's "R groups")
-        # Channel attention A_C (Eq. 6): W0, W1, BN.
-        self.fc0 = nn.Linear(channels, r, bias=False)
-        self.fc1 = nn.Linear(r, channels, bias=False)
-        self.bn_c = nn.BatchNorm1d(channels)
-        # Local spatial attention A_LS (Eq. 7).
-        self.local = nn.Sequential(
-            nn.Conv2d(channels, r, 1, bias=False),
-            nn.Conv2d(r, r, 3, padding=1, bias=False),
-            nn.Conv2d(r, channels, 1, bias=False),
-            nn.BatchNorm2d(channels),
-        )
-        # Global spatial attention A_GS (Eq. 8) on the C/R-channel group mean (Eq. 16).
-        self.f = nn.Conv2d(r, r, 1, bias=False)
-        self.g = nn.Conv2d(r, r, 1, bias=False)
-        self.h = nn.Conv2d(r, r, 1, bias=False)
+        self.r = r
+        if "channel" in self.parts:  # Channel attention A_C (Eq. 6): W0, W1, BN.
+            self.fc0 = nn.Linear(channels, r, bias=False)
+            self.fc1 = nn.Linear(r, channels, bias=False)
+            self.bn_c = nn.BatchNorm1d(channels)
+        if "local" in self.parts:  # Local spatial attention A_LS (Eq. 7).
+            self.local = nn.Sequential(
+                nn.Conv2d(channels, r, 1, bias=False),
+                nn.Conv2d(r, r, 3, padding=1, bias=False),
+                nn.Conv2d(r, channels, 1, bias=False),
+                nn.BatchNorm2d(channels),
+            )
+        if "global" in self.parts:  # Global spatial attention A_GS (Eq. 8) on the group mean (Eq. 16).
+            self.f = nn.Conv2d(r, r, 1, bias=False)
+            self.g = nn.Conv2d(r, r, 1, bias=False)
+            self.h = nn.Conv2d(r, r, 1, bias=False)
         # log mean_j exp(A_j) over training batches: the normaliser of `mean` in eval.
         self.register_buffer("running_log_norm", torch.zeros(()))
 
     def _global(self, x: torch.Tensor) -> torch.Tensor:
         """GAP(A_GS) tiled to C channels, ``(N, C)``."""
         n, c, height, width = x.shape
-        r = self.f.in_channels
+        r = self.r
         pad = self.groups * r - c
         if pad:
             x = F.pad(x, (0, 0, 0, 0, 0, pad))
@@ -118,11 +133,18 @@ class BatchAttention(AttentionModule):
         return pooled.repeat(1, self.groups)[:, :c]
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        """A(x_i) of Eq. 9 for every sample, shape ``(N,)``."""
-        a_c = self.bn_c(self.fc1(self.fc0(x.mean(dim=(2, 3)))))  # (N, C)
-        a_ls = self.local(x).mean(dim=(2, 3))  # GAP(A_LS), (N, C)
-        a_gs = self._global(x)  # GAP(A_GS), (N, C)
-        return torch.maximum(torch.maximum(a_c, a_ls), a_gs).mean(dim=1)
+        """A(x_i) of Eq. 9 for every sample, shape ``(N,)`` (the max over ``parts``)."""
+        found = []
+        if "channel" in self.parts:
+            found.append(self.bn_c(self.fc1(self.fc0(x.mean(dim=(2, 3))))))  # A_C, (N, C)
+        if "local" in self.parts:
+            found.append(self.local(x).mean(dim=(2, 3)))  # GAP(A_LS), (N, C)
+        if "global" in self.parts:
+            found.append(self._global(x))  # GAP(A_GS), (N, C)
+        best = found[0]
+        for other in found[1:]:
+            best = torch.maximum(best, other)
+        return best.mean(dim=1)
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """One weight per sample, ``(N,)``: see the module docstring for the formulations."""
@@ -142,6 +164,8 @@ class BatchAttention(AttentionModule):
         """``x̂_i = w_i · x_i`` (Eq. 13); identity in eval unless ``in_eval`` (Sec. III-D)."""
         if not (self.training or self.in_eval):
             return x
+        if not self.training and self.in_eval == "sar":  # Sec. III-D: times the raw SAR
+            return x * self.scores(x).view(-1, 1, 1, 1).to(x.dtype)
         if self.training and x.shape[0] == 1:
             return x  # the weight of a lone sample is 1 (and BN cannot train on one)
         return x * self.weights(x).view(-1, 1, 1, 1).to(x.dtype)
@@ -149,5 +173,5 @@ class BatchAttention(AttentionModule):
     def extra_repr(self) -> str:
         return (
             f"in_eval={self.in_eval}, formulation={self.formulation!r}, "
-            f"max_weight={self.max_weight}, groups={self.groups}"
+            f"max_weight={self.max_weight}, groups={self.groups}, parts={self.parts}"
         )

@@ -115,4 +115,5 @@ def create_batch_attention(
         in_eval=ba.in_eval,
         formulation=ba.formulation,
         max_weight=ba.max_weight,
+        parts=tuple(ba.parts),
     )

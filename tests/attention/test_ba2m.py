@@ -136,3 +136,45 @@ def test_bad_reduction_is_refused():
         BatchAttention(8, 0)
     with pytest.raises(ValueError, match="^batch_attention.formulation: "):
         BatchAttention(8, 2, formulation="sum")
+
+
+def test_in_eval_sar_multiplies_by_the_raw_sar():
+    """Sec. III-D's other reading: "the feature is refined by multiplying with the
+    corresponding SAR", x̂_i = A(x_i) · x_i with no normalisation over the test batch."""
+    m = _ba2m(in_eval="sar").train()
+    for _ in range(3):
+        m(torch.randn(8, 16, 4, 4))
+    m.eval()
+    x = torch.randn(5, 16, 4, 4)
+    a = m.scores(x)
+    assert torch.allclose(m(x), x * a[:, None, None, None], atol=1e-6)
+    alone = torch.cat([m(x[i : i + 1]) for i in range(5)])
+    assert torch.allclose(m(x), alone, atol=1e-6)  # one test image at a time gives the same
+    train = m.train()(x)
+    assert not torch.allclose(train, x * a[:, None, None, None])  # training keeps the softmax weights
+
+
+@pytest.mark.parametrize("parts", [("channel",), ("local",), ("global",), ("channel", "local"),
+                                   ("channel", "global"), ("local", "global")])
+def test_parts_switch_the_attentions_of_eq_9_table_ix(parts):
+    full = BatchAttention(8, 2).eval()
+    m = BatchAttention(8, 2, parts=parts).eval()
+    m.load_state_dict({k: v for k, v in full.state_dict().items() if k in m.state_dict()})
+    x = torch.randn(3, 8, 5, 4)
+    terms = {"channel": full.bn_c(full.fc1(full.fc0(x.mean(dim=(2, 3))))),
+             "local": full.local(x).mean(dim=(2, 3)), "global": full._global(x)}
+    expected = torch.stack([terms[p] for p in parts]).amax(0).mean(1)
+    assert torch.allclose(m.scores(x), expected, atol=1e-6)
+    c, r = 8, 2
+    eq16 = {"channel": 2 * c * c // r + 2 * c, "local": c * c * (9 + 2 * r) // r**2 + 2 * c,
+            "global": 3 * c * c // r**2}
+    assert sum(p.numel() for p in m.parameters()) == sum(eq16[p] for p in parts)
+
+
+def test_parts_and_in_eval_refuse_bad_values():
+    from poolnas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="batch_attention.parts"):
+        BatchAttention(8, 2, parts=("ca",))
+    with pytest.raises(ValueError, match="parts"):
+        BatchAttention(8, 2, parts=())
