@@ -151,7 +151,7 @@ def main() -> None:
     import plotly
 
     from poolnas.dashboards import write_report
-    from poolnas.dashboards._study import load_study
+    from poolnas.studies.reader import load_study
 
     data = load_study(name, url)
     print(f"states: { {k: v for k, v in data.state_counts.items() if v} }")

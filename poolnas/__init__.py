@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from poolnas._version import __version__
 
 __all__ = ["__version__", "compare", "load", "sweep"]
 
@@ -21,7 +21,7 @@ _API = ("compare", "load", "sweep")
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from poolnas.evidence import api
+        from poolnas import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'poolnas' has no attribute {name!r}")

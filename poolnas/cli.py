@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from poolnas import __version__
+from poolnas._version import __version__
 from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = ["build_parser", "main"]

@@ -7,8 +7,8 @@ import reprlib
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MAX_LINE", "ConfigError", "NonFiniteLossError", "StorageUnreachableError", "closest",
-           "one_line", "short_repr"]
+__all__ = ["MAX_LINE", "ConfigError", "NonFiniteLossError", "StorageFault", "StorageUnreachableError",
+           "SweepInterrupted", "closest", "one_line", "short_repr"]
 
 MAX_LINE = 400  # characters of one error line on stderr
 
@@ -69,3 +69,17 @@ def closest(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean X?)' for the closest candidate, or '' when none is close."""
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+class StorageFault(RuntimeError):
+    """The study database refused a write during a sweep (disk full, a read-only file): the
+    sweep stopped; ``str(err)`` is one line naming the cause and what the database holds."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the sweep; its running trials are stored as interrupted
+    and run again, with the same parameters, on resume."""
+
+    def __init__(self, study: str, interrupted: int, signum: int):
+        super().__init__(f"{interrupted} trials of study {study} stored as interrupted")
+        self.study, self.interrupted, self.signum = study, interrupted, signum

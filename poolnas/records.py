@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs", "config_key"]
+__all__ = ["INTERRUPTED", "TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs", "config_key", "flatten", "flatten_partial",
+           "study_objectives"]
 
 # Version of the stored trial config (TrialAttrs.CONFIG); bump it when a field is renamed or
-# removed, and teach poolnas.dashboards._migrate the change. Configs without one are version 0.
+# removed, and teach poolnas.studies.migrate the change. Configs without one are version 0.
+INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not get to finish
+
 TRIAL_CONFIG_VERSION = 2  # 2: trainer.nesterov None = the recipe's value
 
 
@@ -47,3 +51,55 @@ def config_key(config: dict[str, Any]) -> str:
     """Stable short hash of a trial config with its seed removed (repeats share it)."""
     doc = {k: v for k, v in config.items() if k != "seed"}
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {"a.b": value}; lists become tuples so values compare and hash."""
+    out: dict[str, Any] = {}
+    if isinstance(doc, Mapping):
+        for key, value in doc.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, Mapping):
+                out.update(flatten(value, name))
+            else:
+                out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def flatten_partial(partial: Mapping[str, Any]) -> dict[str, Any]:
+    """``{attention.pooling: gap}`` or ``{attention: {pooling: gap}}`` as dotted keys."""
+    out: dict[str, Any] = {}
+    for key, value in partial.items():
+        if isinstance(value, Mapping):
+            out.update(flatten(value, str(key)))
+        else:
+            out[str(key)] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _mode(direction: Any) -> str | None:
+    name = str(getattr(direction, "name", direction)).lower()
+    return {"maximize": "max", "minimize": "min", "max": "max", "min": "min"}.get(name)
+
+
+def study_objectives(objective: Any, directions: Sequence[Any] = ()) -> list[tuple[str, str]]:
+    """A study's objectives as (metric, mode) pairs, the first one leading.
+
+    Args:
+        objective: the study's ``objective`` user attribute: ``{metric, mode}`` for a
+            single-objective study, a list of them for a multi-objective one (None for a study
+            poolnas did not write).
+        directions: Optuna's ``study.directions`` (``StudyDirection`` or their names); their
+            number is the number of objectives, and they give the mode the attribute lacks.
+
+    Metrics the attribute does not name are "objective" (the first) and "objective_<i>".
+    """
+    stored = [o for o in (objective if isinstance(objective, list) else [objective])
+              if isinstance(o, Mapping)]
+    modes = [_mode(d) for d in directions]
+    out = []
+    for i in range(len(modes) or len(stored) or 1):
+        item = stored[i] if i < len(stored) else {}
+        mode = _mode(item.get("mode")) or (modes[i] if i < len(modes) else None) or "max"
+        out.append((str(item.get("metric") or ("objective" if i == 0 else f"objective_{i}")), mode))
+    return out

@@ -1,12 +1,30 @@
-"""Shared fixtures: a real PostgreSQL server (``postgres_url``, see fixtures_postgres.py) and
-a local Ray per test module (``ray_local``)."""
+"""Set-up every test shares: one torch thread (2 shared cores), Optuna's log level at WARNING,
+``sqlite_url`` (a fresh SQLite file per test), a real PostgreSQL server (``postgres_url``, see
+fixtures_postgres.py) and a local Ray per test module (``ray_local``). Synthetic studies with
+known answers: ``poolnas.testing.synthetic_studies``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import optuna
 import pytest
 from fixtures_postgres import postgres_server, postgres_url  # noqa: F401
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite storage URL in the test's own folder (the file does not exist yet)."""
+    return f"sqlite:///{tmp_path / 'studies.db'}"
 
 
 @pytest.fixture(scope="module")

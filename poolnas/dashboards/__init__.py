@@ -2,7 +2,7 @@
 report (one offline HTML file), the dashboard server and the export of best configurations.
 
 Every figure is a ``plot_x(data)`` over a :class:`StudyData` read once from the storage
-(:func:`load_study`), with the numbers computed by a private ``_get_x_info`` (optuna's style).
+(:func:`poolnas.studies.load_study`), with the numbers computed by a private ``_get_x_info`` (optuna's style).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from poolnas._lazy import lazy_exports
 # Imported on first use (PEP 562): `poolnas export` and `compare` need the study reader,
 # not every figure module.
 _EXPORTS = {  # module of the package: the names it gives
-    "_study": ("StudyData", "from_study", "load_study"),
     "ba2m": ("plot_ba2m_batch_size", "plot_ba2m_placement", "plot_ba2m_reduction"),
     "cost": ("plot_cost",),
     "export": ("format_entries", "format_pareto", "pareto_entries", "rank_configurations", "trials_csv"),

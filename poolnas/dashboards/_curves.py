@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._study import StudyData, TrialRow, group, label, summarize
+from poolnas.evidence import evidence_of
+from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
 
 __all__ = ["BAND", "Baseline", "CurveInfo", "Series", "baseline_line", "distinct", "line_figure", "series_over", "sort_values", "varying"]
 
@@ -39,10 +40,10 @@ class Baseline(NamedTuple):
 
 def baseline_line(data: StudyData, y: Callable[[float], float] | None = None,
                   higher_is_better: bool | None = None) -> Baseline | None:
-    """The study's baseline (:attr:`StudyData.evidence`) for a line figure, or None."""
+    """The study's baseline (:func:`poolnas.evidence.evidence_of`) for a line figure, or None."""
     from poolnas.evidence import mean_interval
 
-    base = data.evidence.baseline_config
+    base = evidence_of(data).baseline_config
     if base is None:
         return None
     y = y or data.display
@@ -51,7 +52,7 @@ def baseline_line(data: StudyData, y: Callable[[float], float] | None = None,
     if low is not None and high is not None and low > high:
         low, high = high, low
     better = data.maximize if higher_is_better is None else higher_is_better
-    return Baseline(data.evidence.baseline_text(), y(base.mean), low, high, better)
+    return Baseline(evidence_of(data).baseline_text(), y(base.mean), low, high, better)
 
 
 def sort_values(values: Sequence[Any]) -> list[Any]:
@@ -88,7 +89,7 @@ def series_over(
         name: series name from its key values (default "key=value, ...").
     """
     y = y or data.display
-    near = {c.config.key for c in data.evidence.near_best}
+    near = {c.config.key for c in evidence_of(data).near_best}
     groups = group(data.rows, (x_key, *series_keys),
                    where=lambda r: x_key in r.flat and (where is None or where(r)))
     xs = sort_values([k[0] for k in groups])

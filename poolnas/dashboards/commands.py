@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from poolnas.errors import ConfigError
+from poolnas.evidence import evidence_of
 
 __all__ = ["dashboard_command", "export_command", "report_command"]
 
@@ -91,7 +92,7 @@ def _export_pareto(args: argparse.Namespace, data: Any, fmt: str) -> int:
     folder = _pareto_folder(args.output, args.force) if args.output and fmt == "yaml" else None
     entries = pareto_entries(data)
     if not entries:
-        over = " against ".join(f"{m} ({o})" for m, o in data.evidence.pareto_objectives)
+        over = " against ".join(f"{m} ({o})" for m, o in evidence_of(data).pareto_objectives)
         print(f"poolnas: error: study {data.name!r} has no Pareto front of {over} to export "
               "(no complete trial with a config kept every one of these metrics)", file=sys.stderr)
         return 1
@@ -123,8 +124,8 @@ def _export_format(args: argparse.Namespace, out: Path | None) -> str:
 def export_command(args: argparse.Namespace) -> int:
     """Write the best --top K configurations (yaml/json), every trial (csv) or, with
     --pareto, the Pareto set (a folder of trainable YAML files, or json)."""
-    from poolnas.dashboards._study import load_study
     from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
+    from poolnas.studies.reader import read_quick
 
     pareto = getattr(args, "pareto", False)
     if pareto:
@@ -135,7 +136,7 @@ def export_command(args: argparse.Namespace) -> int:
         fmt = _export_format(args, out)
     if out is not None and out.exists() and not getattr(args, "force", False):
         raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
-    data = load_study(args.study, args.storage, quick=True)  # a reader: nothing is created
+    data = read_quick(args.study, args.storage)  # a reader: nothing is created
     if pareto:
         return _export_pareto(args, data, fmt)
     if fmt == "csv":

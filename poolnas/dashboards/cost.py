@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._study import StudyData, label
-from poolnas.evidence import mean_interval
+from poolnas.evidence import evidence_of, mean_interval
 from poolnas.evidence.pareto import metric_mean, pareto_front
+from poolnas.studies.reader import StudyData, label
 
 __all__ = ["COSTS", "CostInfo", "CostPoint", "has_cost", "plot_cost"]
 
@@ -49,7 +49,7 @@ class CostInfo(NamedTuple):
 
 def has_cost(data: StudyData, cost: str = "flops") -> bool:
     """Whether any configuration of the study kept this cost."""
-    return any(metric_mean(c, cost) is not None for c in data.evidence.configs)
+    return any(metric_mean(c, cost) is not None for c in evidence_of(data).configs)
 
 
 def _params_text(conf: Any) -> str:
@@ -59,7 +59,7 @@ def _params_text(conf: Any) -> str:
 def _get_cost_info(data: StudyData, cost: str = "flops") -> CostInfo:
     if cost not in COSTS:
         raise ValueError(f"cost: {cost!r} is not accepted; expected one of {', '.join(COSTS)}")
-    ev = data.evidence
+    ev = evidence_of(data)
     front = pareto_front(ev.configs, [(data.metric, data.mode), (cost, "min")], objective=data.metric)
     points = []
     for p in front:

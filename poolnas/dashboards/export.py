@@ -27,11 +27,11 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from poolnas.dashboards._migrate import migrate_config
-from poolnas.dashboards._study import StudyData, flatten, summarize
-from poolnas.evidence import applies
+from poolnas.evidence import applies, evidence_of
 from poolnas.evidence.pareto import cost_means
-from poolnas.records import TrialAttrs
+from poolnas.records import TrialAttrs, flatten
+from poolnas.studies.migrate import migrate_config
+from poolnas.studies.reader import StudyData, summarize
 
 __all__ = ["ExportEntry", "format_entries", "format_pareto", "pareto_entries", "pareto_files",
            "rank_configurations", "trials_csv"]
@@ -66,14 +66,14 @@ def _metric_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | Non
 def _exportable(data: StudyData) -> list[Any]:
     """The study's configurations (best first, :func:`poolnas.evidence.configurations`) that
     carry a poolnas config, so they can be trained again."""
-    return [c for c in data.evidence.configs if c.config]
+    return [c for c in evidence_of(data).configs if c.config]
 
 
 def rank_configurations(data: StudyData, top: int | None = None) -> list[ExportEntry]:
     """Configurations ranked by their mean objective over seeds in the study's direction
     (the one best of :mod:`poolnas.evidence`); ties go to more seeds, then the earlier trial.
     Each config is the stored one of its best run, read under the current schema
-    (:func:`~poolnas.dashboards._migrate.migrate_config`: an old config never fails)."""
+    (:func:`~poolnas.studies.migrate.migrate_config`: an old config never fails)."""
     configs = _exportable(data)
     return [_entry(data, rank, conf) for rank, conf in enumerate(configs[:top] if top else configs, start=1)]
 
@@ -82,7 +82,7 @@ def pareto_entries(data: StudyData) -> list[ExportEntry]:
     """The Pareto set (``Evidence.front``: the study's objectives, or its objective against
     FLOPs), best first in the first objective; ``rank`` is the configuration's rank among all."""
     ranks = {c.key: i for i, c in enumerate(_exportable(data), start=1)}
-    return [_entry(data, ranks[p.config.key], p.config) for p in data.evidence.front if p.config.key in ranks]
+    return [_entry(data, ranks[p.config.key], p.config) for p in evidence_of(data).front if p.config.key in ranks]
 
 
 def _entry(data: StudyData, rank: int, conf: Any) -> ExportEntry:
@@ -114,9 +114,9 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
         "trials": e.trials,
         "n_params": e.n_params,
         "checkpoint": e.checkpoint,
-        "notes": ([e.note] if e.note else []) + data.evidence.notes,
+        "notes": ([e.note] if e.note else []) + evidence_of(data).notes,
         "cost": e.cost,
-        "pareto": any(p.config.key == e.config_key for p in data.evidence.front),
+        "pareto": any(p.config.key == e.config_key for p in evidence_of(data).front),
         "config": e.config,
     }
 
@@ -144,7 +144,7 @@ def _notes(data: StudyData) -> list[str]:
     """Warnings of the study (chance accuracy, identical losses, reported on test data)."""
     from textwrap import wrap
 
-    return [line for note in data.evidence.notes for line in wrap("note: " + note, 96)]
+    return [line for note in evidence_of(data).notes for line in wrap("note: " + note, 96)]
 
 
 def format_entries(data: StudyData, entries: list[ExportEntry], fmt: str) -> str:
@@ -163,7 +163,7 @@ def format_entries(data: StudyData, entries: list[ExportEntry], fmt: str) -> str
 
 
 def _over(data: StudyData) -> str:
-    return " against ".join(f"{m} ({o})" for m, o in data.evidence.pareto_objectives)
+    return " against ".join(f"{m} ({o})" for m, o in evidence_of(data).pareto_objectives)
 
 
 def _pareto_doc(data: StudyData, e: ExportEntry, i: int, n: int) -> str:
@@ -188,7 +188,7 @@ def format_pareto(data: StudyData, entries: list[ExportEntry], fmt: str) -> str:
 
 def trials_csv(data: StudyData) -> str:
     """Every trial of the study as CSV (all states), configs flattened to dotted columns."""
-    stats = {c.key: c for c in data.evidence.configs}
+    stats = {c.key: c for c in evidence_of(data).configs}
     records = []
     for t in data.trials:
         attrs = t.user_attrs

@@ -20,7 +20,7 @@ from poolnas.dashboards import (
     srp_heatmap,
     srp_lambda,
 )
-from poolnas.dashboards._study import StudyData
+from poolnas.studies.reader import StudyData
 
 __all__ = ["FIGURES", "PaperFigure", "applicable_figures", "paper_figures"]
 

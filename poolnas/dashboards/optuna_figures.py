@@ -16,8 +16,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._study import StudyData
 from poolnas.process_settings import optuna_verbosity
+from poolnas.studies.reader import StudyData
 
 __all__ = ["OptunaPlot", "importance_evaluator", "optuna_plots", "param_importances"]
 

@@ -22,12 +22,13 @@ from typing import Any, NamedTuple
 import yaml
 
 from poolnas.dashboards._curves import sort_values
-from poolnas.dashboards._study import StudyData, label, load_study
 from poolnas.dashboards.export import rank_configurations
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
+from poolnas.evidence import evidence_of
 from poolnas.records import StudyAttrs
+from poolnas.studies.reader import StudyData, label, load_study
 
 __all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
 
@@ -64,7 +65,7 @@ def report_figures(data: StudyData) -> list[ReportFigure]:
 
 def _verdict_figure(data: StudyData) -> ReportFigure:
     title = "The answer: every seed, and the best configuration per value with its 95% interval"
-    if not data.evidence.configs:
+    if not evidence_of(data).configs:
         return ReportFigure("verdict", "verdict", title, None, "no complete trials yet")
     try:
         return ReportFigure("verdict", "verdict", title, plot_verdict(data), None)
@@ -79,8 +80,8 @@ def _cost_figures(data: StudyData) -> list[ReportFigure]:
     out = []
     for cost in COSTS:
         key, title = f"cost-{cost}", f"Accuracy against cost: {data.metric} vs {cost}"
-        if not data.evidence.configs or not has_cost(data, cost):
-            why = "no complete trials yet" if not data.evidence.configs else (
+        if not evidence_of(data).configs or not has_cost(data, cost):
+            why = "no complete trials yet" if not evidence_of(data).configs else (
                 f"the trials kept no {cost} (a study written before poolnas stored the cost)")
             out.append(ReportFigure("cost", key, title, None, why))
             continue
@@ -100,7 +101,7 @@ def _pareto_html(data: StudyData) -> str:
     from poolnas.evidence import mean_interval
     from poolnas.evidence.pareto import COST_METRICS, cost_means
 
-    ev = data.evidence
+    ev = evidence_of(data)
     objs = ev.pareto_objectives[1:]  # the costs are shown in their own columns
     over = " against ".join(f"{m} ({o})" for m, o in ev.pareto_objectives)
     front = ev.front
@@ -158,7 +159,7 @@ def _best_table(data: StudyData, top: int) -> str:
     """Every configuration (the best ``top``): parameters that do not apply are blank (no λ
     for gap); std "–" for one seed; Δ and interval against the baseline; ≈ within noise of
     the best."""
-    ev = data.evidence
+    ev = evidence_of(data)
     configs = ev.configs[:top]
     if not configs:
         return "<p class='note'>No complete trials yet.</p>"
@@ -191,7 +192,7 @@ def _comparison_rows(comps: list[Any], data: StudyData, against: str) -> str:
 
 def _verdict_html(data: StudyData) -> str:
     """The answer first: warnings, the baseline, who beats it, who is within noise of the best."""
-    ev = data.evidence
+    ev = evidence_of(data)
     parts = [f"<p class='warning'><b>Note:</b> {html.escape(n)}</p>" for n in ev.notes]
     if not ev.configs:
         return "".join(parts) + "<p class='note'>No complete trials yet: nothing to compare.</p>"
@@ -244,7 +245,7 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
     """The report page as one HTML string (plotly.js inlined)."""
     from plotly.offline import get_plotlyjs
 
-    from poolnas import __version__
+    from poolnas._version import __version__
 
     figures = report_figures(data) if figures is None else figures
     counts = {k: v for k, v in data.state_counts.items() if v}
@@ -256,9 +257,9 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
         ["trials", sum(data.state_counts.values())],
         *[[f"  {state.lower()}", n] for state, n in counts.items()],
         ["parameters varied", _varied(data)],
-        ["configurations", f"{len(data.evidence.configs)} (best: "
-                           f"{_params_text(data.evidence.best) if data.evidence.best else '-'})"],
-        *[["note", n] for n in data.evidence.notes],
+        ["configurations", f"{len(evidence_of(data).configs)} (best: "
+                           f"{_params_text(evidence_of(data).best) if evidence_of(data).best else '-'})"],
+        *[["note", n] for n in evidence_of(data).notes],
         ["written by", f"poolnas {__version__} on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
                        f" (study from poolnas {data.user_attrs.get(StudyAttrs.VERSION, '?')})"],
     ])

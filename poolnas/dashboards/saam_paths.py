@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from poolnas.dashboards import _curves
-from poolnas.dashboards._study import StudyData, TrialRow
+from poolnas.studies.reader import StudyData, TrialRow
 
 __all__ = ["applies", "plot_saam_paths"]
 

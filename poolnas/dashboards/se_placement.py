@@ -21,7 +21,7 @@ from poolnas.dashboards._curves import (
     series_over,
     varying,
 )
-from poolnas.dashboards._study import StudyData, TrialRow
+from poolnas.studies.reader import StudyData, TrialRow
 
 __all__ = ["applies", "plot_se_placement"]
 

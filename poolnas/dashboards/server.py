@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from poolnas.dashboards._study import from_study
 from poolnas.dashboards._ui_script import dashboard_script
 from poolnas.dashboards.report import render_report
 from poolnas.storage import redact_url
+from poolnas.studies.reader import from_study
 
 __all__ = ["ReadOnlyMiddleware", "create_app", "make_dashboard_server", "serve"]
 
@@ -130,7 +130,7 @@ class _PoolnasRoutes:
         return [b""]
 
     def _index(self) -> str:
-        from poolnas.search.listing import best_text, list_studies
+        from poolnas.dashboards.listing import best_text, list_studies
 
         # each study with its one best (poolnas.evidence: the best mean over finished seeds)
         items = "".join(f"<li><a href='/poolnas/report/{quote(r.name, safe='')}'>{html.escape(r.name)}</a>"

@@ -14,7 +14,7 @@ from poolnas.dashboards._curves import (
     series_over,
     varying,
 )
-from poolnas.dashboards._study import Stat, StudyData, TrialRow, group, label, summarize
+from poolnas.studies.reader import Stat, StudyData, TrialRow, group, label, summarize
 
 __all__ = ["applies", "plot_spem_alpha"]
 

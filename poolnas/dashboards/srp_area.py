@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from poolnas.dashboards._study import StudyData
+from poolnas.evidence import evidence_of
+from poolnas.studies.reader import StudyData
 
 __all__ = ["applies", "plot_srp_area"]
 
@@ -93,7 +94,7 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
 
 def _best(data: StudyData, pooling: str) -> Any | None:
     """The best configuration (mean over seeds, :mod:`poolnas.evidence`) with this pooling."""
-    return next((c for c in data.evidence.configs
+    return next((c for c in evidence_of(data).configs
                  if c.config and c.flat.get("attention.pooling") == pooling), None)
 
 
@@ -133,7 +134,7 @@ def _get_ran_lines(data: StudyData, info: _SrpAreaInfo, *, samples: int = 500) -
     out = []
     for kind, pooling, best_lam in (("SS", "srp-ss", info.ss_lam if ss else []),
                                     ("MS", "srp-ms", info.ms_lam if ms else [])):
-        lams = sorted({c.flat.get("attention.lam") for c in data.evidence.configs
+        lams = sorted({c.flat.get("attention.lam") for c in evidence_of(data).configs
                        if c.flat.get("attention.pooling") == pooling} - {None})
         for lam in lams:
             per_block = [scheduled_lambda(lam, i, len(sites), schedule) for i in range(len(sites))]

@@ -7,7 +7,8 @@ import math
 from typing import Any, NamedTuple
 
 from poolnas.dashboards._curves import BAND, distinct, sort_values
-from poolnas.dashboards._study import StudyData, TrialRow, group, label, summarize
+from poolnas.evidence import evidence_of
+from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
 
 __all__ = ["applies", "plot_srp_heatmap"]
 
@@ -42,7 +43,7 @@ def applies(data: StudyData) -> bool:
 def _reference(data: StudyData) -> tuple[str, float | None, float]:
     """What Δ is taken from (the baseline, else the best), its mean as drawn, and the noise
     scale: the median half-width of the 95% intervals against it."""
-    ev = data.evidence
+    ev = evidence_of(data)
     ref = ev.baseline_config or ev.best
     if ref is None:
         return "best", None, 0.0
@@ -57,7 +58,7 @@ def _reference(data: StudyData) -> tuple[str, float | None, float]:
 def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
     groups = group(data.rows, ("attention.branch", "attention.schedule", "attention.lam", "attention.M"),
                    where=_is_ms)
-    near = {c.config.key for c in data.evidence.near_best}
+    near = {c.config.key for c in evidence_of(data).near_best}
     reference, ref_mean, noise = _reference(data)
     panel_keys = sort_values([k[:2] for k in groups])
     schedules = {k[1] for k in panel_keys}

@@ -13,7 +13,7 @@ from poolnas.dashboards._curves import (
     line_figure,
     series_over,
 )
-from poolnas.dashboards._study import StudyData, TrialRow
+from poolnas.studies.reader import StudyData, TrialRow
 
 __all__ = ["applies", "plot_srp_lambda"]
 

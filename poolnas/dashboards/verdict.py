@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from poolnas.dashboards._curves import sort_values
-from poolnas.dashboards._study import StudyData, label
-from poolnas.evidence import Configuration, mean_interval
+from poolnas.evidence import Configuration, evidence_of, mean_interval
+from poolnas.studies.reader import StudyData, label
 
 __all__ = ["plot_verdict"]
 
@@ -66,7 +66,7 @@ def _describe(conf: Configuration, x_key: str | None) -> str:
 
 
 def _get_verdict_info(data: StudyData) -> _VerdictInfo:
-    ev = data.evidence
+    ev = evidence_of(data)
     configs = ev.configs
     x_key = _x_key(configs)
 

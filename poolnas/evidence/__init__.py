@@ -29,12 +29,11 @@ from poolnas.evidence._configs import (
     applies,
     best_configuration,
     configurations,
-    flatten_partial,
     matches,
     rank,
 )
 from poolnas.evidence._diagnose import diagnose
-from poolnas.evidence._study import TEST_DATA_NOTE, baseline_of, study_evidence
+from poolnas.evidence._study import TEST_DATA_NOTE, baseline_of, evidence_of, study_evidence
 
 __all__ = [
     "BASELINE",
@@ -53,8 +52,8 @@ __all__ = [
     "configurations",
     "diagnose",
     "difference",
+    "evidence_of",
     "find_baseline",
-    "flatten_partial",
     "indistinguishable",
     "matches",
     "mean_interval",

@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from poolnas.evidence._configs import Configuration, flatten_partial, matches, rank
+from poolnas.evidence._configs import Configuration, matches, rank
 from poolnas.evidence._tdist import t_quantile  # = scipy.stats.t.ppf, without scipy's import
+from poolnas.records import flatten_partial
 
 __all__ = [
     "BETTER",

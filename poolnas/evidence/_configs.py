@@ -16,14 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolnas.records import TrialAttrs, config_key
+from poolnas.records import TrialAttrs, config_key, flatten, flatten_partial
 
 __all__ = [
     "Configuration",
     "applies",
     "best_configuration",
     "configurations",
-    "flatten",
     "matches",
 ]
 
@@ -35,19 +34,6 @@ _ONLY_FOR: dict[str, tuple[str, ...]] = {
     "attention.mix_alpha": ("mix",),
     "attention.paths": ("score",),
 }
-
-
-def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> {"a.b": value}; lists become tuples so values compare and hash."""
-    out: dict[str, Any] = {}
-    if isinstance(doc, Mapping):
-        for key, value in doc.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, Mapping):
-                out.update(flatten(value, name))
-            else:
-                out[name] = tuple(value) if isinstance(value, list) else value
-    return out
 
 
 def applies(key: str, flat_config: Mapping[str, Any]) -> bool:
@@ -217,14 +203,3 @@ def matches(conf: Configuration, partial: Mapping[str, Any]) -> bool:
         if key not in flat or flat[key] != want:
             return False
     return True
-
-
-def flatten_partial(partial: Mapping[str, Any]) -> dict[str, Any]:
-    """``{attention.pooling: gap}`` or ``{attention: {pooling: gap}}`` as dotted keys."""
-    out: dict[str, Any] = {}
-    for key, value in partial.items():
-        if isinstance(value, Mapping):
-            out.update(flatten(value, str(key)))
-        else:
-            out[str(key)] = tuple(value) if isinstance(value, list) else value
-    return out

@@ -17,9 +17,10 @@ from poolnas.evidence._compare import (
     find_baseline,
     indistinguishable,
 )
-from poolnas.evidence._configs import Configuration, configurations, flatten_partial
+from poolnas.evidence._configs import Configuration, configurations
 from poolnas.evidence._diagnose import diagnose
 from poolnas.evidence.pareto import ParetoPoint, front_objectives, pareto_front
+from poolnas.records import flatten_partial
 
 __all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "study_evidence"]
 
@@ -128,3 +129,13 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
                     baseline_matches=hits, comparisons=comparisons,
                     near_best=indistinguishable(configs, mode, level=level), notes=notes,
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
+
+
+def evidence_of(data: Any) -> Evidence:
+    """:class:`Evidence` of a study read once (a :class:`poolnas.studies.StudyData`):
+    configurations over seeds, the one best, the baseline from the stored space file, verdicts,
+    warnings; computed on first use and kept in ``data.cache``."""
+    if "evidence" not in data.cache:
+        data.cache["evidence"] = study_evidence(data.trials, data.metric, data.mode, space=data.space,
+                                                objectives=data.objectives or None)
+    return data.cache["evidence"]

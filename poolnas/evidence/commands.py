@@ -155,10 +155,10 @@ def _plain(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from poolnas.dashboards._study import load_study
+    from poolnas.studies.reader import read_quick
 
     baseline = parse_baseline(args.baseline)
-    data = load_study(args.study, args.storage, quick=True)  # SQL, without Optuna: a fast start
+    data = read_quick(args.study, args.storage)  # SQL, without Optuna: a fast start
     ev = study_evidence(data.trials, data.metric, data.mode, space=data.space, baseline=baseline,
                         objectives=data.objectives or None)
     if not ev.configs:

@@ -29,38 +29,9 @@ __all__ = [
     "metric_mean",
     "pareto_front",
     "run_values",
-    "study_objectives",
 ]
 
 COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
-
-
-def _mode(direction: Any) -> str | None:
-    name = str(getattr(direction, "name", direction)).lower()
-    return {"maximize": "max", "minimize": "min", "max": "max", "min": "min"}.get(name)
-
-
-def study_objectives(objective: Any, directions: Sequence[Any] = ()) -> list[tuple[str, str]]:
-    """A study's objectives as (metric, mode) pairs, the first one leading.
-
-    Args:
-        objective: the study's ``objective`` user attribute: ``{metric, mode}`` for a
-            single-objective study, a list of them for a multi-objective one (None for a study
-            poolnas did not write).
-        directions: Optuna's ``study.directions`` (``StudyDirection`` or their names); their
-            number is the number of objectives, and they give the mode the attribute lacks.
-
-    Metrics the attribute does not name are "objective" (the first) and "objective_<i>".
-    """
-    stored = [o for o in (objective if isinstance(objective, list) else [objective])
-              if isinstance(o, Mapping)]
-    modes = [_mode(d) for d in directions]
-    out = []
-    for i in range(len(modes) or len(stored) or 1):
-        item = stored[i] if i < len(stored) else {}
-        mode = _mode(item.get("mode")) or (modes[i] if i < len(modes) else None) or "max"
-        out.append((str(item.get("metric") or ("objective" if i == 0 else f"objective_{i}")), mode))
-    return out
 
 
 def front_objectives(objectives: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ summarises a storage; ``poolnas sweep`` / ``poolnas studies`` are in ``commands`
 
 from __future__ import annotations
 
-from poolnas.search.listing import StudySummary, list_studies
+from poolnas.dashboards.listing import StudySummary, list_studies
 from poolnas.search.sweep import SweepResult, best_trial, run_sweep
 
 __all__ = ["StudySummary", "SweepResult", "best_trial", "list_studies", "run_sweep"]

@@ -34,12 +34,10 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
-from poolnas.errors import one_line
-from poolnas.records import TrialAttrs
-from poolnas.search._prepare import INTERRUPTED
+from poolnas.errors import StorageFault, one_line
+from poolnas.records import INTERRUPTED, TrialAttrs
 from poolnas.search._space import SpaceView
 from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, failure_reason
-from poolnas.search.sweep import StorageFault
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
            "fault_cause"]

@@ -15,18 +15,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolnas import __version__
+from poolnas._version import __version__
 from poolnas.errors import ConfigError
-from poolnas.records import StudyAttrs, TrialAttrs
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
 from poolnas.search._space import SpaceView
 from poolnas.storage import redact_url
+from poolnas.studies.reader import state_counts
 
-__all__ = ["INTERRUPTED", "StudyPlan", "discard_if_empty", "params_key", "prepare_study",
-           "state_counts"]
+__all__ = ["StudyPlan", "discard_if_empty", "params_key", "prepare_study"]
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not get to finish
 # Keys of a space file that may change between runs of one study (budget, machine sizing).
 _MUTABLE_KEYS = ("study", "trials", "resources")
 
@@ -59,14 +58,6 @@ def _is_run(trial: Any) -> bool:
         reason = str(trial.user_attrs.get(TrialAttrs.FAIL_REASON, ""))
         return not reason.startswith(INTERRUPTED)
     return False
-
-
-def state_counts(trials: list[Any]) -> dict[str, int]:
-    """Trials per state name (COMPLETE, PRUNED, FAIL, RUNNING, WAITING)."""
-    counts: dict[str, int] = {}
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    return counts
 
 
 def _trial_params(trial: Any) -> dict[str, Any]:

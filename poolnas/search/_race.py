@@ -20,8 +20,7 @@ from typing import Any
 
 from poolnas.evidence import configurations
 from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
-from poolnas.records import TrialAttrs, config_key
-from poolnas.search._prepare import INTERRUPTED
+from poolnas.records import INTERRUPTED, TrialAttrs, config_key
 from poolnas.search._space import SpaceView
 
 __all__ = ["Race"]

@@ -15,8 +15,9 @@ import sys
 
 import yaml
 
-from poolnas.search.listing import format_studies, list_studies
-from poolnas.search.sweep import StorageFault, SweepInterrupted, SweepResult, run_sweep
+from poolnas.dashboards.listing import format_studies, list_studies
+from poolnas.errors import StorageFault, SweepInterrupted
+from poolnas.search.sweep import SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
 __all__ = ["sweep_command", "studies_command", "format_summary"]
@@ -82,9 +83,9 @@ def _best_config_lines(best: dict, study: str) -> list[str]:
 
 def _print_verdict(args: argparse.Namespace, res: SweepResult) -> None:
     """The answer: every configuration against the space's baseline (``poolnas compare``)."""
-    from poolnas.dashboards._study import load_study
     from poolnas.evidence import study_evidence
     from poolnas.evidence.commands import format_table
+    from poolnas.studies.reader import load_study
 
     if not res.best:
         return
@@ -165,7 +166,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 def studies_command(args: argparse.Namespace) -> int:
     # A SQLite file that does not exist is an error (exit 2) and is not created; so is a
     # database that cannot be reached (StorageUnreachableError, exit 2 in poolnas.cli).
-    from poolnas.sql_reader import open_reader
+    from poolnas.studies.sql_reader import open_reader
 
     # SQL on a known Optuna schema (no Optuna import: a fast start), else Optuna's storage
     storage = open_reader(args.storage) or open_storage(args.storage, create=False)

@@ -21,30 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from poolnas.errors import ConfigError
+from poolnas.errors import ConfigError, StorageFault, SweepInterrupted
 from poolnas.process_settings import optuna_verbosity
 from poolnas.records import StudyAttrs, TrialAttrs
 from poolnas.search._lease import hold_lease
-from poolnas.search._prepare import discard_if_empty, prepare_study, state_counts
+from poolnas.search._prepare import discard_if_empty, prepare_study
 from poolnas.search._ray import quiet_ray_logs
 from poolnas.search._space import SpaceView
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
+from poolnas.studies.reader import state_counts
 
-__all__ = ["StorageFault", "SweepInterrupted", "SweepResult", "run_sweep", "best_trial"]
-
-
-class StorageFault(RuntimeError):
-    """The study database refused a write during a sweep (disk full, a read-only file): the
-    sweep stopped; ``str(err)`` is one line naming the cause and what the database holds."""
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM stopped the sweep; its running trials are stored as interrupted
-    and run again, with the same parameters, on resume."""
-
-    def __init__(self, study: str, interrupted: int, signum: int):
-        super().__init__(f"{interrupted} trials of study {study} stored as interrupted")
-        self.study, self.interrupted, self.signum = study, interrupted, signum
+__all__ = ["SweepResult", "best_trial", "run_sweep"]
 
 
 @dataclass
@@ -72,7 +59,7 @@ def best_trial(study: Any) -> dict[str, Any] | None:
     (the best run), params, config, mean, std (None for one seed), n, trials, notes (chance
     accuracy, identical losses, test data)."""
     from poolnas.evidence import study_evidence
-    from poolnas.evidence.pareto import study_objectives
+    from poolnas.records import study_objectives
 
     # a multi-objective study: the best is the first objective's (as in every reader)
     objectives = study_objectives(study.user_attrs.get(StudyAttrs.OBJECTIVE), study.directions)

@@ -455,7 +455,7 @@ def _check_baseline(spec: SpaceFile) -> None:
     """``baseline:`` (issue 13) names trial-config paths with values the config accepts."""
     if spec.baseline is None:
         return
-    from poolnas.evidence._configs import flatten_partial
+    from poolnas.records import flatten_partial
 
     flat = flatten_partial(spec.baseline)
     if not flat:

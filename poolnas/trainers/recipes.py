@@ -12,7 +12,7 @@ The momentum is SGD's 0.9 (``trainer.momentum``); Nesterov where the paper uses 
 (SRP: "Nesterov momentum 0.9"). SPEM (the authors' code) and SAAM use plain momentum.
 ``trainer.nesterov`` left at None takes the recipe's choice; true or false overrides it.
 Configs stored before trial-config version 2 had ``nesterov: true`` by default, which
-then meant "the recipe's value": :mod:`poolnas.dashboards._migrate` reads it as None.
+then meant "the recipe's value": :mod:`poolnas.studies.migrate` reads it as None.
 
 | recipe | paper | lr | milestones (0-based, of paper epochs), factor | wd | Nesterov |
 |---|---|---|---|---|---|

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-import synthetic as S
 
 from poolnas.dashboards import write_report
 from poolnas.dashboards.server import make_dashboard_server
 from poolnas.storage import open_storage
+from poolnas.testing import synthetic_studies as S
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

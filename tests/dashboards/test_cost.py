@@ -12,15 +12,15 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-import synthetic as S
 import yaml
 
 from poolnas.cli import main
 from poolnas.config import config_from_dict
-from poolnas.dashboards._study import load_study
 from poolnas.dashboards.cost import _get_cost_info, has_cost, plot_cost
 from poolnas.dashboards.report import render_report, report_figures
-from poolnas.evidence import mean_interval
+from poolnas.evidence import evidence_of, mean_interval
+from poolnas.studies.reader import load_study
+from poolnas.testing import synthetic_studies as S
 
 FRONT = {"score", "srp-ms", "gap", "avgmax"}  # of (test_acc max, flops min) in S.MO_TABLE
 
@@ -39,7 +39,7 @@ def test_multi_objective_study_reads_with_first_objective_leading(mo_url) -> Non
     data = load_study("mo", mo_url)
     assert data.objectives == (("test_acc", "max"), ("flops", "min")) and data.multi_objective
     assert (data.metric, data.mode) == ("test_acc", "max") and len(data.rows) == 11
-    assert data.evidence.best.params["attention.pooling"] == "score"
+    assert evidence_of(data).best.params["attention.pooling"] == "score"
     assert data.state_counts["FAIL"] == 1
 
 
@@ -49,7 +49,7 @@ def test_cost_info_points_front_intervals_and_baseline(mo_url) -> None:
     assert [p.x for p in info.points] == sorted(p.x for p in info.points) and info.missing == 0
     assert {_pooling(p) for p in info.front} == FRONT
     by = {_pooling(p): p for p in info.points}
-    gap = next(c for c in data.evidence.configs if c.params["attention.pooling"] == "gap")
+    gap = next(c for c in evidence_of(data).configs if c.params["attention.pooling"] == "gap")
     low, high = mean_interval(gap)
     assert by["gap"].baseline and by["gap"].y == pytest.approx(81.0)
     assert (by["gap"].low, by["gap"].high) == (pytest.approx(100 * low), pytest.approx(100 * high))
@@ -80,7 +80,7 @@ def test_single_objective_study_with_cost_gets_the_scatter(sqlite_url) -> None:
     data = load_study("so", sqlite_url)
     assert not data.multi_objective
     assert {_pooling(p) for p in _get_cost_info(data, "flops").front} == FRONT
-    assert {p.config.params["attention.pooling"] for p in data.evidence.front} == FRONT
+    assert {p.config.params["attention.pooling"] for p in evidence_of(data).front} == FRONT
 
 
 def test_report_shows_the_pareto_set_and_cost_figures(mo_url, tmp_path) -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-import synthetic as S
 from test_browser import _check_figures, _errors, _wait, browser  # noqa: F401 - fixture
 
 from poolnas.dashboards.server import make_dashboard_server
 from poolnas.storage import open_storage
+from poolnas.testing import synthetic_studies as S
 
 pytestmark = pytest.mark.integration
 

@@ -7,17 +7,18 @@ import json
 import re
 
 import pytest
-import synthetic as S
 from scipy import stats
 
 from poolnas.cli import main
-from poolnas.dashboards import from_study, render_report
+from poolnas.dashboards import render_report
 from poolnas.dashboards.export import format_entries, rank_configurations
 from poolnas.dashboards.srp_heatmap import _get_srp_heatmap_info, plot_srp_heatmap
 from poolnas.dashboards.srp_lambda import plot_srp_lambda
 from poolnas.dashboards.verdict import _get_verdict_info
 from poolnas.evidence import TEST_DATA_NOTE
 from poolnas.records import TrialAttrs
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 GAP = [0.700, 0.710, 0.705]
 SPACE = {"study": "ev", "baseline": {"attention.pooling": "gap"}}

@@ -8,14 +8,15 @@ import io
 import json
 
 import pytest
-import synthetic as S
 import yaml
 from optuna.trial import TrialState
 
 from poolnas.cli import main
 from poolnas.config import load_trial_config
-from poolnas.dashboards import format_entries, from_study, rank_configurations, trials_csv
+from poolnas.dashboards import format_entries, rank_configurations, trials_csv
 from poolnas.models import build_model, count_parameters
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 LUCKY = {"attention.pooling": "srp-ss", "attention.lam": 0.4}  # one great seed, two bad
 STEADY = {"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 5}

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import synthetic as S
+
+from poolnas.testing import synthetic_studies as S
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-import synthetic as S
 from optuna.trial import TrialState
 
-from poolnas.dashboards import applicable_figures, from_study, paper_figures
+from poolnas.dashboards import applicable_figures, paper_figures
 from poolnas.dashboards.ba2m import (
     _get_ba2m_batch_size_info,
     _get_ba2m_placement_info,
@@ -19,6 +18,8 @@ from poolnas.dashboards.se_placement import _get_se_placement_info
 from poolnas.dashboards.spem_alpha import _get_spem_alpha_info
 from poolnas.dashboards.srp_heatmap import _get_srp_heatmap_info
 from poolnas.dashboards.srp_lambda import _get_srp_lambda_info
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 LAMS = [0.2, 0.4, 0.6, 0.8, 1.0]
 MS = [1, 3, 5]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-import synthetic as S
 
 from poolnas.cli import main
-from poolnas.dashboards import from_study, optuna_plots, render_report, write_report
+from poolnas.dashboards import optuna_plots, render_report, write_report
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 
 @pytest.fixture(scope="module")

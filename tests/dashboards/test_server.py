@@ -9,10 +9,10 @@ from wsgiref.util import setup_testing_defaults
 
 import optuna
 import pytest
-import synthetic as S
 
 from poolnas.dashboards.server import create_app
 from poolnas.storage import open_storage
+from poolnas.testing import synthetic_studies as S
 
 
 def _call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
@@ -98,8 +98,8 @@ def test_serving_writes_no_study_attributes(storage):
 
 def test_index_names_each_studys_one_best(storage):
     """The dashboard's study list names the best configuration the way every command does:
-    the best mean over its seeds, with n (poolnas.search.listing.list_studies)."""
-    from poolnas.search.listing import best_text, list_studies
+    the best mean over its seeds, with n (poolnas.dashboards.listing.list_studies)."""
+    from poolnas.dashboards.listing import best_text, list_studies
 
     status, body = _call(create_app(storage), "GET", "/poolnas/")
     row = list_studies(storage)[0]

@@ -6,10 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
-import synthetic as S
 
-from poolnas.dashboards import from_study, plot_srp_area
+from poolnas.dashboards import plot_srp_area
 from poolnas.dashboards.srp_area import _get_srp_area_info, _get_study_area_info
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 
 def _squares(size: int, side: int) -> np.ndarray:

@@ -12,8 +12,9 @@ import poolnas.search.sweep as search
 import poolnas.testing.fake_trials as fake
 from poolnas.cli import main
 from poolnas.config import load_trial_config
-from poolnas.dashboards import applicable_figures, load_study, rank_configurations
+from poolnas.dashboards import applicable_figures, rank_configurations
 from poolnas.dashboards.srp_lambda import _get_srp_lambda_info
+from poolnas.studies import load_study
 
 pytestmark = pytest.mark.integration
 

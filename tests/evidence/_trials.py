@@ -7,9 +7,9 @@ from typing import Any
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
-from synthetic import with_values  # tests/dashboards, on the path (conftest.py)
 
 from poolnas.records import TrialAttrs, config_key
+from poolnas.testing.synthetic_studies import with_values
 
 BASE: dict[str, Any] = {
     "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import synthetic
 from scipy import stats
 
 from poolnas.cli import main
+from poolnas.testing import synthetic_studies as synthetic
 
 GAP = [0.700, 0.710, 0.705]
 SRP = [0.760, 0.775, 0.770]

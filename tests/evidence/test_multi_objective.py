@@ -10,11 +10,12 @@ from collections import defaultdict
 
 import optuna
 import pytest
-import synthetic
 from optuna.study import StudyDirection
 
 from poolnas.cli import main
-from poolnas.evidence.pareto import front_objectives, study_objectives
+from poolnas.evidence.pareto import front_objectives
+from poolnas.records import study_objectives
+from poolnas.testing import synthetic_studies as synthetic
 
 
 @pytest.fixture

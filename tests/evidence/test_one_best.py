@@ -3,13 +3,14 @@ configuration (best mean over its finished seeds, shown with n)."""
 
 from __future__ import annotations
 
-import synthetic as S
-
-from poolnas.dashboards import from_study, rank_configurations
+from poolnas.dashboards import rank_configurations
+from poolnas.dashboards.listing import format_studies, list_studies
+from poolnas.evidence import evidence_of
 from poolnas.search.commands import format_summary
-from poolnas.search.listing import format_studies, list_studies
 from poolnas.search.sweep import SweepResult, best_trial
 from poolnas.storage import open_storage
+from poolnas.studies import from_study
+from poolnas.testing import synthetic_studies as S
 
 LUCKY = {"attention.pooling": "mix"}  # one great seed, two poor ones
 STEADY = {"attention.pooling": "srp-ms", "attention.lam": 0.2, "attention.M": 5}
@@ -36,7 +37,7 @@ def test_summary_studies_report_and_export_agree(sqlite_url):
     assert "0.8000 ± 0.0100 (n=3, best run #" in format_studies([row])
     data = from_study(study)
     assert rank_configurations(data, 1)[0].config["attention"]["pooling"] == "srp-ms"
-    assert data.evidence.best.params["attention.pooling"] == "srp-ms"
+    assert evidence_of(data).best.params["attention.pooling"] == "srp-ms"
 
 
 def test_summary_says_when_trials_sit_at_chance():

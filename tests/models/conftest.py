@@ -1,11 +1,8 @@
-"""Model tests: one thread; a narrow ResNeXt fixture."""
+"""Model tests: a narrow ResNeXt fixture."""
 
 from __future__ import annotations
 
 import pytest
-import torch
-
-torch.set_num_threads(1)
 
 
 @pytest.fixture

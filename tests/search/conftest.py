@@ -6,10 +6,3 @@ from __future__ import annotations
 from poolnas.search._ray import local_ray_on_loopback
 
 local_ray_on_loopback()  # before anything imports ray: the tests' local Rays listen on 127.0.0.1
-
-try:
-    import torch
-
-    torch.set_num_threads(1)
-except ImportError:  # pragma: no cover
-    pass

@@ -30,9 +30,8 @@ from _procs import kill_under
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
-from poolnas.records import TrialAttrs
+from poolnas.records import INTERRUPTED, TrialAttrs
 from poolnas.search import run_sweep
-from poolnas.search._prepare import INTERRUPTED
 from poolnas.testing.fake_trials import sleep_trial
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]

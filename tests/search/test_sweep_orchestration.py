@@ -17,9 +17,8 @@ from _sweep_spaces import grid_space
 from optuna.trial import TrialState
 
 from poolnas.errors import ConfigError
-from poolnas.records import StudyAttrs, TrialAttrs
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
 from poolnas.search import run_sweep
-from poolnas.search._prepare import INTERRUPTED
 from poolnas.spaces import space_from_dict
 from poolnas.testing.fake_trials import (
     crashing_trial,

@@ -21,8 +21,7 @@ from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
 from poolnas.cli import main
-from poolnas.records import TrialAttrs
-from poolnas.search._prepare import INTERRUPTED
+from poolnas.records import INTERRUPTED, TrialAttrs
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_local")]
 

@@ -13,12 +13,12 @@ from _sweep_spaces import grid_space, write_space
 from optuna.trial import TrialState
 
 from poolnas.cli import main
+from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import ConfigError, NonFiniteLossError
-from poolnas.records import StudyAttrs, TrialAttrs
-from poolnas.search._prepare import INTERRUPTED, prepare_study
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
+from poolnas.search._prepare import prepare_study
 from poolnas.search._space import SpaceView
 from poolnas.search._trainable import failure_reason
-from poolnas.search.listing import format_studies, list_studies
 from poolnas.spaces import space_from_dict
 from poolnas.storage import open_storage
 

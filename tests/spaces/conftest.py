@@ -1,16 +1,6 @@
 from __future__ import annotations
 
-import optuna
 import pytest
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-try:  # the models' checks import torch; keep it to one thread on the shared machine
-    import torch
-
-    torch.set_num_threads(1)
-except ImportError:  # pragma: no cover
-    pass
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._rdb_read import read_trials
 from poolnas.errors import ConfigError, closest
-from poolnas.evidence._configs import flatten  # one flattening of configs for every reader
-from poolnas.records import StudyAttrs, TrialAttrs, config_key
-from poolnas.sql_reader import open_reader
+from poolnas.records import StudyAttrs, TrialAttrs, config_key, flatten, study_objectives
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
+from poolnas.studies._rdb_read import read_trials
+from poolnas.studies.sql_reader import open_reader
 
 # Optuna's trial states (optuna.trial.TrialState names), counted for every study
 _STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
@@ -27,11 +26,12 @@ __all__ = [
     "StudyData",
     "Stat",
     "TrialRow",
-    "flatten",
     "from_study",
     "group",
     "label",
     "load_study",
+    "read_quick",
+    "state_counts",
     "summarize",
 ]
 
@@ -74,17 +74,6 @@ class StudyData(NamedTuple):
     # (metric, mode) per objective, the first one leading (poolnas.evidence.pareto.study_objectives);
     # a multi-objective study has several: "best" and the figures are on the first one.
     objectives: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def evidence(self) -> Any:
-        """:class:`poolnas.evidence.Evidence` of the study (configurations over seeds, the one
-        best, the baseline from the stored space file, verdicts, warnings), computed once."""
-        if "evidence" not in self.cache:
-            from poolnas.evidence import study_evidence
-
-            self.cache["evidence"] = study_evidence(self.trials, self.metric, self.mode, space=self.space,
-                                                    objectives=self.objectives or None)
-        return self.cache["evidence"]
 
     @property
     def multi_objective(self) -> bool:
@@ -143,6 +132,14 @@ def summarize(values: Iterable[float]) -> Stat:
     return Stat(mean, std, n)
 
 
+def state_counts(trials: list[Any]) -> dict[str, int]:
+    """Trials per state name (COMPLETE, PRUNED, FAIL, RUNNING, WAITING)."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
 def _row(trial: Any) -> TrialRow | None:
     value = trial.values[0] if trial.values else None  # the first objective leads
     if value is None or not math.isfinite(value):
@@ -181,8 +178,6 @@ def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyD
 
 def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directions: Sequence[Any],
                 trials: list[Any]) -> StudyData:
-    from poolnas.evidence.pareto import study_objectives
-
     # A dict for a single-objective study, a list for a multi-objective one; Optuna's
     # directions say how many (study.direction raises on a multi-objective study).
     objectives = study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), directions)
@@ -211,23 +206,16 @@ def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directi
     )
 
 
-def load_study(study_name: str, storage: Any = None, *, quick: bool = False) -> StudyData:
-    """Open a study by name on a storage URL (or an Optuna storage object) and read it once.
-
-    ``quick``: read with ``poolnas.sql_reader`` (no Optuna import) when the URL's schema is
-    one it knows; the trials are then LiteTrials, enough for the evidence, not for Optuna's
-    plots (the report and ``poolnas.load`` read FrozenTrials).
+def load_study(study_name: str, storage: Any = None) -> StudyData:
+    """Open a study by name on a storage URL (or an Optuna storage object) and read it once
+    through Optuna: its trials are FrozenTrials, which Optuna's plots take (the report,
+    ``poolnas.load``). A missing SQLite file is not created.
 
     Raises:
         ConfigError: the study does not exist (names the close ones).
     """
     if storage is None or isinstance(storage, str):
         url = resolve_storage_url(storage)
-        # quick readers (export, compare): SQL on a known schema, without importing Optuna;
-        # their trials are LiteTrials, not the FrozenTrials Optuna's plots take
-        reader = open_reader(url) if quick else None
-        if reader is not None:
-            return _read_by_sql(reader, study_name, url)
         store = open_storage(url, create=False)  # a reader: a missing SQLite file is not created
     else:  # an Optuna storage object
         store, url = storage, str(getattr(storage, "url", "") or "")
@@ -239,6 +227,22 @@ def load_study(study_name: str, storage: Any = None, *, quick: bool = False) -> 
         raise ConfigError("study", study_name, accepted + closest(study_name, names))
     study = optuna.load_study(study_name=study_name, storage=store)
     return from_study(study, url, store)
+
+
+def read_quick(study_name: str, storage: str | None = None) -> StudyData:
+    """Read a study without importing Optuna, for the read-only commands (``export``,
+    ``compare``): SQL on a schema :mod:`poolnas.studies.sql_reader` knows, its trials
+    LiteTrials (enough for the evidence, not for Optuna's plots). A database at any other
+    schema is read through :func:`load_study`.
+
+    Raises:
+        ConfigError: the study does not exist (names the close ones).
+    """
+    url = resolve_storage_url(storage)
+    reader = open_reader(url)
+    if reader is None:
+        return load_study(study_name, url)
+    return _read_by_sql(reader, study_name, url)
 
 
 def _read_by_sql(reader: Any, study_name: str, url: str) -> StudyData:

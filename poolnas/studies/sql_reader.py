@@ -145,7 +145,7 @@ def query_trials(engine: Any, study_id: int) -> tuple[list[Any], dict, dict, dic
 class SqlReader:
     """Studies and trials of one database, read with SQLAlchemy Core (module docstring).
 
-    Offers the three storage methods ``poolnas.search.listing.list_studies`` calls
+    Offers the three storage methods ``poolnas.dashboards.listing.list_studies`` calls
     (``get_all_studies``, ``get_study_id_from_name``, ``get_all_trials``) and :meth:`study`.
     """
 

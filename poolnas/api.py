@@ -135,7 +135,7 @@ def load(study: str, storage: str | None = None, *, baseline: Mapping[str, Any] 
         baseline: a partial config such as ``{"attention.pooling": "gap"}`` (default: the
             space file's ``baseline:``, else gap when the study ran it).
     """
-    from poolnas.dashboards._study import load_study
+    from poolnas.studies.reader import load_study
 
     data = load_study(study, storage)
     return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives)

@@ -1,5 +1,5 @@
 """Synthetic poolnas studies with known answers, written the way the search package writes
-them (DESIGN.md "Storage"): params are the dotted space keys plus "seed", each trial keeps
+them (docs/search.md): params are the dotted space keys plus "seed", each trial keeps
 its full config, config_key, metrics, curves and parameter count in user attributes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""poolnas.sql_reader reads what Optuna stored, without Optuna: studies, directions, user
+"""poolnas.studies.sql_reader reads what Optuna stored, without Optuna: studies, directions, user
 attributes and every trial's state, values, params and user attributes, on a real SQLite
 study written by Optuna (single- and multi-objective, categorical list params, ±inf)."""
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from poolnas.errors import ConfigError
-from poolnas.sql_reader import SqlReader, open_reader
+from poolnas.studies.sql_reader import SqlReader, open_reader
 
 
 def _fill(url: str) -> None:

@@ -6,13 +6,14 @@ import math
 
 import optuna
 import pytest
-import synthetic as S
 from optuna.trial import TrialState
 
-from poolnas.dashboards import _rdb_read
-from poolnas.dashboards._rdb_read import KNOWN_SCHEMAS, read_trials
-from poolnas.dashboards._study import flatten, label, load_study, summarize
 from poolnas.errors import ConfigError
+from poolnas.records import flatten
+from poolnas.studies import _rdb_read
+from poolnas.studies._rdb_read import KNOWN_SCHEMAS, read_trials
+from poolnas.studies.reader import label, load_study, summarize
+from poolnas.testing import synthetic_studies as S
 
 
 def test_fast_reader_equals_optuna(sqlite_url):

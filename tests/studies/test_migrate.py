@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import synthetic
-
-from poolnas.dashboards._migrate import migrate_config
 from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs
+from poolnas.studies.migrate import migrate_config
+from poolnas.testing import synthetic_studies as synthetic
 
 
 def test_current_config_passes_unchanged():

@@ -17,7 +17,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from poolnas.sql_reader import KNOWN_SCHEMAS, query_trials  # the queries, with their revisions
+from poolnas.studies.sql_reader import (  # the queries, with their revisions
+    KNOWN_SCHEMAS,
+    query_trials,
+)
 
 __all__ = ["KNOWN_SCHEMAS", "read_trials"]
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from poolnas.evidence import best_configuration
-from poolnas.evidence.pareto import study_objectives
-from poolnas.records import StudyAttrs
-from poolnas.search._prepare import state_counts
+from poolnas.records import StudyAttrs, study_objectives
+from poolnas.studies.reader import state_counts
 
 __all__ = ["StudySummary", "best_text", "list_studies", "format_studies"]
 
