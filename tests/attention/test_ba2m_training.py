@@ -6,7 +6,8 @@ one CPU thread). Under the default formulation (weights of mean 1, bounded, a ru
 normaliser in eval) eval accuracy with the module off is within 1 point of eval with it
 on at batch 64, and the predictions are the same at test batch 1, 8 and 64. Under the
 literal Eq. 11 (weights summing to 1), the module-off network was trained on features N
-times smaller: the issue measured 0.301 off against 0.955 on.
+times smaller: it loses more than 30 points with the module off (measured on the training
+digits: 0.986 on, 0.200 off).
 """
 
 from __future__ import annotations
@@ -70,3 +71,15 @@ def test_default_ba2m_gives_the_same_eval_with_the_module_off_and_at_every_test_
     assert abs(on - off) <= 0.01
     by_batch = [_predict(model, data.test_x, b, True) for b in (1, 8, 64)]
     assert torch.equal(by_batch[0], by_batch[1]) and torch.equal(by_batch[1], by_batch[2])
+
+
+def test_literal_softmax_trains_a_network_that_needs_the_module_at_test_time():
+    """formulation: softmax (Eq. 11, weights summing to 1): every layer after the module
+    learns on features about N times smaller, so turning it off at inference (the paper's
+    Sec. III-D) costs accuracy, and with it on the predictions depend on the test batch."""
+    model, data = _train("softmax", [1, 2])
+    x, y = data.train_x, data.train_y
+    on = (_predict(model, x, 64, True) == y).float().mean().item()
+    off = (_predict(model, x, 64, False) == y).float().mean().item()
+    assert on > 0.9  # it trained, and works with the module on at the training batch size
+    assert off < on - 0.3  # off: the network it trained is not the one evaluated
