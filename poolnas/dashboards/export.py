@@ -199,7 +199,8 @@ def trials_csv(data: StudyData) -> str:
             "number": t.number, "state": t.state.name,
             "value": t.values[0] if t.values else None,  # the first objective
             "config_key": key, "group_mean": stat.mean if stat else None,
-            "group_std": stat.std if stat else None,  # None (blank) for one seed "group_n": stat.n if stat else None,
+            "group_std": stat.std if stat else None,  # None (blank) for one seed
+            "group_n": stat.n if stat else None,
             "n_params": attrs.get(TrialAttrs.N_PARAMS), "checkpoint": attrs.get(TrialAttrs.CHECKPOINT),
             "fail_reason": attrs.get(TrialAttrs.FAIL_REASON),
         }
