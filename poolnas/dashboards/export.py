@@ -51,6 +51,9 @@ class ExportEntry(NamedTuple):
     checkpoint: str | None
     note: str | None = None  # the stored config was migrated (fields reset), or unreadable
     cost: dict[str, float | None] | None = None  # params, flops, train_step_ms, infer_ms (means)
+    trial: int | None = None  # the run whose config the file holds (the best seed)
+    seed: int | None = None  # its seed
+    value: float | None = None  # its objective value: what training the file again reproduces
 
 
 def _metric_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -96,7 +99,12 @@ def _entry(data: StudyData, rank: int, conf: Any) -> ExportEntry:
         seeds=sorted(s for s in conf.seeds if s is not None), trials=sorted(conf.trials),
         n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
         note=migrated.note, cost=cost_means(conf),
+        trial=conf.trials[i], seed=conf.seeds[i], value=conf.values[i],
     )
+
+
+def _val(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.6g}"
 
 
 def _pm(std: float | None) -> str:
@@ -109,6 +117,7 @@ def _entry_doc(data: StudyData, e: ExportEntry) -> dict[str, Any]:
         "config_key": e.config_key,
         "objective": {"metric": data.metric, "mode": data.mode,
                       "mean": e.mean, "std": e.std, "n": e.n},
+        "reproduces": {"trial": e.trial, "seed": e.seed, "value": e.value},
         "metrics": e.metrics,
         "seeds": e.seeds,
         "trials": e.trials,
@@ -125,6 +134,8 @@ def _comment(data: StudyData, e: ExportEntry, total: int) -> str:
     lines = [
         f"poolnas export: study {data.name!r}, rank {e.rank} of {total} configurations "
         f"(config_key {e.config_key})",
+        f"reproduces trial {e.trial} (seed {e.seed}): {data.metric} {_val(e.value)}; "
+        f"the configuration it stands for: mean {_val(e.mean)} {_pm(e.std)} over {e.n} seed(s)",
         f"objective {data.metric} ({data.mode}): mean {e.mean:.6g} {_pm(e.std)} over {e.n} "
         f"run(s); seeds {e.seeds}; trials {e.trials}",
     ]

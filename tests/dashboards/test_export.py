@@ -62,6 +62,21 @@ def test_top1_yaml_is_a_trial_config_with_comments(study, sqlite_url, tmp_path):
     assert config.attention.pooling == "srp-ms" and config.attention.M == 5
 
 
+def test_header_names_the_run_it_reproduces(study, sqlite_url, tmp_path):
+    """The file holds one run's config: the header names that trial, its seed and its value,
+    and the configuration mean it stands for (issue 22 item 10)."""
+    data = from_study(study)
+    best = rank_configurations(data, 1)[0]
+    run = next(t for t in study.get_trials() if t.number == best.trial)
+    assert run.params["seed"] == best.seed == 2 and run.values[0] == pytest.approx(0.84)
+    text = format_entries(data, [best], "yaml")
+    assert (f"# reproduces trial {best.trial} (seed 2): test_acc 0.84; the configuration it "
+            "stands for: mean 0.82 ± 0.02 (std) over 3 seed(s)\n") in text
+    assert yaml.safe_load(text)["seed"] == 2  # the file trains that seed again
+    doc = json.loads(format_entries(data, [best], "json"))[0]
+    assert doc["reproduces"] == {"trial": best.trial, "seed": 2, "value": pytest.approx(0.84)}
+
+
 def test_topk_yaml_and_json_are_lists(study, sqlite_url, tmp_path, capsys):
     data = from_study(study)
     entries = rank_configurations(data, 2)
