@@ -119,12 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
                    help="default: from the output's suffix, else yaml")
 
-    p = sub.add_parser("compare", help="every configuration against the baseline: Δ, 95%% interval, verdict")
+    p = sub.add_parser("compare", help="every configuration against the baseline: Δ, simultaneous 95%% "
+                       "interval, verdict")
     p.add_argument("--study", required=True)
     _storage(p)
     p.add_argument("--baseline", nargs="+", metavar="KEY=VALUE", default=None,
                    help="a partial config, e.g. attention.pooling=gap (default: the space's baseline:)")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--margin", default=None, metavar="M",
+                   help="equivalence margin in the objective's units (0.01: 1 point of accuracy); "
+                        "default: the space's margin:")
+    p.add_argument("--plan", default=None, metavar="DELTA",
+                   help="print the seeds, trials and hours that would detect DELTA (objective units)")
 
     p = sub.add_parser("space", help="search-space files: validate, show presets, JSON Schema")
     space = p.add_subparsers(dest="space_command", required=True, parser_class=_Parser)
@@ -151,6 +157,14 @@ def _handler_key(args: argparse.Namespace) -> str:
     return args.command
 
 
+def _scrubbed(text: str, args: argparse.Namespace) -> str:
+    """An error line without the storage URL's secrets (password in any form)."""
+    from poolnas.storage import scrub_secrets
+
+    url = getattr(args, "storage", None) or os.environ.get("POOLNAS_STORAGE")
+    return scrub_secrets(text, url) if url else text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, func_name = _HANDLERS[_handler_key(args)].split(":")
@@ -158,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
     except (ConfigError, StorageUnreachableError) as err:  # bad input, or no database: exit 2
-        print(one_line(f"poolnas: {err}"), file=sys.stderr)
+        print(one_line(_scrubbed(f"poolnas: {err}", args)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("poolnas: interrupted", file=sys.stderr)
@@ -170,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # the work failed: one line unless debugging
         if os.environ.get("POOLNAS_DEBUG"):
             raise
-        print(one_line(f"poolnas: error: {type(err).__name__}: {err}"), file=sys.stderr)
+        print(one_line(_scrubbed(f"poolnas: error: {type(err).__name__}: {err}", args)), file=sys.stderr)
         return 1
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "open_storage",
     "redact_url",
     "resolve_storage_url",
+    "scrub_secrets",
+    "url_secrets",
     "sqlite_path",
     "unreachable_reason",
 ]
@@ -48,23 +50,74 @@ def resolve_storage_url(url: str | None) -> str:
     return url
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ***, for anything printed or stored."""
+# Query keys that carry a secret (``?password=``, MySQL's ``passwd=``, a token), and
+# ``key=value`` pairs inside a query value (a libpq ``options`` or conninfo string such as
+# ``options=-c password=x``): every form SQLAlchemy and the drivers accept.
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token", re.I)
+_INNER_SECRET = re.compile(r"((?:\w*pass\w*|pwd|\w*secret\w*|\w*token\w*)\s*=\s*)"
+                           r"('(?:[^'\\]|\\.)*'|[^\s&]+)", re.I)
+_USERINFO = re.compile(r"(://[^/@:]*):[^/@]*@")
+REDACTED = "***"
+
+
+def _query_values(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (tuple, list)) else [str(value)]
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every secret a URL holds (its password, secret query values, ``password=`` inside a
+    query value), longest first, for scrubbing them out of any text."""
+    found: list[str] = []
     try:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
-        if parsed.password is None:
-            return url
-        return parsed.render_as_string(hide_password=True)
-    except Exception:
-        # Not parseable: cut anything between ':' and '@' in the authority part.
-        if "@" in url and "://" in url:
-            scheme, rest = url.split("://", 1)
-            cred, host = rest.rsplit("@", 1)
-            user = cred.split(":", 1)[0]
-            return f"{scheme}://{user}:***@{host}"
+        if parsed.password:
+            found.append(str(parsed.password))
+        for key, value in parsed.query.items():
+            for v in _query_values(value):
+                if _SECRET_KEY.search(key):
+                    found.append(v)
+                found += [m.group(2).strip("'") for m in _INNER_SECRET.finditer(v)]
+    except Exception:  # noqa: BLE001 - not parseable: what the patterns find
+        m = _USERINFO.search(url)
+        if m:
+            found.append(url[m.end(1) + 1: m.end() - 1])
+        found += [m.group(2) for m in _INNER_SECRET.finditer(url)]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def scrub_secrets(text: str, url: str | None) -> str:
+    """``text`` with every secret of ``url`` replaced by ***: as a whole word, so that a short
+    password does not eat letters of the message (a driver's error, say)."""
+    if not url:
+        return text
+    for secret in url_secrets(url):
+        text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", REDACTED, text)
+        text = text.replace(secret, REDACTED) if len(secret) >= 6 else text
+    return text
+
+
+def redact_url(url: str) -> str:
+    """The URL with every secret replaced by ***, for anything printed or stored: the password
+    in its userinfo (``user:pass@``), secret query values (``?password=``, ``passwd=``) and
+    ``password=`` inside a query value (a libpq ``options`` string)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not parseable: the patterns alone
+        text = _USERINFO.sub(rf"\1:{REDACTED}@", url)
+        return _INNER_SECRET.sub(rf"\1{REDACTED}", text)
+    if parsed.password is None and not url_secrets(url):
         return url
+    query: dict[str, Any] = {}
+    for key, value in parsed.query.items():
+        values = [REDACTED if _SECRET_KEY.search(key) else _INNER_SECRET.sub(rf"\1{REDACTED}", v)
+                  for v in _query_values(value)]
+        query[key] = tuple(values) if isinstance(value, (tuple, list)) else values[0]
+    text = parsed.set(query=query).render_as_string(hide_password=True)
+    return text.replace("%2A%2A%2A", REDACTED)
 
 
 # The module a SQLAlchemy driver imports -> the pip package that provides it.
@@ -106,16 +159,12 @@ def check_driver(url: str) -> None:
 
 
 def unreachable_reason(err: BaseException, url: str) -> str:
-    """The first line of a driver's error, without the password, for the one-line message."""
-    from sqlalchemy.engine import make_url
-
+    """The first line of a driver's error, without the URL's secrets, for the one-line message."""
     if err.__cause__ is not None and not str(err.__cause__).startswith("No module"):
         err = err.__cause__  # optuna's StorageInternalError wraps the driver's error
     orig = getattr(err, "orig", None) or err
     text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    password = make_url(url).password
-    if password:  # as a whole word: a short password must not eat letters of the message
-        text = re.sub(rf"(?<!\w){re.escape(str(password))}(?!\w)", "***", text)
+    text = scrub_secrets(text, url)  # as whole words: a short one must not eat letters
     return one_line(f"{type(orig).__name__}: {text}", 200)
 
 

@@ -10,7 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["check_reachable", "connect_ray", "local_ray_on_loopback", "quiet_ray_logs"]
+__all__ = ["check_reachable", "connect_ray", "local_ray_on_loopback", "quiet_ray_logs",
+           "secrets_out_of_environ"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,24 @@ def quiet_ray_logs() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def secrets_out_of_environ() -> Iterator[None]:
+    """For the block: ``$POOLNAS_STORAGE`` and every variable holding a URL with a secret (a
+    password in any form, ``poolnas.storage.url_secrets``) out of ``os.environ``, so that the
+    processes a local Ray starts (GCS, raylet, its agents and workers) never see them; put
+    back afterwards. Only the driver writes to the database."""
+    from poolnas.storage import url_secrets
+
+    held = {k: v for k, v in os.environ.items()
+            if k == "POOLNAS_STORAGE" or ("://" in v and url_secrets(v))}
+    for key in held:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        os.environ.update(held)
+
+
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Raises ConnectionError when nothing listens at a Ray address's host:port."""
     if address in ("auto", "local"):
@@ -118,8 +137,9 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> t
             raise ConnectionError(f"cannot join the Ray cluster at {address}: {first}") from None
     else:
         local_ray_on_loopback()  # effective only when ray was not imported yet
-        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                 logging_level=level, log_to_driver=False)
+        with secrets_out_of_environ():  # GCS, raylet and the workers they start inherit it
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     logging_level=level, log_to_driver=False)
         ip = ray.util.get_node_ip_address()
         if ip not in _LOOPBACK:
             log.warning("the local Ray listens on %s, not only on 127.0.0.1: set %s=0 before "

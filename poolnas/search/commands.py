@@ -18,7 +18,7 @@ import yaml
 from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import StorageFault, SweepInterrupted
 from poolnas.search.sweep import SweepResult, run_sweep
-from poolnas.storage import open_storage, redact_url, resolve_storage_url
+from poolnas.storage import open_storage, redact_url, resolve_storage_url, scrub_secrets, url_secrets
 
 __all__ = ["sweep_command", "studies_command", "format_summary"]
 
@@ -110,16 +110,16 @@ def _write_report(args: argparse.Namespace, res: SweepResult) -> None:
 
 
 def _password(url: str | None) -> str | None:
+    """The storage URL when it holds a secret (a password in any form), else None."""
     try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(resolve_storage_url(url)).password
+        full = resolve_storage_url(url)
     except Exception:  # noqa: BLE001 - a bad URL is reported elsewhere
         return None
+    return full if url_secrets(full) else None
 
 
-def _scrub(text: str, password: str | None) -> str:
-    return text.replace(password, "***") if password else text
+def _scrub(text: str, url: str | None) -> str:
+    return scrub_secrets(text, url) if url else text
 
 
 def _resume_line(args: argparse.Namespace, stop: SweepInterrupted) -> str:
@@ -148,7 +148,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
         return 1
     except Exception as err:  # the work failed: one line, never the storage password
-        if os.environ.get("POOLNAS_DEBUG") or not password or password not in str(err):
+        if os.environ.get("POOLNAS_DEBUG") or not password or _scrub(str(err), password) == str(err):
             raise
         print(f"poolnas: error: {type(err).__name__}: {_scrub(str(err), password)}",
               file=sys.stderr)
