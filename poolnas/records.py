@@ -9,8 +9,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["INTERRUPTED", "TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs", "config_key", "flatten", "flatten_partial",
-           "study_objectives"]
+__all__ = ["INTERRUPTED", "STUDY_NAME_PATTERN", "TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs",
+           "check_study_name", "config_key", "flatten", "flatten_partial", "study_objectives"]
+
+# The one rule for a study name (a space file's ``study:``, ``--study``, the Python API): letters,
+# digits, ``_ . -``, not starting with a dot (no ``.`` or ``..``), at most 128 characters. No
+# path is built from a name that breaks it (Ray Tune's experiment folder is named after it).
+STUDY_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
 
 # Version of the stored trial config (TrialAttrs.CONFIG); bump it when a field is renamed or
 # removed, and teach poolnas.studies.migrate the change. Configs without one are version 0.
@@ -103,3 +108,15 @@ def study_objectives(objective: Any, directions: Sequence[Any] = ()) -> list[tup
         mode = _mode(item.get("mode")) or (modes[i] if i < len(modes) else None) or "max"
         out.append((str(item.get("metric") or ("objective" if i == 0 else f"objective_{i}")), mode))
     return out
+
+
+def check_study_name(name: Any, field: str = "study") -> str:
+    """``name`` when it follows :data:`STUDY_NAME_PATTERN`; ConfigError (exit 2) otherwise."""
+    import re
+
+    from poolnas.errors import ConfigError
+
+    if not isinstance(name, str) or re.fullmatch(STUDY_NAME_PATTERN, name) is None:
+        raise ConfigError(field, name, "expected a study name of letters, digits, '_', '.' and '-' "
+                          "(not starting with '.'), at most 128 characters")
+    return name

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from poolnas.errors import ConfigError, StorageFault, SweepInterrupted
 from poolnas.process_settings import optuna_verbosity
-from poolnas.records import StudyAttrs, TrialAttrs
+from poolnas.records import StudyAttrs, TrialAttrs, check_study_name
 from poolnas.search._lease import hold_lease
 from poolnas.search._prepare import discard_if_empty, prepare_study
 from poolnas.search._ray import quiet_ray_logs
@@ -164,7 +164,7 @@ def run_sweep(
         from poolnas.search._ray import local_ray_on_loopback
 
         local_ray_on_loopback()  # before anything imports ray
-    name = study or view.study
+    name = check_study_name(study if study is not None else view.study)  # before any write
     db = open_storage(url)
     sampler = view.create_sampler()
     lease = hold_lease(db, name)  # one driver per study (_lease.py); a live one: exit 2
@@ -236,12 +236,22 @@ def _tuner(view: SpaceView, session: Any, live: Any, outcomes: Any, workdir: str
             trial_dirname_creator=lambda t: f"trial_{t.trial_id}",
         ),
         run_config=tune.RunConfig(
-            name=name, storage_path=workdir, verbose=0, callbacks=[outcomes, live],
+            name=_experiment_name(workdir, name), storage_path=workdir, verbose=0, callbacks=[outcomes, live],
             stop=session.stop,
             failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
             checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
         ),
     )
+
+
+def _experiment_name(workdir: str, name: str) -> str:
+    """Ray Tune's experiment folder, ``workdir/<study>``: the name follows the one rule for study
+    names, and the folder it makes is checked to stay inside ``workdir``."""
+    check_study_name(name)
+    folder = os.path.realpath(os.path.join(workdir, name))
+    if os.path.dirname(folder) != os.path.realpath(workdir):
+        raise ConfigError("study", name, f"expected a folder name inside {workdir}")
+    return name
 
 
 def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, live: Any, *,

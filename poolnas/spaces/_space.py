@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from poolnas.config import TrialConfig, config_from_dict, format_validation_error
 from poolnas.errors import ConfigError, closest
+from poolnas.records import check_study_name
 from poolnas.spaces._load import load_document
 from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._paths import config_paths, get_path, is_section, set_path
@@ -228,6 +229,7 @@ def space_from_dict(doc: dict[str, Any], *, where: str | None = None) -> Space:
     except ValidationError as err:
         raise format_validation_error(err, SpaceFile, where=where) from None
     try:
+        check_study_name(spec.study)  # the one rule (poolnas.records), as for --study
         params = _compile(spec)
         _check_sweep(spec, params)
         _check_values(spec, params)
