@@ -443,7 +443,7 @@ def train(
         environment = describe_environment(dev, threads)
         cost = model_cost(config)  # on the meta device: no arithmetic, no RNG draws
         # cost beside accuracy: params and FLOPs are metrics an objective can name (DESIGN.md)
-        metrics.update({k: cost[k] for k in ("params", "flops") if k in cost})
+        metrics.update({k: cost[k] for k in ("params", "flops", "train_flops") if k in cost})
     return {
         "metrics": metrics,
         "curves": prog.curves,

@@ -78,9 +78,9 @@ def test_ba2m_flops_at_inference_and_when_on_follow_eq_17() -> None:
     """Off at inference (the paper's Sec. III-D): no MACs. On (in_eval): Eq. 17's A_C, A_LS
     and A_GS conv terms exactly, and one (HW)²·C/R product of Eq. 8 (the second is a
     matrix-vector product, GAP taken first)."""
-    base = model_cost(make_config("resnet50-cifar", num_classes=100, dataset="cifar100"))["flops"]
-    assert model_cost(_ba2m_config())["flops"] == base
-    on = model_cost(_ba2m_config(in_eval=True))["flops"]
+    base = model_cost(make_config("resnet50-cifar", num_classes=100, dataset="cifar100"))["macs"]
+    assert model_cost(_ba2m_config())["macs"] == base
+    on = model_cost(_ba2m_config(in_eval=True))["macs"]
     r_ = 32
     expected = 0
     for c, hw in BA2M_SITES:
@@ -90,18 +90,19 @@ def test_ba2m_flops_at_inference_and_when_on_follow_eq_17() -> None:
     assert on - base == expected
 
 
-def test_srp_adds_no_flops_at_inference() -> None:
+def test_srp_costs_gap_at_inference_and_more_in_training() -> None:
     gap = model_cost(make_config("resnet56", num_classes=100, pooling="gap"))
     srp = model_cost(make_config("resnet56", num_classes=100, pooling="srp-ms", lam=0.6))
-    assert srp == gap
-    assert gap["flops"] > model_cost(make_config("resnet56", num_classes=100))["flops"]  # SE's FCs
+    assert srp["flops"] == gap["flops"] and srp["params"] == gap["params"]
+    assert srp["train_flops"] > gap["train_flops"] == gap["flops"]  # masks and region means
+    assert gap["macs"] > model_cost(make_config("resnet56", num_classes=100))["macs"]  # SE's FCs
 
 
 def test_model_cost_uses_the_dataset_input_size() -> None:
     digits = model_cost(make_config("resnet20", in_channels=1, dataset="digits"))
     cifar = model_cost(make_config("resnet20", dataset="cifar10"))
-    assert set(digits) == {"params", "flops"}
-    assert cifar["flops"] == 40_551_040  # He et al.'s ResNet-20: ~41 M MACs
+    assert set(digits) == {"params", "flops", "train_flops", "macs"}
+    assert cifar["flops"] == cifar["macs"] == 40_551_040  # He et al.: ~41 M MACs; no attention, no op added
     assert digits["flops"] < cifar["flops"] / 10  # 8x8 against 32x32
 
 
@@ -115,3 +116,67 @@ def test_count_flops_is_per_image(batch) -> None:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(x)
     assert counter.get_total_flops() // 2 == batch * count_flops(model, (3, 16, 16))
+
+
+def test_every_pooling_type_has_its_op_count() -> None:
+    """One ops function per pooling (extensible by registering): none left uncounted."""
+    from poolnas.attention.pool_types import POOL_TYPES
+    from poolnas.models.cost import POOL_OPS
+
+    assert set(POOL_TYPES) <= set(POOL_OPS)
+
+
+def test_op_counts_of_one_attention_block_by_hand() -> None:
+    """A ChannelAttention on one (C, H, W) = (4, 3, 3) map: the pooling's ops, then the gate's
+    sigmoid (4 per channel) and x · gate, counted by hand beside the SE head's MACs."""
+    from poolnas.attention import create_pool
+    from poolnas.attention.se import ChannelAttention
+    from poolnas.models.cost import count_ops
+
+    c, h, w = 4, 3, 3
+    gate = 4 * c + c * h * w
+    by_hand = {"gap": c * h * w + c, "max": c * h * w, "min": c * h * w,
+               "mix": 2 * c * h * w + 3 * c + 5, "avgmax": 2 * c * h * w + c}
+    head_macs = c * 1 + 1 * c  # SE head C -> max(1, C // 16) -> C
+    for kind, pool_ops in by_hand.items():
+        block = ChannelAttention(c, create_pool(kind, c))
+        count = count_ops(block, (c, h, w))
+        extra = c if kind == "avgmax" else 0  # the second path's logits, summed
+        assert count.ops == count.train_ops == pool_ops + gate + extra, kind
+        assert count.macs == head_macs * (2 if kind == "avgmax" else 1), kind
+    # score, K = 2: channel mean, softmax per path (MACs: the 5x5 conv and Σ V·X)
+    block = ChannelAttention(c, create_pool("score", c, paths=2))
+    count = count_ops(block, (c, h, w))
+    assert count.ops == c * h * w + h * w + 3 * 2 * h * w + gate + c
+    assert count.macs == 2 * 25 * h * w + 2 * c * h * w + 2 * head_macs
+
+
+def test_srp_training_cost_is_masks_and_region_means() -> None:
+    """SRP in training: a bmm of H·W·C MACs (the region mean) and (M + 2)·H·W ops for the
+    mask (union of M squares, its size, 1/size); in eval exactly GAP."""
+    from poolnas.attention import create_pool
+    from poolnas.attention.se import ChannelAttention
+    from poolnas.models.cost import count_ops
+
+    c, h, w = 8, 6, 6
+    gap = count_ops(ChannelAttention(c, create_pool("gap", c)), (c, h, w))
+    for m in (1, 3):
+        kind = "srp-ss" if m == 1 else "srp-ms"
+        srp = count_ops(ChannelAttention(c, create_pool(kind, c, lam=0.5, M=m)), (c, h, w))
+        assert (srp.macs, srp.ops) == (gap.macs, gap.ops)
+        assert srp.train_macs == gap.macs + c * h * w
+        assert srp.train_ops == gap.ops - (c * h * w + c) + (m + 2) * h * w
+
+
+def test_ba2m_counts_in_training_as_table_viii_reports_it() -> None:
+    """BA2M Table VIII gives the FLOPs of the network trained with BA2M on: its Eq. 17 MACs
+    count in train_flops (off at inference: not in flops), fewer as R grows."""
+    base = model_cost(make_config("resnet50-cifar", num_classes=100, dataset="cifar100"))
+    costs = {r: model_cost(_ba2m_config(reduction=r)) for r in (8, 32)}
+    for cost in costs.values():
+        assert cost["flops"] == base["flops"]
+        assert cost["train_flops"] > cost["flops"]
+    assert costs[8]["train_flops"] > costs[32]["train_flops"]
+    # training adds what BA2M costs when it also runs in eval (the Eq. 17 MACs of the test above)
+    on = model_cost(_ba2m_config(reduction=32, in_eval=True))
+    assert costs[32]["train_flops"] - costs[32]["flops"] == on["flops"] - base["flops"]
