@@ -1,8 +1,9 @@
 """Racing in a sweep: the searcher asks :class:`Race` before every new trial.
 
 ``repeats: {min, max, racing: true}`` (``poolnas.evidence.racing``): every configuration runs
-its first ``min`` seeds (queued by the searcher, or walked by the grid sampler); after that a
-seed goes only to a configuration still within noise of the best. The state of the race is
+its first ``min`` seeds (queued by the searcher, or walked by the grid sampler) before any
+configuration gets a race seed; after that a seed goes only to a configuration still within
+noise of the best. The state of the race is
 the study in the database: finished trials give the configurations, RUNNING and WAITING trials
 the seeds pending, FAILED ones (not interrupted) the seeds not to try again. A resumed sweep
 carries on from there.
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from poolnas.evidence import configurations
+from poolnas.evidence._study import DEFAULT_BASELINE, baseline_of
 from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
 from poolnas.records import INTERRUPTED, TrialAttrs, config_key
 from poolnas.search._space import SpaceView
@@ -42,6 +44,8 @@ class Race:
         self.configs = configs
         self.sampler = sampler
         self.status: Any = None  # the last RaceStatus, for the live view
+        # the baseline runs on with the best, so that verdicts against it have the pairs
+        self.baseline = baseline_of(view.doc) or DEFAULT_BASELINE
 
     def _key(self, trial: Any) -> str | None:
         key = trial.user_attrs.get(TrialAttrs.CONFIG_KEY)
@@ -95,16 +99,19 @@ class Race:
         trials = study.get_trials(deepcopy=False)
         pending, failed, started = self._pending(trials)
         confs = configurations(trials, self.view.metric, self.view.mode)
-        asks = racing_requests(confs, self.policy, self.view.mode, self.view.seeds, pending,
-                               exclude=failed)
         counts = {k: len(v) for k, v in pending.items()}
         self.status = race_status(confs, self.policy, self.view.mode, counts)
-        if asks:
-            self._enqueue(study, trials, {c.key: c for c in confs}, asks)
-            return "ask"
+        # Every configuration gets its first ``min`` seeds before any gets more: queued
+        # seeds (a new configuration's repeats, retries) and new configurations come first,
+        # so that a sweep stopped early has tried every configuration it reached.
         if any(t.state.name == "WAITING" for t in trials):
             return "ask"
         if self._new_configs_left(study, started):
+            return "ask"
+        asks = racing_requests(confs, self.policy, self.view.mode, self.view.seeds, pending,
+                               exclude=failed, baseline=self.baseline)
+        if asks:
+            self._enqueue(study, trials, {c.key: c for c in confs}, asks)
             return "ask"
         return "wait" if running or pending else "done"
 

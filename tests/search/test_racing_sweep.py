@@ -111,6 +111,50 @@ def test_racing_with_bruteforce_is_refused() -> None:
     assert err.value.field == "repeats"
 
 
+def _assert_min_seeds_first(trials: list[Any], min_seeds: int) -> None:
+    """In the order the trials started (as stored in the database), every configuration's
+    first ``min_seeds`` seeds (0 .. min-1) start before any configuration's further seed.
+    (TPE may sample a configuration again: that runs its first seeds again, not more.)"""
+    order = sorted(trials, key=lambda t: (t.datetime_start, t.number))
+    first = [i for i, t in enumerate(order) if t.params["seed"] < min_seeds]
+    more = [i for i, t in enumerate(order) if t.params["seed"] >= min_seeds]
+    assert {t.params["attention.pooling"] for t in order} == set(MEANS)  # every one ran
+    assert not more or max(first) < min(more), " ".join(
+        f"{t.params['attention.pooling']}:{t.params['seed']}:{t.user_attrs.get(TrialAttrs.ORIGIN)}"
+        for t in order)
+
+
+def test_race_seeds_wait_for_every_configuration_s_min_seeds(tmp_path: Path) -> None:
+    """Unit: with two configurations raced and two never started, the race queues nothing
+    (the sampler's new configurations come first)."""
+    view = SpaceView(space_from_dict(_space("race-first", sampler="random")))
+    study = optuna.create_study(study_name="race-first", storage=f"sqlite:///{tmp_path}/f.db",
+                                direction="maximize")
+    for pooling in ("max", "avgmax"):
+        for seed in (0, 1):
+            _add(study, view, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
+    assert Race(view, configs=len(MEANS)).decide(study, running=0) == "ask"
+    assert not [t for t in study.get_trials() if t.state.name == "WAITING"]  # no race seed queued
+    assert Race(view, configs=2).decide(study, running=0) == "ask"  # every one started: race
+    assert len([t for t in study.get_trials() if t.state.name == "WAITING"]) == 2
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("ray_local")
+def test_racing_tpe_sweep_runs_every_min_seed_before_a_race_seed(tmp_path: Path) -> None:
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    url = f"sqlite:///{tmp_path}/t.db"
+    doc = _space("race-tpe", sampler="tpe")
+    run_sweep(space_from_dict(doc), storage=url, quiet=True,
+              trial_fn=functools.partial(known_means_trial), max_concurrent=2)
+    trials = optuna.load_study(study_name="race-tpe", storage=url).get_trials()
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert any(t.user_attrs.get(TrialAttrs.ORIGIN) == "race" for t in trials)  # max vs avgmax raced
+    _assert_min_seeds_first(trials, 2)
+
+
 @pytest.mark.integration
 @pytest.mark.usefixtures("ray_local")
 def test_racing_grid_sweep_gives_seeds_only_to_configurations_within_noise(tmp_path: Path) -> None:
@@ -122,6 +166,7 @@ def test_racing_grid_sweep_gives_seeds_only_to_configurations_within_noise(tmp_p
     result = run_sweep(space_from_dict(_space(study_name)), storage=url, quiet=True,
                        trial_fn=functools.partial(known_means_trial), max_concurrent=2)
     trials = optuna.load_study(study_name=study_name, storage=url).get_trials()
+    _assert_min_seeds_first(trials, 2)  # no pooling waits while others race (issue 22 item 4)
     seeds: dict[str, list[int]] = {}
     for t in trials:
         assert t.state.name == "COMPLETE", t.user_attrs.get(TrialAttrs.FAIL_REASON)
