@@ -21,6 +21,7 @@ from poolnas.errors import ConfigError, closest
 __all__ = [
     "ARCH_PATTERNS",
     "AttentionConfig",
+    "BamConfig",
     "BatchAttentionConfig",
     "ModelConfig",
     "PlacementConfig",
@@ -33,7 +34,10 @@ __all__ = [
     "dump_trial_config",
 ]
 
-POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "none")
+POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "gem", "std", "style", "none")
+# se: SENet; spem: SPEM; eca: ECA-Net; srm: SRM's channel-wise FC + BN; ge: GE-θ⁻ (no
+# parameters); sge: spatial group-wise enhance (poolnas.attention, one file each).
+EXCITATIONS = ("se", "spem", "eca", "srm", "ge", "sge", "none")
 METRICS = ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")
 
 # model.arch names (DESIGN.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
@@ -46,6 +50,7 @@ ARCH_PATTERNS = {
     "resnet50-cifar": r"resnet50-cifar",  # CIFAR stem: 3x3 conv, stride 1, no max-pool (BA2M)
     "resnet101-cifar": r"resnet101-cifar",
     "resnet164": r"resnet164",  # post-activation bottleneck ResNet-164 (SPEM)
+    "preresnet{6n+2}-basic": r"preresnet(\d+)-basic",  # pre-activation basic blocks (BA2M Table I)
 }
 
 
@@ -59,6 +64,9 @@ class ModelConfig(_Section):
     in_channels: int = Field(3, ge=1)
     # A local state-dict file to fine-tune from (e.g. torchvision's ResNet-50); poolnas.models.
     pretrained: str | None = None
+    # Bottleneck blocks' downsampling: v1.5 (torchvision: on the 3x3 conv) or v1 (He et al.
+    # 2016: on the first 1x1 conv; BA2M Table I's 1.22 / 2.44 GFLOPs). poolnas.models.
+    stride: Literal["v1.5", "v1"] = "v1.5"
 
     @field_validator("arch")
     @classmethod
@@ -67,7 +75,10 @@ class ModelConfig(_Section):
             m = re.fullmatch(pattern, v)
             if m is None:
                 continue
-            if v.startswith("preresnet") and (int(m.group(1)) - 2) % 9 != 0:
+            if v.endswith("-basic"):
+                if (int(m.group(1)) - 2) % 6 != 0:
+                    raise ValueError("preresnet-basic depth must be 6n+2 (e.g. preresnet110-basic)")
+            elif v.startswith("preresnet") and (int(m.group(1)) - 2) % 9 != 0:
                 raise ValueError("preresnet depth must be 9n+2 (e.g. 164)")
             if v.startswith("wrn-") and (int(m.group(1)) - 4) % 6 != 0:
                 raise ValueError("wrn depth must be 6n+4 (e.g. 16, 28)")
@@ -131,15 +142,32 @@ class BatchAttentionConfig(_Section):
         return [p for p in ("channel", "local", "global") if p in v]
 
 
+class BamConfig(_Section):
+    """BAM (Park et al. 2018): a module between stages, after a stage's last block."""
+
+    enabled: bool = False
+    reduction: int = Field(16, ge=1)  # r
+    dilation: int = Field(4, ge=1)  # d of the two 3x3 convs
+    stages: list[int] | None = None  # None: every stage but the last (BAM's "bottlenecks")
+
+    _check_stages = field_validator("stages")(PlacementConfig._stages.__func__)
+
+
 class AttentionConfig(_Section):
     pooling: Literal[POOLINGS] = "gap"  # type: ignore[valid-type]
     # SRP scale ratio λ (Eq. 2); not given: the SRP paper's main runs, SS 0.8, MS (and
     # everything else) 0.6 (_default_lam).
     lam: float = Field(0.6, gt=0.0, le=1.0)
     M: int = Field(5, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
-    schedule: Literal["fixed", "linear", "epochs"] = "fixed"
+    # linear: SRP's scheduled SRP, "used in all following experiments of SRP" (Sec. 4.2).
+    schedule: Literal["fixed", "linear", "epochs"] = "linear"
     region: Literal["shared", "per-channel"] = "shared"  # one SRP region per sample or per map
-    excitation: Literal["se", "spem", "none"] = "se"
+    excitation: Literal[EXCITATIONS] = "se"  # type: ignore[valid-type]
+    # SE's FCs with biases (SENet's code); false: bias-free, W2 ReLU(W1 z) (SAAM Eq. 9).
+    se_bias: bool = True
+    spatial: Literal["none", "cbam"] = "none"  # cbam: CBAM's 7x7 spatial gate after the channel gate
+    # SPEM Table 4: shared reweighting affine (SPEM), unshared (row a), none (without RM).
+    spem_reweight: Literal["shared", "unshared", "none"] = "shared"
     branch: Literal["one", "double"] = "one"
     double_head: Literal["conv", "fc"] = "conv"  # CMPE-SE inner imaging | double FC
     reduction: int = Field(16, ge=1)
@@ -147,6 +175,7 @@ class AttentionConfig(_Section):
     paths: int = Field(1, ge=1)  # SAAM score paths K
     placement: PlacementConfig = Field(default_factory=PlacementConfig)
     batch_attention: BatchAttentionConfig = Field(default_factory=BatchAttentionConfig)
+    bam: BamConfig = Field(default_factory=BamConfig)
 
     @model_validator(mode="before")
     @classmethod

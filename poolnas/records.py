@@ -21,7 +21,9 @@ STUDY_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
 # removed, and teach poolnas.studies.migrate the change. Configs without one are version 0.
 INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not get to finish
 
-TRIAL_CONFIG_VERSION = 2  # 2: trainer.nesterov None = the recipe's value
+# 2: trainer.nesterov None = the recipe's value; 3: attention.schedule defaults to linear,
+# SE's FCs have biases (attention.se_bias), both kept as they were for older configs.
+TRIAL_CONFIG_VERSION = 3
 
 
 class TrialAttrs:

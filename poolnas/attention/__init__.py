@@ -3,6 +3,7 @@
 Public API (see docs/attention.md):
 - ``create_attention(cfg, channels, *, site_index=0, num_sites=1)``: block attention or None.
 - ``create_batch_attention(cfg, channels)``: BA2M or None.
+- ``create_bam(cfg, channels)``: BAM (between stages) or None.
 - ``scheduled_lambda(lam, site_index, num_sites, schedule)``: SRP λ at a site.
 - ``set_training_progress(model, fraction)``: the over-epochs λ schedule.
 - ``attention_regularizer(model)``: SPEM's 0.1·Σp² for the loss.
@@ -18,7 +19,7 @@ from poolnas._lazy import lazy_exports
 # Imported on first use (PEP 562): checking a config or a space file must not import
 # torch (`poolnas space validate` starts in well under a second).
 _EXPORTS = {  # module of the package: the names it gives
-    "from_config": ("create_attention", "create_batch_attention"),
+    "from_config": ("create_attention", "create_bam", "create_batch_attention"),
     "parameters": ("attention_parameters", "attention_regularizer"),
     "pool_types": ("create_pool",),
     "regions": ("region_side", "sample_region_masks"),

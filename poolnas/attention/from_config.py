@@ -1,10 +1,16 @@
 """From the trial config's ``attention`` section to modules (timm's ``create_attn`` style).
 
 ``create_attention`` gives the block-level attention (or None when it is off),
-``create_batch_attention`` BA2M between blocks (or None). Combinations that cannot work
-raise ``ConfigError`` naming the config field:
+``create_batch_attention`` BA2M between blocks (or None), ``create_bam`` BAM between
+stages (or None). Excitations (``attention.excitation``): ``se`` (SENet), ``eca``
+(ECA-Net), ``srm`` (SRM), ``ge`` (GE-θ⁻), ``sge`` (SGE), ``spem`` (SPEM); ``spatial:
+cbam`` adds CBAM's spatial gate. Combinations that cannot work raise ``ConfigError``
+naming the config field:
 - ``excitation: spem`` needs ``pooling: mix`` (SPEM gates by the map's max and min and
-  mixes them; another pooling has nothing to mix) and ``branch: one``.
+  mixes them; another pooling has nothing to mix) and ``branch: one``;
+- ``branch: double`` has heads for SE only (CMPE-SE's), and no spatial gate;
+- ``excitation: sge`` needs a single-path pooling (its g is one vector per group) and
+  has its own spatial gate (no ``spatial: cbam``).
 """
 
 from __future__ import annotations
@@ -20,11 +26,17 @@ from poolnas.errors import ConfigError
 
 from ._checks import check_int
 from .ba2m import BatchAttention
+from .bam import BAM
+from .cbam import SpatialGate
 from .double_branch import DoubleBranchAttention
+from .eca import ECAHead
+from .ge import GEHead
 from .pool_types import create_pool
 from .schedules import site_lambda
-from .se import ChannelAttention
+from .se import ChannelAttention, SEHead
+from .sge import SGEAttention
 from .spem import SPEMAttention
+from .srm import SRMHead
 
 
 def _config(cfg: AttentionConfig | Mapping[str, Any]) -> AttentionConfig:
@@ -77,7 +89,18 @@ def create_attention(
             raise ConfigError(
                 "attention.branch", cfg.branch, "excitation spem has one branch: expected one"
             )
-        return SPEMAttention(channels, cfg.mix_alpha)
+        if cfg.spatial != "none":
+            raise ConfigError("attention.spatial", cfg.spatial,
+                              "excitation spem has no spatial gate: expected none")
+        return SPEMAttention(channels, cfg.mix_alpha, cfg.spem_reweight)
+    if cfg.branch == "double":
+        if cfg.excitation != "se":
+            raise ConfigError("attention.branch", "double",
+                              f"branch double has CMPE-SE's heads (excitation se) only, not "
+                              f"{cfg.excitation!r}: expected one")
+        if cfg.spatial != "none":
+            raise ConfigError("attention.spatial", cfg.spatial,
+                              "branch double has no spatial gate: expected none")
     lam = site_lambda(cfg, site_index, num_sites)  # None unless SRP (other pools ignore it)
     pool = create_pool(
         cfg.pooling,
@@ -89,11 +112,39 @@ def create_attention(
         paths=cfg.paths,
         over_epochs=cfg.schedule == "epochs",
     )
+    if cfg.excitation == "sge":
+        if pool.paths != 1 or cfg.spatial != "none":
+            field, value = ("attention.pooling", cfg.pooling) if pool.paths != 1 else (
+                "attention.spatial", cfg.spatial)
+            raise ConfigError(field, value, "excitation sge takes one descriptor per group and "
+                              "gates positions itself: expected a single-path pooling and spatial none")
+        return SGEAttention(channels, pool, lam=lam)
     if cfg.branch == "one":
-        return ChannelAttention(channels, pool, cfg.reduction, lam=lam)
+        return ChannelAttention(channels, pool, cfg.reduction, lam=lam,
+                                head=_head(cfg, channels, pool.paths),
+                                spatial=SpatialGate() if cfg.spatial == "cbam" else None)
     return DoubleBranchAttention(
         channels, pool, cfg.reduction, cfg.double_head, lam=lam, planes=planes
     )
+
+
+def _head(cfg: AttentionConfig, channels: int, paths: int) -> nn.Module:
+    """The excitation head of ``ChannelAttention``: descriptors -> one logit per channel."""
+    if cfg.excitation == "eca":
+        return ECAHead(channels)
+    if cfg.excitation == "srm":
+        return SRMHead(channels, paths)
+    if cfg.excitation == "ge":
+        return GEHead()
+    return SEHead(channels, cfg.reduction, bias=cfg.se_bias)
+
+
+def create_bam(cfg: AttentionConfig | Mapping[str, Any], channels: int) -> nn.Module | None:
+    """BAM after a stage of C channels, or None unless ``bam.enabled`` (BAM Eq. 1-4)."""
+    cfg = _config(cfg)
+    if not cfg.bam.enabled:
+        return None
+    return BAM(channels, cfg.bam.reduction, cfg.bam.dilation)
 
 
 def create_batch_attention(

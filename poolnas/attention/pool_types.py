@@ -1,6 +1,6 @@
 """``create_pool``: one ``pool_type`` vocabulary for every pooling op (timm style).
 
-``gap | max | min | mix | avgmax | score | srp-ss | srp-ms`` (the trial config's
+``gap | max | min | mix | avgmax | score | srp-ss | srp-ms | gem | std | style`` (the trial config's
 ``attention.pooling`` values without ``none``). Keywords that an op does not use are
 ignored, so that a factory can pass the whole config section; unknown keywords and bad
 values raise ``ConfigError`` (a ValueError) naming the argument.
@@ -12,12 +12,14 @@ from typing import Any
 
 from ._base import Pool
 from ._checks import check_choice, check_int
+from .gem_pool import GeMPool
 from .mix_pool import MixPool
 from .pooling import AvgMaxPool, GapPool, MaxPool, MinPool
 from .score_pool import ScorePool
 from .srp_pool import SRPPool
+from .style_pool import StdPool, StylePool
 
-POOL_TYPES = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms")
+POOL_TYPES = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "gem", "std", "style")
 _KEYWORDS = ("lam", "M", "region", "mix_alpha", "paths", "over_epochs")
 
 
@@ -49,6 +51,12 @@ def create_pool(pool_type: str, channels: int, **kwargs: Any) -> Pool:
         return MinPool()
     if pool_type == "avgmax":
         return AvgMaxPool()
+    if pool_type == "gem":
+        return GeMPool()
+    if pool_type == "std":
+        return StdPool()
+    if pool_type == "style":
+        return StylePool()
     if pool_type == "mix":
         return MixPool(kwargs.get("mix_alpha", "learn"))
     if pool_type == "score":

@@ -17,6 +17,9 @@ References:
 - ResNet-50 / ResNet-101 with a CIFAR stem (``resnet50-cifar``, ``resnet101-cifar``): the
   same stages on a 3x3 stride-1 conv and no max-pool, so that 32x32 inputs reach the
   last stage at 4x4 (BA2M Table I / VI: 23.71M, 1.22 G for ResNet-50 on CIFAR-100).
+- PreResNet-{6n+2} with basic blocks (``preresnet110-basic``): He et al. (2016b)'s CIFAR
+  pre-activation ResNet-110 (1.7M; BA2M Table I's 1.73M on CIFAR-100): 3 stages of n
+  pre-activation basic blocks, 16/32/64 channels, 1x1 conv projections (as WRN).
 - ResNet-164 (``resnet164``): He et al. (2016b)'s CIFAR bottleneck ResNet in its original
   post-activation form, as in SPEM's code (bearpaw's ``resnet.py``): 3 stages of 18
   bottlenecks, widths 16/32/64 (x4 out), 1x1 conv + BN projection shortcuts, ReLU after
@@ -50,7 +53,9 @@ class ArchPlan:
     """A whole network without tensors."""
 
     name: str
-    family: str  # cifar-resnet | preresnet | wrn | resnext | resnet50 | resnet-cifar-stem | resnet-bottleneck
+    # cifar-resnet | preresnet | preresnet-basic | wrn | resnext | resnet50 | resnet-cifar-stem
+    # | resnet-bottleneck
+    family: str
     stem_channels: int
     stem_stride: int  # total downsampling of the stem (ResNet-50: conv /2 and max-pool /2)
     stages: tuple[tuple[BlockPlan, ...], ...]
@@ -65,7 +70,12 @@ class ArchPlan:
 
     @property
     def preact(self) -> bool:
-        return self.family in ("preresnet", "wrn")
+        return self.family in ("preresnet", "preresnet-basic", "wrn")
+
+    @property
+    def post_bottleneck(self) -> bool:
+        """Post-activation bottlenecks, where ``model.stride`` (v1 / v1.5) applies."""
+        return self.family in ("resnext", "resnet50", "resnet-cifar-stem", "resnet-bottleneck")
 
 
 def _stage(in_ch: int, out_ch: int, n: int, stride: int, width: int = 0, groups: int = 1) -> tuple[BlockPlan, ...]:
@@ -92,6 +102,14 @@ def parse_arch(arch: str) -> ArchPlan:
         n = (int(m.group(1)) - 2) // 6
         stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
         return ArchPlan(arch, "cifar-resnet", 16, 1, stages)
+    m = _match("preresnet{6n+2}-basic", arch)
+    if m:
+        depth = int(m.group(1))
+        if depth < 8 or (depth - 2) % 6:
+            raise _bad(arch, "expected preresnet{6n+2}-basic with n >= 1 (e.g. preresnet110-basic)")
+        n = (depth - 2) // 6
+        stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
+        return ArchPlan(arch, "preresnet-basic", 16, 1, stages)
     m = _match("preresnet{9n+2}", arch)
     if m:
         depth = int(m.group(1))
@@ -133,7 +151,8 @@ def parse_arch(arch: str) -> ArchPlan:
             _stage(128, 256, 18, 2, width=64),
         )
         return ArchPlan(arch, "resnet-bottleneck", 16, 1, stages)
-    raise _bad(arch, "expected resnet{20,32,44,56,110}, preresnet{9n+2}, wrn-{6n+4}-{k}, "
+    raise _bad(arch, "expected resnet{20,32,44,56,110}, preresnet{9n+2}, preresnet{6n+2}-basic, "
+                     "wrn-{6n+4}-{k}, "
                      "resnext29-{8,16}x64d, resnet50, resnet50-cifar, resnet101-cifar or resnet164")
 
 

@@ -53,6 +53,7 @@ class _AttentiveBlock(nn.Module):
         self.attn_double = False
         self.batch_attn: nn.Module | None = None
         self.batch_attn_position = "between"  # between (after the block) | inside
+        self.bam: nn.Module | None = None  # BAM after a stage's last block
 
     def set_attention(self, module: nn.Module | None, position: str, double: bool = False) -> None:
         """Put a channel-attention module at ``position`` (``double``: it also gets the identity)."""
@@ -93,6 +94,8 @@ class _AttentiveBlock(nn.Module):
         attn = self._at("between")
         if attn is not None:
             out = attn(out)
+        if self.bam is not None:
+            out = self.bam(out)
         if self.batch_attn is not None and self.batch_attn_position == "between":
             out = self.batch_attn(out)
         return out
@@ -123,13 +126,19 @@ class BasicBlock(_AttentiveBlock):
 
 
 class Bottleneck(_AttentiveBlock):
-    """Post-activation bottleneck, torchvision names (ResNet-50; ResNeXt with ``groups``)."""
+    """Post-activation bottleneck, torchvision names (ResNet-50; ResNeXt with ``groups``).
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 64, groups: int = 1):
+    ``stride_on``: ``"3x3"`` (torchvision's "v1.5", the default) or ``"1x1"`` (He et al.
+    2016's original "v1": the first 1x1 conv strides, so the 3x3 runs on the smaller map).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 64, groups: int = 1,
+                 stride_on: str = "3x3"):
         super().__init__()
-        self.conv1 = conv1x1(in_channels, width)
+        first = stride if stride_on == "1x1" else 1
+        self.conv1 = conv1x1(in_channels, width, first)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv3x3(width, width, stride, groups)
+        self.conv2 = conv3x3(width, width, stride // first, groups)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)

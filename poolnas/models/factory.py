@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from poolnas.attention import create_attention, create_batch_attention
+from poolnas.attention import create_attention, create_bam, create_batch_attention
 from poolnas.config import TrialConfig
 from poolnas.models.network import ResNet
 from poolnas.models.placement import check_model_config, plan_sites
@@ -18,7 +18,8 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
 
     Channel-attention modules come from ``poolnas.attention.create_attention`` (site i of
     N in forward order, for the depth schedule of λ), BA2M modules from
-    ``create_batch_attention``; see ``poolnas.models.placement`` for the positions.
+    ``create_batch_attention``, BAM modules from ``create_bam``; see
+    ``poolnas.models.placement`` for the positions.
 
     Args:
         config: The trial config.
@@ -29,7 +30,8 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
         ConfigError: From :func:`check_model_config`, naming the field.
     """
     plan = check_model_config(config)
-    model = ResNet(plan, in_channels=config.model.in_channels, num_classes=config.model.num_classes)
+    model = ResNet(plan, in_channels=config.model.in_channels, num_classes=config.model.num_classes,
+                   stride=config.model.stride)
     sites = plan_sites(config)
     att = config.attention
     num_sites = sum(1 for site in sites if site.kind == "attention")
@@ -40,6 +42,8 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
             module = create_attention(att, site.channels, site_index=site.site_index,
                                       num_sites=num_sites, planes=width or None)
             block.set_attention(module, site.position, double=att.branch == "double")
+        elif site.kind == "bam":
+            block.bam = create_bam(att, site.channels)
         else:
             block.batch_attn = create_batch_attention(att, site.channels)
             block.batch_attn_position = site.position

@@ -19,6 +19,7 @@ __all__ = ["ResNet", "make_block"]
 _BLOCKS = {
     "cifar-resnet": BasicBlock,
     "wrn": PreActBasicBlock,
+    "preresnet-basic": PreActBasicBlock,
     "preresnet": PreActBottleneck,
     "resnext": Bottleneck,
     "resnet50": Bottleneck,
@@ -27,11 +28,15 @@ _BLOCKS = {
 }
 
 
-def make_block(family: str, in_channels: int, out_channels: int, stride: int, width: int, groups: int) -> nn.Module:
-    """The residual block of an architecture family."""
+def make_block(family: str, in_channels: int, out_channels: int, stride: int, width: int, groups: int,
+               stride_on: str = "3x3") -> nn.Module:
+    """The residual block of an architecture family (``stride_on``: post-activation
+    bottlenecks only, ``"3x3"`` v1.5 or ``"1x1"`` v1)."""
     cls = _BLOCKS[family]
     if cls in (BasicBlock, PreActBasicBlock):
         return cls(in_channels, out_channels, stride)
+    if cls is Bottleneck:
+        return cls(in_channels, out_channels, stride, width=width, groups=groups, stride_on=stride_on)
     return cls(in_channels, out_channels, stride, width=width, groups=groups)
 
 
@@ -42,9 +47,11 @@ class ResNet(nn.Module):
         plan: The layer plan (``poolnas.models._arch.parse_arch``).
         in_channels: Input image channels.
         num_classes: Classifier outputs.
+        stride: ``"v1.5"`` (torchvision: bottlenecks stride on the 3x3 conv) or ``"v1"`` (on
+            the first 1x1 conv, He et al. 2016); post-activation bottlenecks only.
     """
 
-    def __init__(self, plan: ArchPlan, in_channels: int = 3, num_classes: int = 10):
+    def __init__(self, plan: ArchPlan, in_channels: int = 3, num_classes: int = 10, stride: str = "v1.5"):
         super().__init__()
         self.arch = plan.name
         if plan.family == "resnet50":
@@ -58,7 +65,8 @@ class ResNet(nn.Module):
         self.num_stages = plan.num_stages
         for s, blocks in enumerate(plan.stages, start=1):
             layer = nn.Sequential(*(
-                make_block(plan.family, b.in_channels, b.out_channels, b.stride, b.width, b.groups)
+                make_block(plan.family, b.in_channels, b.out_channels, b.stride, b.width, b.groups,
+                           "1x1" if stride == "v1" else "3x3")
                 for b in blocks
             ))
             self.add_module(f"layer{s}", layer)

@@ -28,6 +28,11 @@ attention, before the add. BA2M
 Eq. 15 re-weights after every "block" F_j with "T = 4 for ResNet-50": its blocks are the
 four stages, and its Table XIII sweeps the 15 non-empty subsets of those stages.
 
+BAM (``attention.bam``, Park et al. 2018) sits after the last block of each chosen stage
+(default: every stage but the last, the "bottlenecks" where the network downsamples: BAM
+Sec. 3), at ``layer{s}.{last}.bam``: after that block's ``between`` channel attention and
+before its ``between`` BA2M.
+
 Sites are numbered in forward order over the whole network; the channel-attention sites
 (not BA2M) form the depth schedule of λ (SRP, "Scheduled SRP"): site i of N.
 """
@@ -59,7 +64,7 @@ DATASET_INPUT_SIZE = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100
 class Site:
     """One attention module in the network."""
 
-    kind: str  # "attention" (channel attention) | "batch" (BA2M)
+    kind: str  # "attention" (channel attention) | "bam" (BAM) | "batch" (BA2M)
     stage: int  # 1-based, as in attention.placement.stages
     block: int  # 0-based, as in the module path layer{stage}.{block}
     position: str  # residual | post-add | pre | between | identity; BA2M: between | inside
@@ -98,6 +103,13 @@ def _check_stages(stages: list[int] | None, plan: ArchPlan, field: str) -> list[
     return list(stages)
 
 
+def _bam_stages(stages: list[int] | None, plan: ArchPlan) -> list[int]:
+    """BAM's stages: every stage but the last unless given (BAM's bottlenecks)."""
+    if stages is None:
+        return list(range(1, plan.num_stages))
+    return _check_stages(stages, plan, "attention.bam.stages")
+
+
 def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = None) -> list[Site]:
     """Every attention site of ``config``'s network in forward order (no checks beyond stages)."""
     plan = parse_arch(config.model.arch)
@@ -105,6 +117,7 @@ def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = N
     stages = _check_stages(att.placement.stages, plan, "attention.placement.stages")
     ba = att.batch_attention
     ba_stages = _check_stages(ba.stages, plan, "attention.batch_attention.stages")
+    bam_stages = _bam_stages(att.bam.stages, plan)
     if input_size is None:
         input_size = default_input_size(config)
     h, w = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
@@ -123,6 +136,9 @@ def plan_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = N
                     ch, hw = block.out_channels, (out_h, out_w)
                 sites.append(Site("attention", s, b, position, f"layer{s}.{b}.attn", ch, hw, n_attn))
                 n_attn += 1
+            if att.bam.enabled and s in bam_stages and b == len(blocks) - 1:
+                sites.append(Site("bam", s, b, "between", f"layer{s}.{b}.bam",
+                                  block.out_channels, (out_h, out_w), None))
             if ba.enabled and s in ba_stages and b == len(blocks) - 1:
                 sites.append(Site("batch", s, b, ba.position, f"layer{s}.{b}.batch_attn",
                                   block.out_channels, (out_h, out_w), None))
@@ -150,6 +166,10 @@ def check_model_config(config: TrialConfig) -> ArchPlan:
     att = config.attention
     _check_stages(att.placement.stages, plan, "attention.placement.stages")
     _check_stages(att.batch_attention.stages, plan, "attention.batch_attention.stages")
+    _bam_stages(att.bam.stages, plan)
+    if config.model.stride == "v1" and not plan.post_bottleneck:
+        raise ConfigError("model.stride", "v1", f"{plan.name} has no post-activation bottlenecks (v1 moves "
+                          f"their stride to the first 1x1 conv); expected v1.5 there")
     if attention_enabled(config) and att.branch == "double" and att.placement.position != "residual":
         raise ConfigError(
             "attention.branch", "double",
@@ -189,7 +209,7 @@ def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | Non
             row["pooling"] = config.attention.pooling
             row["lam"] = site_lambda(config.attention, site.site_index, num_sites)
         else:
-            row["pooling"] = "ba2m"
+            row["pooling"] = "ba2m" if site.kind == "batch" else site.kind
             row["lam"] = None
         rows.append(row)
     return rows

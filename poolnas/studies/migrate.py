@@ -32,8 +32,21 @@ def _nesterov_follows_the_recipe(doc: dict[str, Any]) -> None:
         trainer["nesterov"] = None
 
 
+def _schedule_and_se_bias_as_trained(doc: dict[str, Any]) -> None:
+    """Version 3: ``attention.schedule`` defaults to ``linear`` (SRP's scheduled SRP, its
+    main runs) and SE's FCs have biases (``attention.se_bias: true``). A config stored
+    before trained with the old defaults, ``fixed`` and bias-free FCs: a missing schedule
+    becomes ``fixed`` and ``se_bias`` is set false, so it reads as the network it trained."""
+    attention = doc.get("attention")
+    if attention is None:
+        attention = doc["attention"] = {}
+    if isinstance(attention, dict):
+        attention.setdefault("schedule", "fixed")
+        attention.setdefault("se_bias", False)
+
+
 # (version that introduced the change, migration of a config stored before it)
-_MIGRATIONS = ((2, _nesterov_follows_the_recipe),)
+_MIGRATIONS = ((2, _nesterov_follows_the_recipe), (3, _schedule_and_se_bias_as_trained))
 
 
 class MigratedConfig(NamedTuple):

@@ -28,6 +28,7 @@ def test_public_names_are_exactly_the_interface():
     assert sorted(attention.__all__) == sorted(
         [
             "create_attention",
+            "create_bam",
             "create_batch_attention",
             "scheduled_lambda",
             "set_training_progress",
@@ -43,10 +44,13 @@ def test_public_names_are_exactly_the_interface():
 @pytest.mark.parametrize(
     ("channels", "reduction", "hidden"), [(64, 16, 4), (16, 16, 1), (16, 32, 1), (30, 4, 7)]
 )
-def test_se_is_two_bias_free_fcs_of_width_c_over_r(channels, reduction, hidden):
+def test_se_is_two_fcs_of_width_c_over_r(channels, reduction, hidden):
+    # biases by default (SENet's code); se_bias: false gives SAAM Eq. 9's bias-free form
     m = create_attention(AttentionConfig(pooling="gap", reduction=reduction), channels)
-    assert n_params(m) == 2 * channels * hidden
-    assert all(not isinstance(x, nn.Linear) or x.bias is None for x in m.modules())
+    assert n_params(m) == 2 * channels * hidden + hidden + channels
+    bare = create_attention(AttentionConfig(pooling="gap", reduction=reduction, se_bias=False), channels)
+    assert n_params(bare) == 2 * channels * hidden
+    assert all(not isinstance(x, nn.Linear) or x.bias is None for x in bare.modules())
     x = torch.randn(2, channels, 4, 4)
     gate = torch.sigmoid(m.head.fc2(torch.relu(m.head.fc1(x.mean(dim=(2, 3))))))
     assert torch.allclose(m(x), x * gate[:, :, None, None], atol=1e-6)

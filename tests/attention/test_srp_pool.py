@@ -82,7 +82,7 @@ def test_srp_adds_no_parameters_to_its_head(branch):
 
     assert count("srp-ss") == count("srp-ms") == count("gap")
     if branch == "one":
-        assert count("gap") == 2 * 32 * 32 // 4  # SE: 2C^2/R, bias-free
+        assert count("gap") == 2 * 32 * 32 // 4 + 32 // 4 + 32  # SE: 2C^2/R and the FC biases
 
 
 def test_channels_last_and_double_precision_match_brute_force():

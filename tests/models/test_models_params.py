@@ -64,13 +64,15 @@ def test_resnet110_matches_the_paper_at_its_precision() -> None:
 
 
 def test_se_resnet50_r16() -> None:
-    # SE adds 2C^2/R per block with bias-free FCs: 25.557M + 2.515M = 28.072M; the SE paper's
-    # 28.09M (NOTES.md) also counts FC biases (+16,048).
+    # SE adds 2C^2/R weights and C/R + C biases per block (SENet's code, the default):
+    # 25.557M + 2.531M = 28.088M, the papers' 28.09M; bias-free (se_bias: false) 28.072M.
     base = n_params(make_config("resnet50", num_classes=1000))
     se = n_params(make_config("resnet50", num_classes=1000, pooling="gap", excitation="se", reduction=16))
-    expected_se = sum(n * 2 * c * c // 16 for n, c in ((3, 256), (4, 512), (6, 1024), (3, 2048)))
-    assert se - base == expected_se
-    assert abs(se - 28.09e6) / 28.09e6 < 0.01
+    bare = n_params(make_config("resnet50", num_classes=1000, pooling="gap", reduction=16, se_bias=False))
+    blocks = ((3, 256), (4, 512), (6, 1024), (3, 2048))
+    assert bare - base == sum(n * 2 * c * c // 16 for n, c in blocks)
+    assert se - bare == sum(n * (c // 16 + c) for n, c in blocks) == 16_048
+    assert se == 28_088_024 and round(se / 1e6, 2) == 28.09
 
 
 # SRP paper, Tables 2-3 (M = millions, printed with one decimal): SE / SRP-O and SRP-D with

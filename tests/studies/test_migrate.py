@@ -43,3 +43,23 @@ def test_old_nesterov_true_means_the_recipes_value():
         assert resolve_recipe(config_from_dict(old.config).trainer).nesterov is nesterov
         new = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION})
         assert new.config["trainer"]["nesterov"] is True  # written now: an explicit choice
+
+
+def test_version_3_keeps_old_configs_fixed_schedule_and_bias_free_se():
+    """Version 3 changed two defaults (schedule: linear, se_bias: true); a config stored
+    before trained with fixed λ and bias-free SE FCs and must read as that network."""
+    from poolnas.config import config_from_dict
+
+    assert TRIAL_CONFIG_VERSION >= 3
+    cfg = synthetic.make_config({"attention.pooling": "srp-ss"})
+    del cfg["attention"]["schedule"]  # a version 0 document may lack it
+    cfg["attention"].pop("se_bias", None)  # no version before 3 had it
+    old = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: 2})
+    assert old.dropped == []
+    att = config_from_dict(old.config).attention
+    assert (att.schedule, att.se_bias) == ("fixed", False)
+    cfg["attention"]["schedule"] = "linear"  # stored explicitly: kept
+    kept = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: 1})
+    assert kept.config["attention"]["schedule"] == "linear" and kept.config["attention"]["se_bias"] is False
+    new = config_from_dict({})
+    assert (new.attention.schedule, new.attention.se_bias) == ("linear", True)
