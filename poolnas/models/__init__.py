@@ -20,7 +20,8 @@ _EXPORTS = {  # module of the package: the names it gives
     "cost": ("count_flops", "model_cost"),
     "factory": ("build_model", "count_parameters"),
     "network": ("ResNet",),
-    "placement": ("attention_enabled", "attention_sites", "check_model_config", "default_input_size", "plan_sites"),
+    "placement": ("attention_enabled", "attention_sites", "check_model_config", "default_input_size",
+                  "natural_input_size", "plan_sites"),
     "pretrained": ("load_pretrained",),
 }
 

@@ -12,7 +12,7 @@ from poolnas.attention.ba2m import BatchAttention
 from poolnas.config import TrialConfig, load_trial_config
 from poolnas.models.cost import count_flops
 from poolnas.models.factory import build_model, count_parameters
-from poolnas.models.placement import attention_sites, default_input_size
+from poolnas.models.placement import attention_sites, natural_input_size
 
 __all__ = ["format_sites", "model_summary", "show_command"]
 
@@ -20,11 +20,13 @@ __all__ = ["format_sites", "model_summary", "show_command"]
 def model_summary(config: TrialConfig, input_size: int | None = None) -> dict[str, Any]:
     """Parameter counts, FLOPs and sites of ``config``'s network (built on the meta device:
     no memory). ``flops``: forward multiply-accumulates per image in eval mode
-    (:func:`poolnas.models.count_flops`) at ``input_size``."""
-    sites = attention_sites(config, input_size)
+    (:func:`poolnas.models.count_flops`) at ``input_size``, by default the architecture's
+    natural input (224 for ImageNet's ``resnet50``, 32 for the CIFAR archs), not the
+    dataset's (the trainer's ``model_cost`` counts at the dataset's size)."""
+    size = input_size or natural_input_size(config)
+    sites = attention_sites(config, size)
     with torch.device("meta"):  # structure only: no memory, no initialisation cost
         model = build_model(config, load_weights=False)
-    size = input_size or default_input_size(config)
     return {
         "arch": config.model.arch,
         "num_classes": config.model.num_classes,

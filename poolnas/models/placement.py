@@ -54,6 +54,7 @@ __all__ = [
     "attention_sites",
     "check_model_config",
     "default_input_size",
+    "natural_input_size",
     "plan_sites",
 ]
 
@@ -86,6 +87,12 @@ def default_input_size(config: TrialConfig) -> int:
     if trainer.dataset == "synthetic":
         return trainer.image_size or 32
     return DATASET_INPUT_SIZE.get(trainer.dataset, 32)
+
+
+def natural_input_size(config: TrialConfig) -> int:
+    """The input side an architecture was designed for: 224 for the ImageNet stem
+    (``resnet50``), 32 for the CIFAR ones (``poolnas model show``'s default)."""
+    return 224 if parse_arch(config.model.arch).family == "resnet50" else 32
 
 
 def _down(size: int, stride: int) -> int:

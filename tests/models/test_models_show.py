@@ -59,3 +59,17 @@ def test_show_prints_ba2m_flops_when_on(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "(1.298 GMACs)" in out  # off at inference: ResNet-50's MACs
     assert "FLOPs with BA2M on (training; off at inference): 1,327,885,312 MACs (1.328 GMACs)" in out
+
+
+def test_show_counts_at_the_architectures_natural_input(tmp_path, capsys) -> None:
+    """Without --input-size: 224 for ImageNet's ResNet-50, 32 for CIFAR archs, whatever the
+    dataset (digits' 8x8 would report a ResNet-50 at 1/784 of its cost)."""
+    doc = {"model": {"arch": "resnet50", "num_classes": 1000}, "attention": {"pooling": "none"}}
+    assert main(["model", "show", _write(tmp_path, doc)]) == 0
+    out = capsys.readouterr().out
+    assert "input=224x224" in out and "(4.089 GMACs)" in out
+    doc = {"model": {"arch": "resnet20", "in_channels": 1}, "attention": {"pooling": "gap"},
+           "trainer": {"dataset": "digits"}}
+    assert main(["model", "show", _write(tmp_path, doc)]) == 0
+    out = capsys.readouterr().out
+    assert "input=32x32" in out and "32x32" in out.splitlines()[-9]  # stage 1 of ResNet-20
