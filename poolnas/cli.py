@@ -56,6 +56,7 @@ _HANDLERS = {
     "sweep": "poolnas.search.commands:sweep_command",
     "studies": "poolnas.search.commands:studies_command",
     "train": "poolnas.trainers.commands:train_command",
+    "data digits": "poolnas.trainers.commands:data_command",
     "report": "poolnas.dashboards.commands:report_command",
     "dashboard": "poolnas.dashboards.commands:dashboard_command",
     "export": "poolnas.dashboards.commands:export_command",
@@ -96,10 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("data", help="a tiny dataset of your own to try imagefolder / npz on")
+    data = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    q = data.add_parser("digits", help="write scikit-learn's digits as PNG class folders or one .npz")
+    q.add_argument("dir", metavar="DIR", help="a new folder (imagefolder) or .npz file name (npz)")
+    q.add_argument("--format", choices=["imagefolder", "npz"], default="imagefolder")
+    q.add_argument("--scale", type=_positive_int, default=2,
+                   help="scale the 8x8 images up this many times (default 2: 16x16)")
+
     p = sub.add_parser("report", help="write a study's HTML report")
     p.add_argument("--study", required=True)
     _storage(p)
     p.add_argument("-o", "--output", default="report.html")
+    p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.add_argument("--png", default=None, metavar="DIR", help="also export each figure as PNG here")
 
     p = sub.add_parser("dashboard", help="serve optuna-dashboard with poolnas figures")
@@ -154,6 +164,8 @@ def _handler_key(args: argparse.Namespace) -> str:
         return f"space {args.space_command}"
     if args.command == "model":
         return f"model {args.model_command}"
+    if args.command == "data":
+        return f"data {args.data_command}"
     return args.command
 
 

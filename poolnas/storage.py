@@ -1,5 +1,6 @@
-"""Study storage: URL resolution, password redaction, opening an Optuna RDBStorage. The
-records kept in it (attribute names, the trial config's version) are ``poolnas.records``.
+"""Study storage: URL resolution, password redaction, opening an Optuna RDBStorage; and the
+atomic writing of output files (reports, exports). The records kept in a study (attribute
+names, the trial config's version) are ``poolnas.records``.
 
 Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
 ``$POOLNAS_STORAGE``, else ``sqlite:///poolnas.db`` in the working directory.
@@ -7,6 +8,7 @@ Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -17,6 +19,7 @@ from poolnas.errors import ConfigError, StorageUnreachableError, one_line
 
 __all__ = [
     "DEFAULT_STORAGE",
+    "atomic_write_text",
     "check_driver",
     "check_sqlite_file",
     "open_storage",
@@ -245,3 +248,44 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
 
         engine.dispose()  # later connections get the pragmas
     return storage
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` so that a reader, a crash (SIGKILL) or a full disk
+    never leaves a partial file: a temporary file in the same folder, fsync, then a rename over
+    ``path`` (which replaces a symlink itself, never the file it points to). On failure the
+    old file is kept, the temporary one removed, and the OSError names ``path``."""
+    import tempfile
+
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        mode = os.stat(target, follow_symlinks=False).st_mode & 0o777
+        if os.path.islink(target):
+            raise FileNotFoundError  # a link's own mode means nothing: the umask's default
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), mode)
+        os.replace(tmp, target)
+    except BaseException as err:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise OSError(err.errno, err.strerror or str(err), target) from None
+        raise
+    with contextlib.suppress(OSError):  # the rename itself survives a power loss
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

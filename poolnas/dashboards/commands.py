@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from poolnas.errors import ConfigError
 from poolnas.evidence import evidence_of
+from poolnas.storage import atomic_write_text
 
 __all__ = ["dashboard_command", "export_command", "report_command"]
 
 
-def _output_path(value: str, field: str = "--output") -> Path:
+def _output_path(value: str, field: str = "--output", *, force: bool | None = None) -> Path:
+    """The output file; with ``force`` given, an existing one (a dangling symlink included) is
+    refused unless it is True. The file is written atomically (``atomic_write_text``)."""
     path = Path(value).expanduser()
+    if force is False and os.path.lexists(path) and not path.is_dir():
+        raise ConfigError(field, value, "the file exists; pass --force to overwrite it")
     if path.is_dir():
         raise ConfigError(field, value, "expected a file path, not a folder")
     if not path.parent.is_dir():
@@ -28,7 +34,7 @@ def report_command(args: argparse.Namespace) -> int:
     from poolnas.dashboards.report import PngExportError, write_report
     from poolnas.storage import open_storage
 
-    out = _output_path(args.output)
+    out = _output_path(args.output, force=bool(getattr(args, "force", False)))
     png_dir = Path(args.png).expanduser() if args.png is not None else None
     if png_dir is not None and png_dir.is_file():
         raise ConfigError("--png", args.png, "expected a folder (created if missing), not a file")
@@ -99,7 +105,7 @@ def _export_pareto(args: argparse.Namespace, data: Any, fmt: str) -> int:
     if folder is None:
         text = format_pareto(data, entries, fmt)
         if args.output:
-            Path(args.output).expanduser().write_text(text, encoding="utf-8")
+            atomic_write_text(Path(args.output).expanduser(), text)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
@@ -108,7 +114,7 @@ def _export_pareto(args: argparse.Namespace, data: Any, fmt: str) -> int:
     for old in folder.glob("pareto-*.yaml"):
         old.unlink()
     for name, text in pareto_files(data, entries):
-        (folder / name).write_text(text, encoding="utf-8")
+        atomic_write_text(folder / name, text)
     print(f"wrote {len(entries)} Pareto entries to {folder}/pareto-*.yaml "
           f"(train one: poolnas train --config {folder}/pareto-01.yaml)", file=sys.stderr)
     return 0
@@ -134,7 +140,7 @@ def export_command(args: argparse.Namespace) -> int:
     else:
         out = _output_path(args.output) if args.output else None
         fmt = _export_format(args, out)
-    if out is not None and out.exists() and not getattr(args, "force", False):
+    if out is not None and os.path.lexists(out) and not getattr(args, "force", False):
         raise ConfigError("--output", args.output, "the file exists; pass --force to overwrite it")
     data = read_quick(args.study, args.storage)  # a reader: nothing is created
     if pareto:
@@ -151,6 +157,6 @@ def export_command(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        atomic_write_text(out, text)
         print(f"wrote {out}", file=sys.stderr)
     return 0

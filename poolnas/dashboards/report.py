@@ -23,6 +23,7 @@ import yaml
 
 from poolnas.dashboards._curves import sort_values
 from poolnas.dashboards.export import rank_configurations
+from poolnas.storage import atomic_write_text
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
@@ -341,7 +342,8 @@ def write_report(study_name: str, storage: Any, path: str | Path, *, png_dir: st
     data = load_study(study_name, storage)
     figures = report_figures(data)
     target = Path(path)
-    target.write_text(render_report(data, figures), encoding="utf-8")
+    # a temporary file, fsync, rename: a kill or a full disk never leaves a partial report
+    atomic_write_text(target, render_report(data, figures))
     if png_dir is not None:
         write_pngs(figures, png_dir)
     return target

@@ -76,7 +76,7 @@ def test_write_report_and_cli(sqlite_url, tmp_path, capsys):
     out = tmp_path / "cli.html"
     assert main(["report", "--study", "cli-report", "--storage", sqlite_url, "-o", str(out)]) == 0
     assert out.stat().st_size > 1_000_000  # plotly.js inside
-    assert main(["report", "--study", "nope", "--storage", sqlite_url, "-o", str(out)]) == 2
+    assert main(["report", "--study", "nope", "--storage", sqlite_url, "-o", str(out), "--force"]) == 2
     assert main(["report", "--study", "cli-report", "--storage", sqlite_url, "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and "expected a file path" in err
