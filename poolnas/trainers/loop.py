@@ -45,10 +45,11 @@ from poolnas.models import build_model, check_model_config, count_parameters, mo
 from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
+from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
 from poolnas.trainers.environment import describe_environment, resolve_threads, trial_state
 from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
-from poolnas.trainers.timing import StepTimer, measure_infer_ms
+from poolnas.trainers.timing import StepTimer, cpu_load, measure_infer_ms
 
 __all__ = ["EpochCallback", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
 
@@ -93,6 +94,9 @@ def prepare(config: TrialConfig, device: str | torch.device | None = None) -> tu
     check_dataset_available(config.trainer)
     if config.trainer.dataset in DATASET_SHAPES:
         c, k, _ = DATASET_SHAPES[config.trainer.dataset]
+        check_data_fits(config, c, k, config.trainer.dataset)
+    elif config.trainer.dataset in CUSTOM_DATASETS:  # read from the data: one image, the labels
+        c, k = custom_shape(config.trainer)
         check_data_fits(config, c, k, config.trainer.dataset)
     check_model_config(config)
     return dev, resolve_recipe(config.trainer)
@@ -368,16 +372,22 @@ def _fit(run: _Run, prog: _Progress, *, on_epoch: EpochCallback | None,
 
 
 def _cost_metrics(run: _Run, timer: StepTimer) -> dict[str, float]:
-    """``train_step_ms`` (from the steps just run) and ``infer_ms`` (one batch, eval mode)."""
+    """``train_step_ms`` (the fastest of the steps just run), ``train_step_median_ms``,
+    ``infer_ms`` (one batch, eval mode, fastest of a few) and ``cpu_load`` (load per core
+    when they were taken): :mod:`poolnas.trainers.timing`."""
     out: dict[str, float] = {}
-    step_ms = timer.median_ms()
+    step_ms = timer.min_ms()
     if step_ms is not None:
         out["train_step_ms"] = step_ms
+        out["train_step_median_ms"] = timer.median_ms()  # type: ignore[assignment]
     d = run.data
     x = next((s for s in (d.test_x, d.val_x, d.train_x) if len(s)), d.train_x)[:run.batch_size]
     infer_ms = measure_infer_ms(run.model, x, channels_last=run.channels_last, amp_dtype=run.amp_dtype)
     if infer_ms is not None:
         out["infer_ms"] = infer_ms
+    load = cpu_load()
+    if load is not None:
+        out["cpu_load"] = round(load, 2)
     return out
 
 

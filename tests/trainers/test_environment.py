@@ -118,12 +118,29 @@ def test_step_timer_skips_the_warm_up_steps_of_each_epoch():
         for step in range(10):
             t.stop(t.start(step))
         t.end_epoch()
-    assert len(t.times) == 2 * (10 - timing.WARMUP_STEPS)
+    assert len(t.times) == 2 * (10 - timing.WARMUP_STEPS - 1)  # nor the last one (a partial batch)
     assert t.median_ms() is not None and t.median_ms() >= 0
     short = timing.StepTimer(torch.device("cpu"), steps_per_epoch=1)  # one step: timed
     short.stop(short.start(0))
     assert len(short.times) == 1
     assert timing.StepTimer(torch.device("cpu"), 5).median_ms() is None
+
+
+def test_step_time_is_the_fastest_step_so_load_does_not_inflate_it(monkeypatch):
+    """On a fake clock: every step takes 4 ms, two are slowed to 40 ms by another process.
+    train_step_ms (the minimum) stays 4; the median moves only if most steps are slowed."""
+    now = {"t": 0.0}
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: now["t"])
+    t = timing.StepTimer(torch.device("cpu"), steps_per_epoch=12)
+    for step in range(12):
+        token = t.start(step)
+        now["t"] += 0.040 if step in (4, 6) else 0.004
+        t.stop(token)
+    assert t.min_ms() == pytest.approx(4.0)
+    assert t.median_ms() == pytest.approx(4.0)
+    assert max(t.times) == pytest.approx(40.0)
+    load = timing.cpu_load()
+    assert load is None or load >= 0
 
 
 def test_measure_infer_ms_times_eval_forwards():
