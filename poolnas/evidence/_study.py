@@ -12,8 +12,12 @@ from typing import Any
 
 from poolnas.evidence._compare import (
     BETTER,
+    BestEffect,
     Comparison,
+    Family,
+    best_effect,
     compare,
+    family_of,
     find_baseline,
     indistinguishable,
 )
@@ -22,7 +26,7 @@ from poolnas.evidence._diagnose import diagnose
 from poolnas.evidence.pareto import ParetoPoint, front_objectives, pareto_front
 from poolnas.records import flatten_partial
 
-__all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "study_evidence"]
+__all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "design_of", "study_evidence"]
 
 DEFAULT_BASELINE: dict[str, Any] = {"attention.pooling": "gap"}
 
@@ -53,6 +57,10 @@ class Evidence:
     baseline_matches: int
     comparisons: list[Comparison] | None  # None: no baseline configuration in the study
     near_best: list[Comparison]  # within noise of the best (the best first)
+    family: Family | None = None  # the comparisons with the baseline and their level
+    looks: int = 1  # sample sizes a race could have stopped at (1: fixed seeds)
+    margin: float | None = None  # equivalence margin (objective units), if any
+    best_effect: BestEffect | None = None  # the best's Δ corrected for selection
     notes: list[str] = field(default_factory=list)  # chance accuracy, identical losses, test data
     objectives: list[tuple[str, str]] = field(default_factory=list)  # (metric, mode), first leads
     pareto: list[ParetoPoint] = field(default_factory=list)  # over pareto_objectives, best first
@@ -91,6 +99,24 @@ def _show(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
+def design_of(space: Any) -> tuple[int, int | None, float | None]:
+    """(looks, first_seeds, margin) of a stored space document: a raced study
+    (``repeats: {min, max, racing: true}``) could stop a configuration at any of
+    ``max - min + 1`` seed counts, and ran ``min`` seeds everywhere before the race; ``margin:``
+    is the equivalence margin (objective units). Fixed seeds: (1, None, margin)."""
+    if not isinstance(space, Mapping):
+        return 1, None, None
+    margin = space.get("margin")
+    margin = float(margin) if isinstance(margin, (int, float)) and margin > 0 else None
+    rep = space.get("repeats")
+    if isinstance(rep, Mapping) and rep.get("racing", True) and isinstance(rep.get("min"), int):
+        seeds = space.get("seeds")
+        most = len(seeds) if isinstance(seeds, list) and seeds else rep.get("max")
+        if isinstance(most, int) and most >= rep["min"]:
+            return most - rep["min"] + 1, int(rep["min"]), margin
+    return 1, None, margin
+
+
 def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict[str, Any] | None, str]:
     if baseline:
         return flatten_partial(baseline), "--baseline"
@@ -102,7 +128,8 @@ def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict
 
 def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any = None,
                    baseline: Mapping[str, Any] | None = None, level: float = 0.95,
-                   objectives: Sequence[tuple[str, str]] | None = None) -> Evidence:
+                   objectives: Sequence[tuple[str, str]] | None = None,
+                   margin: float | None = None) -> Evidence:
     """Group the trials, find the best and the baseline, compare, diagnose, and mark the
     Pareto front.
 
@@ -113,13 +140,19 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
         space: the stored space document (its ``baseline:`` is used unless ``baseline``).
         baseline: a partial config overriding the space file's.
         objectives: every (metric, mode) of the study (``study_objectives``); default the one.
+        margin: an equivalence margin overriding the space file's ``margin:``.
     """
     configs = configurations(trials, metric, mode)
     partial, source = _pick_baseline(baseline, space)
     base, hits = find_baseline(configs, partial, mode) if partial else (None, 0)
     if base is None and source == "default (gap)":
         partial, source = None, "none"
-    comparisons = compare(configs, base, mode, level=level) if base is not None else None
+    looks, first_seeds, stored_margin = design_of(space)
+    margin = margin if margin is not None else stored_margin
+    comparisons = (compare(configs, base, mode, level=level, looks=looks, margin=margin)
+                   if base is not None else None)
+    family = family_of(configs, base, looks, level) if base is not None else None
+    effect = best_effect(configs, base, mode, first_seeds=first_seeds) if base is not None else None
     notes = diagnose(configs, metric)
     if metric == "test_acc":
         notes.append(TEST_DATA_NOTE)
@@ -127,7 +160,8 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     return Evidence(metric=metric, mode=mode, configs=configs, best=configs[0] if configs else None,
                     baseline=partial, baseline_source=source, baseline_config=base,
                     baseline_matches=hits, comparisons=comparisons,
-                    near_best=indistinguishable(configs, mode, level=level), notes=notes,
+                    near_best=indistinguishable(configs, mode, level=level, looks=looks), notes=notes,
+                    family=family, looks=looks, margin=margin, best_effect=effect,
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
 
 

@@ -10,6 +10,7 @@ is evaluated by its continued fraction (modified Lentz's method, as in Numerical
 
 from __future__ import annotations
 
+import functools
 import math
 
 __all__ = ["t_cdf", "t_quantile"]
@@ -58,6 +59,7 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@functools.lru_cache(maxsize=4096)  # a study asks the same few (df, q) for every comparison
 def t_quantile(df: float, q: float) -> float:
     """The ``q`` quantile of Student's t with ``df`` > 0 degrees of freedom, 0 < q < 1."""
     if not (df > 0 and 0.0 < q < 1.0):

@@ -127,6 +127,9 @@ class SpaceFile(_Strict):
     seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds (default 0..repeats-1)")
     baseline: dict[str, Any] | None = Field(
         None, description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")
+    margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="equivalence margin in the objective's units (0.01: 1 point of accuracy): a "
+        "comparison whose simultaneous interval lies inside ±margin is 'equivalent'")
     scheduler: Scheduler = Field(default_factory=Scheduler)
     resources: Resources = Field(default_factory=Resources)
     base: dict[str, Any] = Field(default_factory=dict, description="fixed part of the trial config")
