@@ -6,8 +6,8 @@ module alone). Target: under 0.5 s each.
 Each command runs ``--runs`` times (default 7) after one warm-up run (so the OS file cache
 is warm and every run measures imports and work, not the disk); the median and the minimum
 wall time and the median CPU time (user + system: on a loaded machine, the estimate of the
-wall time on an idle one) are printed. The study the storage commands read is a small SQLite file made here (two
-configurations × three seeds, with poolnas's trial attributes). ``--importtime`` also prints,
+wall time on an idle one) are printed. The study the storage commands read is a small SQLite
+file made here (two configurations × three seeds, with poolnas's trial attributes). ``--importtime`` also prints,
 per command, the heaviest top-level imports from ``python -X importtime``, and which of
 torch, ray, plotly, pandas, sklearn, scipy the command imported; ``--libraries`` the import
 cost of each library on these paths (and of the heavy ones they avoid).
@@ -62,7 +62,8 @@ def make_study(folder: Path) -> str:
     url = f"sqlite:///{folder / 'bench.db'}"
     study = optuna.create_study(study_name="cold", storage=url, direction="maximize")
     study.set_user_attr(StudyAttrs.OBJECTIVE, {"metric": "val_acc", "mode": "max"})
-    study.set_user_attr(StudyAttrs.SPACE, {"study": "cold", "space": {"attention.pooling": {"choice": ["gap", "max"]}}})
+    space = {"attention.pooling": {"choice": ["gap", "max"]}}
+    study.set_user_attr(StudyAttrs.SPACE, {"study": "cold", "space": space})
     base = {"model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},
             "trainer": {"dataset": "digits", "epochs": 2, "batch_size": 16}}
     for pooling, acc in (("gap", 0.80), ("max", 0.82)):

@@ -77,7 +77,8 @@ def build_study(url: str, n_trials: int, seed: int = 0) -> str:
     name = "bench-report"
     study = optuna.create_study(study_name=name, storage=open_storage(url), direction="maximize")
     study.set_user_attr(StudyAttrs.OBJECTIVE, {"metric": "test_acc", "mode": "max"})
-    study.set_user_attr(StudyAttrs.SPACE, {"study": name, "sampler": "tpe", "space": {k: "..." for k in DISTS}})
+    study.set_user_attr(StudyAttrs.SPACE, {"study": name, "sampler": "tpe",
+                                           "space": {k: "..." for k in DISTS}})
     rng = random.Random(seed)
     start = dt.datetime(2026, 1, 1)
     trials, params, values, attrs = [], [], [], []
@@ -169,7 +170,8 @@ def main() -> None:
                     "-o", str(folder / "cli.html")], check=True, capture_output=True)
     print(f"`poolnas report` in a fresh process: {time.perf_counter() - t:.2f} s (limit 10 s)")
     print(f"load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"machine: {platform.machine()}, {platform.processor() or '?'}; Python {platform.python_version()}, "
+    print(f"machine: {platform.machine()}, {platform.processor() or '?'}; "
+          f"Python {platform.python_version()}, "
           f"optuna {optuna.__version__}, plotly {plotly.__version__}, SQLite")
 
 

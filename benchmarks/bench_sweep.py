@@ -102,7 +102,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         plain = bench_plain(space_from_dict(_space_doc("plain")), url, n, d)
-        sweep, ray_start, counts, tune_start, span = bench_sweep(space_from_dict(_space_doc("sweep")), url, n, d)
+        space = space_from_dict(_space_doc("sweep"))
+        sweep, ray_start, counts, tune_start, span = bench_sweep(space, url, n, d)
     ideal = n * d / SLOTS
     rows = {
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs",

@@ -126,7 +126,8 @@ def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
                         raw_trials=trials, space=space)
 
 
-def load(study: str, storage: str | None = None, *, baseline: Mapping[str, Any] | None = None) -> StudyResults:
+def load(study: str, storage: str | None = None, *,
+         baseline: Mapping[str, Any] | None = None) -> StudyResults:
     """Read a study into DataFrames of trials and configurations.
 
     Args:

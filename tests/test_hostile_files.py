@@ -30,7 +30,8 @@ def _alias_bomb(levels: int = 8) -> str:
     field whose value an error message would print."""
     lines = ['  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     names = "abcdefghijkl"[:levels]
-    lines += [f"  {n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip(names, names[1:], strict=False)]
+    lines += [f"  {n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]"
+              for p, n in zip(names, names[1:], strict=False)]
     return "study: bomb\nzz:\n" + "\n".join(lines) + f"\nsampler: *{names[-1]}\n"
 
 

@@ -110,7 +110,8 @@ def test_only_the_schema_race_is_retried(monkeypatch: pytest.MonkeyPatch, tmp_pa
     def flaky(url, **kw):  # noqa: ANN001, ANN003
         calls.append(url)
         if len(calls) == 1:
-            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: alembic_version.version_num"))
+            raise IntegrityError("INSERT", {},
+                                 Exception("UNIQUE constraint failed: alembic_version.version_num"))
         return real(url, **kw)
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 from poolnas.evidence import evidence_of
 from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
 
-__all__ = ["BAND", "Baseline", "CurveInfo", "Series", "baseline_line", "distinct", "line_figure", "series_over", "sort_values", "varying"]
+__all__ = ["BAND", "Baseline", "CurveInfo", "Series", "baseline_line", "distinct", "line_figure",
+           "series_over", "sort_values", "varying"]
 
 BAND = "mean ± std over seeds"
 
@@ -185,7 +186,8 @@ def line_figure(series: Sequence[Series], *, title: str, x_title: str, y_title: 
     return fig
 
 
-def varying(data: StudyData, keys: Sequence[str], where: Callable[[TrialRow], bool] | None = None) -> list[str]:
+def varying(data: StudyData, keys: Sequence[str],
+            where: Callable[[TrialRow], bool] | None = None) -> list[str]:
     """The keys among ``keys`` that take more than one value in the rows ``where`` accepts."""
     return [k for k in keys if len(distinct(data, k, where)) > 1]
 

@@ -81,7 +81,8 @@ class Ba2mFigure(NamedTuple):
         return error_figure(self.info(data), self.title, categorical=self.categorical, base=baseline(data))
 
 
-REDUCTION = Ba2mFigure("attention.batch_attention.reduction", "reduction R", "BA2M: error vs reduction R (Table VIII)", False)
+REDUCTION = Ba2mFigure("attention.batch_attention.reduction", "reduction R",
+                       "BA2M: error vs reduction R (Table VIII)", False)
 BATCH_SIZE = Ba2mFigure("trainer.batch_size", "batch size", "BA2M: error vs batch size (Fig. 5)", False)
 PLACEMENT = Ba2mFigure("attention.batch_attention.stages", "stages with BA2M",
                        "BA2M: error per placement subset (Table XIII)", True)

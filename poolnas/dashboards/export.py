@@ -85,7 +85,8 @@ def pareto_entries(data: StudyData) -> list[ExportEntry]:
     """The Pareto set (``Evidence.front``: the study's objectives, or its objective against
     FLOPs), best first in the first objective; ``rank`` is the configuration's rank among all."""
     ranks = {c.key: i for i, c in enumerate(_exportable(data), start=1)}
-    return [_entry(data, ranks[p.config.key], p.config) for p in evidence_of(data).front if p.config.key in ranks]
+    front = [p.config for p in evidence_of(data).front if p.config.key in ranks]
+    return [_entry(data, ranks[conf.key], conf) for conf in front]
 
 
 def _entry(data: StudyData, rank: int, conf: Any) -> ExportEntry:

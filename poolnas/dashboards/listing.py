@@ -40,7 +40,8 @@ def list_studies(storage: Any) -> list[StudySummary]:
         objectives = study_objectives(stored, s.directions)
         out.append(StudySummary(name=s.study_name, counts=counts,
                                 best=best.mean if best else None,
-                                best_trial=best.trials[best.best_run(direction == "maximize")] if best else None,
+                                best_trial=(best.trials[best.best_run(direction == "maximize")]
+                                            if best else None),
                                 metric=objectives[0][0] if stored else None, direction=direction,
                                 best_n=best.n if best else 0, best_std=best.std if best else None,
                                 objectives=objectives))

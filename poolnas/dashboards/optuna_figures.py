@@ -2,8 +2,8 @@
 cheap for large studies and guarded where a plot cannot be drawn.
 
 The trials already read into :class:`StudyData` are handed to the plots in an in-memory Study
-(``add_trials``, public API; no storage query). ``seed`` is never a plotted parameter. Above ``max_trials`` complete trials, the parallel coordinate,
-contour and slice plots draw a sample (every best trial kept, the rest drawn at random with
+(``add_trials``, public API; no storage query). ``seed`` is never a plotted parameter. Above
+``max_trials`` complete trials, the parallel coordinate, contour and slice plots draw a sample (every best trial kept, the rest drawn at random with
 a fixed seed) and say so in their title; the history always shows every trial. Importances
 use fANOVA with fewer, shallower trees on at most ``max_importance_trials`` trials.
 In a multi-objective study every plot is of the first objective (the in-memory Study is
@@ -71,16 +71,22 @@ def importance_evaluator() -> Any:
 def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> dict[str, float]:
     """Importance per searched parameter (seed left out), most important first: the numbers
     of the report's importance plot, also served to optuna-dashboard so the two agree.
-    Empty below two complete trials or when no parameter varies."""
+    Empty below two complete trials, when no parameter varies or when every trial has the
+    same value."""
     import optuna
     from optuna.trial import TrialState
 
     complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values]
     params = _shared_params(complete, _varying_params(complete))
-    if len(complete) < 2 or not params:
-        return {}
+    if len(complete) < 2 or not params or len({t.values[0] for t in complete}) < 2:
+        return {}  # every trial the same value: no parameter explains a variance of zero
     sub = _study(_sample(complete, max_importance_trials, data.maximize), data.direction)
-    return optuna.importance.get_param_importances(sub, evaluator=importance_evaluator(), params=params)
+    try:
+        return optuna.importance.get_param_importances(sub, evaluator=importance_evaluator(), params=params)
+    except RuntimeError as err:  # fANOVA on a sample whose values do not vary
+        if "zero total variance" in str(err):
+            return {}
+        raise
 
 
 def _sample(complete: list[Any], n: int, maximize: bool) -> list[Any]:
@@ -176,7 +182,8 @@ def _draw_plots(data: StudyData, *, max_trials: int, max_importance_trials: int,
     imp_note = (f" (fANOVA on {max_importance_trials} of {len(complete)} trials)"
                 if len(complete) > max_importance_trials else "")
     add("importances", "Parameter importances" + imp_note, importances, why)
-    add("parallel", "Parallel coordinate" + n_note, lambda: vis.plot_parallel_coordinate(sample, params=params),
+    add("parallel", "Parallel coordinate" + n_note,
+        lambda: vis.plot_parallel_coordinate(sample, params=params),
         no_params)
     ranked = _ranked_params(next(p.figure for p in plots if p.key == "importances"), params)
     contour_params = ranked[:max_contour_params]

@@ -29,7 +29,8 @@ _KEYS = ["attention.placement.stages", "attention.placement.position"]
 
 
 def _has_attention(row: TrialRow) -> bool:
-    return row.flat.get("attention.excitation", "se") != "none" and row.flat.get("attention.pooling") != "none"
+    flat = row.flat
+    return flat.get("attention.excitation", "se") != "none" and flat.get("attention.pooling") != "none"
 
 
 def applies(data: StudyData) -> bool:

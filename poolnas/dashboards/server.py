@@ -53,14 +53,16 @@ class ReadOnlyMiddleware:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if self.allow_write or method in _SAFE_METHODS:
             return self.app(environ, start_response)
-        body = json.dumps({"reason": f"{method} refused: this dashboard is read-only; "
-                                     "start it with `poolnas dashboard --allow-write` to change studies"}).encode()
+        reason = (f"{method} refused: this dashboard is read-only; "
+                  "start it with `poolnas dashboard --allow-write` to change studies")
+        body = json.dumps({"reason": reason}).encode()
         start_response("403 Forbidden", [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(body)))])
         return [body]
 
 
-def _page(status: str, body: str, start_response: StartResponse, ctype: str = "text/html; charset=utf-8") -> list[bytes]:
+def _page(status: str, body: str, start_response: StartResponse,
+          ctype: str = "text/html; charset=utf-8") -> list[bytes]:
     data = body.encode("utf-8")
     start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(data)))])
     return [data]
@@ -78,6 +80,18 @@ class _PoolnasRoutes:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception as err:  # noqa: BLE001 - a clean page naming the cause, not a traceback
+            from poolnas.storage import unreachable_reason
+
+            cause = unreachable_reason(err, str(getattr(self.storage, "url", "")))
+            body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas: storage error"
+                    f"</title></head><body><h1>Storage error</h1><p>{html.escape(cause)}</p><p>The "
+                    "database could not be read; nothing was written.</p></body></html>")
+            return _page("500 Internal Server Error", body, start_response)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # wsgiref hands PATH_INFO as latin-1 decoded bytes; study names may be UTF-8.
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
         if path == "/poolnas":
@@ -90,7 +104,8 @@ class _PoolnasRoutes:
             return self._study_redirect(path[len("/poolnas/study/"):], start_response)
         if path.startswith("/api/studies/") and path.endswith("/param_importances"):
             return self._importances(path.split("/")[3], start_response)
-        if (path == "/dashboard" or path.startswith("/dashboard/")) and environ.get("REQUEST_METHOD") == "GET":
+        dashboard = path == "/dashboard" or path.startswith("/dashboard/")
+        if dashboard and environ.get("REQUEST_METHOD") == "GET":
             return self._dashboard_page(environ, start_response)
         return self.dashboard(environ, start_response)
 
@@ -100,7 +115,8 @@ class _PoolnasRoutes:
                    if k not in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_NONE_MATCH", "HTTP_RANGE")}
         seen: list[Any] = []
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def capture(status: str, headers: list[tuple[str, str]],
+                    exc_info: Any = None) -> Callable[[bytes], None]:
             seen[:] = [status, headers]
             return lambda _data: None
 

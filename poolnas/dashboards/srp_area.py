@@ -141,7 +141,8 @@ def _get_ran_lines(data: StudyData, info: _SrpAreaInfo, *, samples: int = 500) -
             if _same(per_block, best_lam):
                 continue  # the best's λ: drawn in full already
             if kind == "SS":
-                ratio = [(region_side(v, size) / size) ** 2 for v, (_, size) in zip(per_block, sites, strict=True)]
+                ratio = [(region_side(v, size) / size) ** 2
+                         for v, (_, size) in zip(per_block, sites, strict=True)]
             else:
                 ratio = [float(_union_ratios(size, v, info.M, samples, i).mean())
                          for i, (v, (_, size)) in enumerate(zip(per_block, sites, strict=True))]

@@ -75,8 +75,10 @@ def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
             mean=[[s.mean if s.n else None for s in row] for row in stats],
             std=[[s.std if s.n > 1 else None for s in row] for row in stats],
             n=[[s.n for s in row] for row in stats],
-            delta=[[s.mean - ref_mean if s.n and ref_mean is not None else None for s in row] for row in stats],
-            near_best=[[any(r.config_key in near for r in cells.get((lam, m), [])) for lam in lams] for m in ms],
+            delta=[[s.mean - ref_mean if s.n and ref_mean is not None else None for s in row]
+                   for row in stats],
+            near_best=[[any(r.config_key in near for r in cells.get((lam, m), [])) for lam in lams]
+                       for m in ms],
         ))
     deltas = [abs(d) for p in panels for row in p.delta for d in row if d is not None and math.isfinite(d)]
     return _SrpHeatmapInfo(panels, data.value_label(), BAND, reference, max([*deltas, noise, 1e-12]))

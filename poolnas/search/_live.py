@@ -101,7 +101,8 @@ class LiveView(Callback):
                 if best is not None:
                     self.best = (best["mean"], best["number"], best.get("n", 1))
                 return
-            better = self.best is None or (value > self.best[0] if self.mode == "max" else value < self.best[0])
+            better = self.best is None or (value > self.best[0] if self.mode == "max"
+                                           else value < self.best[0])
             if better:
                 self.best = (value, number)
 
@@ -142,7 +143,8 @@ class LiveView(Callback):
     def line(self) -> str:
         elapsed = time.monotonic() - self._start
         if self.best and len(self.best) > 2 and self.best[2] > 1:
-            best = f"best {self.metric} {self.best[0]:.4f} (mean of {self.best[2]} seeds, best run {self.best[1]})"
+            best = (f"best {self.metric} {self.best[0]:.4f} (mean of {self.best[2]} seeds, "
+                    f"best run {self.best[1]})")
         elif self.best:
             best = f"best {self.metric} {self.best[0]:.4f} (trial {self.best[1]})"
         else:

@@ -55,7 +55,8 @@ def _resolve(ref: str, relative_to: Path | None) -> Path:
             raise ConfigError("extends" if relative_to else "path", ref,
                               "is a folder; expected a space file or a preset name")
     if "/" in ref or ref.endswith((".yaml", ".yml", ".json")):
-        raise ConfigError("extends" if relative_to else "path", ref, "expected an existing space file or a preset name ("
+        raise ConfigError("extends" if relative_to else "path", ref,
+                          "expected an existing space file or a preset name ("
                           + ", ".join(list_presets()) + ")")
     try:
         return preset_path(ref)
@@ -83,7 +84,8 @@ def merge_documents(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, 
     return merged
 
 
-def load_document(path_or_preset: str | Path, *, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+def load_document(path_or_preset: str | Path, *,
+                  _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
     """The space document with every ``extends:`` applied, and the file it came from."""
     path = path_or_preset if isinstance(path_or_preset, Path) else _resolve(str(path_or_preset), None)
     path = path.resolve()
@@ -94,13 +96,15 @@ def load_document(path_or_preset: str | Path, *, _chain: tuple[Path, ...] = ()) 
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigError("(document)", type(doc).__name__, "expected a mapping with study, sampler, base, space",
+        raise ConfigError("(document)", type(doc).__name__,
+                          "expected a mapping with study, sampler, base, space",
                           where=str(path))
     parent_ref = doc.get("extends")
     if parent_ref is None:
         return doc, path
     if not isinstance(parent_ref, str):
-        raise ConfigError("extends", parent_ref, "expected a preset name or a space file path", where=str(path))
+        raise ConfigError("extends", parent_ref, "expected a preset name or a space file path",
+                          where=str(path))
     try:
         parent_path = _resolve(parent_ref, path.parent)
     except ConfigError as err:

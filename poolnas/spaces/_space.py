@@ -145,7 +145,8 @@ class Space:
                 chosen[p.name] = p.values[0]
                 continue
             if p.name not in params:
-                raise ConfigError(f"params.{p.name}", None, "missing: the parameter applies to this configuration")
+                raise ConfigError(f"params.{p.name}", None,
+                                  "missing: the parameter applies to this configuration")
             try:
                 chosen[p.name] = p.decode(params[p.name])
             except KeyError:
@@ -242,14 +243,16 @@ def space_from_dict(doc: dict[str, Any], *, where: str | None = None) -> Space:
 
 def _compile(spec: SpaceFile) -> list[Param]:
     if "seed" in spec.base:
-        raise ConfigError("base.seed", spec.base["seed"], "seeds come from repeats or seeds: in the space file")
+        raise ConfigError("base.seed", spec.base["seed"],
+                          "seeds come from repeats or seeds: in the space file")
     try:
         TrialConfig.model_validate(spec.base)
     except ValidationError as err:
         raise format_validation_error(err, TrialConfig, prefix="base.") from None
     most = spec.repeats if isinstance(spec.repeats, int) else spec.repeats.max
     if spec.seeds and "repeats" in spec.model_fields_set and most != len(spec.seeds):
-        raise ConfigError("repeats", most, f"expected {len(spec.seeds)}, the number of seeds, or leave it out")
+        raise ConfigError("repeats", most,
+                          f"expected {len(spec.seeds)}, the number of seeds, or leave it out")
     _check_objectives(spec)
     if not isinstance(spec.repeats, int) and spec.repeats.racing and spec.sampler == "bruteforce":
         raise ConfigError("repeats", spec.repeats.model_dump(), "racing needs sampler grid, tpe, "
@@ -304,9 +307,11 @@ def _param(key: str, raw: Any, sampler: str) -> Param:
     if kind in ("choice", "grid", "value"):
         for opt in ("log", "step"):
             if opt in dist.model_fields_set:
-                raise ConfigError(f"{field}.{opt}", getattr(dist, opt), f"{opt} applies to float and int ranges, not {kind}")
+                raise ConfigError(f"{field}.{opt}", getattr(dist, opt),
+                                  f"{opt} applies to float and int ranges, not {kind}")
     if kind == "grid" and sampler != "grid":
-        raise ConfigError(f"{field}.grid", dist.grid, f"grid values need sampler: grid (this space has {sampler!r}); use choice")
+        raise ConfigError(f"{field}.grid", dist.grid,
+                          f"grid values need sampler: grid (this space has {sampler!r}); use choice")
     if kind == "value":
         return Param(key, "value", [dist.value], when=when)
     if kind in ("choice", "grid"):
@@ -317,7 +322,8 @@ def _param(key: str, raw: Any, sampler: str) -> Param:
         link = dict(dist.link or {})
         for path, linked in link.items():
             if len(linked) != len(values):
-                raise ConfigError(f"{field}.link.{path}", linked, f"expected {len(values)} values, one per {kind} value")
+                raise ConfigError(f"{field}.link.{path}", linked,
+                                  f"expected {len(values)} values, one per {kind} value")
         return Param(key, kind, values, when=when, link=link)
     low, high = (dist.float_ if kind == "float" else dist.int_)  # type: ignore[misc]
     rng = [low, high]
@@ -330,7 +336,8 @@ def _param(key: str, raw: Any, sampler: str) -> Param:
     if kind == "int" and dist.step is not None and dist.step != int(dist.step):
         raise ConfigError(f"{field}.step", dist.step, "expected an integer step for an int range")
     if kind == "float" and sampler in _FINITE_SAMPLERS and dist.step is None:
-        raise ConfigError(f"{field}.float", rng, f"sampler {sampler} needs finite values: add step, or use grid/choice")
+        raise ConfigError(f"{field}.float", rng,
+                          f"sampler {sampler} needs finite values: add step, or use grid/choice")
     return Param(key, kind, [], low=low, high=high, log=dist.log, step=dist.step, when=when)
 
 
@@ -350,7 +357,8 @@ def _check_when(p: Param, params: list[Param]) -> None:
             possible = [label_of(v) for v in q.enumerate()]
             for value in accepted:
                 if label_of(value) not in possible:
-                    raise ConfigError(field, value, f"{parent} never takes this value; it takes {q.enumerate()}")
+                    raise ConfigError(field, value,
+                                      f"{parent} never takes this value; it takes {q.enumerate()}")
 
 
 def _ordered(params: list[Param]) -> list[Param]:
@@ -413,11 +421,13 @@ def _check_values(spec: SpaceFile, params: list[Param]) -> None:
     for p in params:
         for path in p.link:
             if path not in paths:
-                raise ConfigError(f"space.{p.name}.link.{path}", path, "not a path of the trial config" + closest(path, paths))
+                raise ConfigError(f"space.{p.name}.link.{path}", path,
+                                  "not a path of the trial config" + closest(path, paths))
             if path in by_name:
                 raise ConfigError(f"space.{p.name}.link.{path}", path, "is a parameter of the space already")
         if is_section(p.name) and not all(isinstance(v, dict) for v in p.representatives()):
-            raise ConfigError(f"space.{p.name}", p.representatives(), "a section takes mappings of its fields")
+            raise ConfigError(f"space.{p.name}", p.representatives(),
+                              "a section takes mappings of its fields")
         for value in p.representatives():
             try:
                 TrialConfig.model_validate(_doc_with(spec.base, {p.name: value}, by_name))
@@ -425,8 +435,8 @@ def _check_values(spec: SpaceFile, params: list[Param]) -> None:
                 inner = format_validation_error(err, TrialConfig)
                 shown: Any = value if p.kind != "float" and p.kind != "int" else [p.low, p.high]
                 what = "every value" if p.kind in ("choice", "grid") else "both ends of the range"
-                raise ConfigError(f"space.{p.name}", shown,
-                                  f"{inner.field}: {inner.accepted} ({what} must be valid; {value!r} is not)") from None
+                raise ConfigError(f"space.{p.name}", shown, f"{inner.field}: {inner.accepted} "
+                                  f"({what} must be valid; {value!r} is not)") from None
 
 
 def _check_models(spec: SpaceFile, params: list[Param]) -> None:
@@ -461,11 +471,13 @@ def _check_baseline(spec: SpaceFile) -> None:
 
     flat = flatten_partial(spec.baseline)
     if not flat:
-        raise ConfigError("baseline", spec.baseline, "expected a partial config, e.g. {attention.pooling: gap}")
+        raise ConfigError("baseline", spec.baseline,
+                          "expected a partial config, e.g. {attention.pooling: gap}")
     paths = config_paths()
     for key in flat:
         if key == "seed":
-            raise ConfigError("baseline.seed", flat[key], "a baseline is compared over every seed; leave seed out")
+            raise ConfigError("baseline.seed", flat[key],
+                              "a baseline is compared over every seed; leave seed out")
         if key not in paths:
             raise ConfigError(f"baseline.{key}", key, "not a path of the trial config" + closest(key, paths))
     doc = {k: list(v) if isinstance(v, tuple) else v for k, v in flat.items()}

@@ -29,7 +29,8 @@ def summary(space: Space) -> str:
     else:
         runs = f"{size} × {len(seeds)} seed{'s' * (len(seeds) != 1)} = {space.num_runs()} runs"
     objectives = ", ".join(f"{o.mode} {o.metric}" for o in space.objectives)
-    return (f"study {space.study}: sampler {space.sampler}, {len(searched)} parameter{'s' * (len(searched) != 1)}"
+    return (f"study {space.study}: sampler {space.sampler}, "
+            f"{len(searched)} parameter{'s' * (len(searched) != 1)}"
             f" ({', '.join(searched) or 'none'}); {runs};"
             f" objective{'s' * space.multi_objective} {objectives}")
 

@@ -130,7 +130,8 @@ def query_trials(engine: Any, study_id: int) -> tuple[list[Any], dict, dict, dic
                                      t.c.datetime_complete).where(t.c.study_id == study_id)
                               .order_by(t.c.number)).all()
         for tid, objective, value, vtype in conn.execute(
-                select(v.c.trial_id, v.c.objective, v.c.value, v.c.value_type).where(v.c.trial_id.in_(in_study))):
+                select(v.c.trial_id, v.c.objective, v.c.value,
+                       v.c.value_type).where(v.c.trial_id.in_(in_study))):
             values.setdefault(tid, {})[objective] = _INF.get(str(vtype), value)
         for tid, name, internal, dist_json in conn.execute(
                 select(p.c.trial_id, p.c.param_name, p.c.param_value, p.c.distribution_json)

@@ -43,7 +43,8 @@ def make_config(values: dict[str, Any], seed: int = 0, base: dict[str, Any] | No
 # RDB storage wants one distribution per param name across a study: numbers share a float
 # range; everything else is a label from one fixed vocabulary.
 VOCAB = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "none", "fixed", "linear",
-         "epochs", "one", "double", "se", "spem", "residual", "post-add", "pre", "between", "identity", "inside", "resnet20",
+         "epochs", "one", "double", "se", "spem", "residual", "post-add", "pre", "between", "identity",
+         "inside", "resnet20",
          "resnet32", "resnet56", "learn", "0.1", "0.5", "0.9", "True", "False", "1", "2", "3", "1,2",
          "2,3", "1,2,3", "1,2,3,4", "all")
 NUMBER = FloatDistribution(0.0, 1024.0)
@@ -127,7 +128,8 @@ def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: fl
                "train_step_ms": 10.0 + seed, "infer_ms": 2.0 + seed / 2}
     study.add_trial(optuna.trial.create_trial(
         params={k: p for k, (p, _) in pairs.items()} | {"seed": seed}, distributions=dists, state=state,
-        values=([acc, flops] if len(study.directions) > 1 else [acc]) if state == TrialState.COMPLETE else None,
+        values=(([acc, flops] if len(study.directions) > 1 else [acc])
+                if state == TrialState.COMPLETE else None),
         user_attrs={TrialAttrs.CONFIG: config, TrialAttrs.CONFIG_KEY: config_key(config),
                     TrialAttrs.METRICS: metrics, TrialAttrs.COST: {"params": params, "flops": flops},
                     TrialAttrs.CURVES: {"test_acc": [acc / 2, acc]}, TrialAttrs.N_PARAMS: params,
@@ -135,7 +137,8 @@ def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: fl
     ))
 
 
-def create_multi(name: str, storage: Any = None, table: Iterable[tuple[dict[str, Any], list[float], float, int]]
+def create_multi(name: str, storage: Any = None,
+                 table: Iterable[tuple[dict[str, Any], list[float], float, int]]
                  | None = None) -> optuna.Study:
     """A real multi-objective Optuna study (test_acc max, flops min) holding ``table``'s trials,
     plus one failed trial; its objective attribute is the list the sweep stores."""
@@ -153,7 +156,8 @@ def create_multi(name: str, storage: Any = None, table: Iterable[tuple[dict[str,
 
 def create_single_with_cost(name: str, storage: Any = None) -> optuna.Study:
     """MO_TABLE as a single-objective study (test_acc max) whose trials keep their cost."""
-    study = create(name, storage, space={"study": name, "baseline": {"attention.pooling": "gap"}, "space": {}})
+    study = create(name, storage, space={"study": name, "baseline": {"attention.pooling": "gap"},
+                                         "space": {}})
     for values, accs, flops, params in MO_TABLE:
         for seed, acc in enumerate(accs):
             add_mo_trial(study, values, seed, acc, flops, params)

@@ -62,7 +62,8 @@ def browser(tmp_path_factory):
 def study_url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'studies.db'}"
     study = S.create("browser-srp", url)
-    table = [({"attention.pooling": "srp-ss", "attention.lam": lam, "attention.schedule": sched}, [0.6 + lam / 10, 0.62])
+    table = [({"attention.pooling": "srp-ss", "attention.lam": lam, "attention.schedule": sched},
+              [0.6 + lam / 10, 0.62])
              for lam in (0.4, 0.8) for sched in ("fixed", "linear")]
     table += [({"attention.pooling": "srp-ms", "attention.lam": lam, "attention.M": m}, [0.7 + m / 100])
               for lam in (0.4, 0.8) for m in (2, 4)]
@@ -123,7 +124,8 @@ def test_report_verdict_in_chromium(browser, tmp_path):
     study = S.create("browser-verdict", url, space={"study": "browser-verdict",
                                                      "baseline": {"attention.pooling": "gap"}})
     S.fill(study, [({"attention.pooling": "gap"}, [0.70, 0.71, 0.705]),
-                   ({"attention.pooling": "srp-ms", "attention.lam": 0.2, "attention.M": 5}, [0.76, 0.775, 0.77]),
+                   ({"attention.pooling": "srp-ms", "attention.lam": 0.2, "attention.M": 5},
+                    [0.76, 0.775, 0.77]),
                    ({"attention.pooling": "mix"}, [0.705, 0.70, 0.712])])
     path = write_report("browser-verdict", url, tmp_path / "verdict.html")
     browser.get(path.as_uri())

@@ -93,7 +93,8 @@ def test_heatmap_colour_is_delta_from_the_baseline_centred_on_it(study):
 def test_line_figure_marks_near_best_and_colours_delta():
     s = S.create("ev-lines", space={"study": "ev-lines", "baseline": {"attention.pooling": "gap"}})
     S.fill(s, [({"attention.pooling": "gap"}, GAP)] +
-           [({"attention.pooling": "srp-ss", "attention.lam": lam}, [0.70 + lam / 10, 0.705 + lam / 10, 0.70 + lam / 10])
+           [({"attention.pooling": "srp-ss", "attention.lam": lam},
+             [0.70 + lam / 10, 0.705 + lam / 10, 0.70 + lam / 10])
             for lam in (0.2, 0.5, 0.9)])
     fig = plot_srp_lambda(from_study(s))
     line = next(t for t in fig.data if t.mode == "lines+markers")
@@ -175,7 +176,8 @@ def test_dashboard_importances_agree_with_the_report(sqlite_url):
     from poolnas.storage import open_storage
 
     s = S.create("imp", sqlite_url)
-    S.fill(s, [(_ms(lam, m), [0.5 + lam / 2 + m / 100, 0.51 + lam / 2]) for lam in (0.2, 0.6, 1.0) for m in (1, 3)])
+    S.fill(s, [(_ms(lam, m), [0.5 + lam / 2 + m / 100, 0.51 + lam / 2])
+               for lam in (0.2, 0.6, 1.0) for m in (1, 3)])
     storage = open_storage(sqlite_url)
     sid = storage.get_study_id_from_name("imp")
     status, body = _get(create_app(storage), f"/api/studies/{sid}/param_importances")

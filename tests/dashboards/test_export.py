@@ -111,7 +111,8 @@ def test_bad_input_exits_2(study, sqlite_url, tmp_path, capsys):
     assert main(["export", "--study", "export-mee", "--storage", url]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'export-me'" in err and err.count("\n") == 1
-    assert main(["export", "--study", "export-me", "--storage", url, "-o", str(tmp_path / "no" / "x.yaml")]) == 2
+    assert main(["export", "--study", "export-me", "--storage", url, "-o",
+                 str(tmp_path / "no" / "x.yaml")]) == 2
     for bad in (["--top", "0"], ["--format", "xml"]):
         with pytest.raises(SystemExit) as exc:  # argparse: one line, exit 2
             main(["export", "--study", "export-me", "--storage", url, *bad])

@@ -25,8 +25,8 @@ from poolnas.records import config_key, flatten
 from poolnas.studies import from_study
 from poolnas.testing import synthetic_studies as S
 
-ENTRY_KEYS = {"rank", "config_key", "objective", "reproduces", "metrics", "seeds", "trials", "n_params", "checkpoint",
-              "notes", "cost", "pareto", "config"}
+ENTRY_KEYS = {"rank", "config_key", "objective", "reproduces", "metrics", "seeds", "trials", "n_params",
+              "checkpoint", "notes", "cost", "pareto", "config"}
 FIXED = ["number", "state", "value", "config_key", "group_mean", "group_std", "group_n", "n_params",
          "checkpoint", "fail_reason"]
 # the config fields blank for other poolings (docs/evidence.md)

@@ -94,7 +94,8 @@ def test_partial_study_draws_what_exists():
     S.fill(study, [({"attention.pooling": "srp-ss", "attention.lam": 0.5}, [0.7]),
                    ({"attention.pooling": "srp-ss", "attention.lam": 0.8}, [0.8, 0.9])])
     S.add_trial(study, {"attention.pooling": "srp-ss", "attention.lam": 0.3}, 0, None, state=TrialState.FAIL)
-    S.add_trial(study, {"attention.pooling": "srp-ss", "attention.lam": 0.3}, 1, None, state=TrialState.RUNNING)
+    S.add_trial(study, {"attention.pooling": "srp-ss", "attention.lam": 0.3}, 1, None,
+                state=TrialState.RUNNING)
     S.add_trial(study, {"attention.pooling": "srp-ss", "attention.lam": 0.2,
                         "attention.branch": "double"}, 0, 0.2)
     data = from_study(study)

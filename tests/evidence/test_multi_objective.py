@@ -25,7 +25,8 @@ def mo_url(sqlite_url):
 
 
 def test_study_objectives_from_dict_list_and_directions() -> None:
-    assert study_objectives({"metric": "val_acc", "mode": "max"}, [StudyDirection.MAXIMIZE]) == [("val_acc", "max")]
+    one = study_objectives({"metric": "val_acc", "mode": "max"}, [StudyDirection.MAXIMIZE])
+    assert one == [("val_acc", "max")]
     assert study_objectives(synthetic.MO_OBJECTIVES, [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]) == [
         ("test_acc", "max"), ("flops", "min")]
     # no attribute (not a poolnas study): names from the directions' count, modes from them
@@ -67,7 +68,8 @@ def test_compare_json_on_a_multi_objective_study(mo_url, capsys) -> None:
     assert {c["config_key"] for c in confs if c["pareto"]} == _brute_front(mo_url)
     pools = {c["params"]["attention.pooling"]: c for c in confs}
     assert {p for p, c in pools.items() if c["pareto"]} == {"score", "srp-ms", "gap", "avgmax"}
-    assert pools["score"]["cost"] == {"params": 1400.0, "flops": 2.0e6, "train_step_ms": 10.5, "infer_ms": 2.25}
+    assert pools["score"]["cost"] == {"params": 1400.0, "flops": 2.0e6, "train_step_ms": 10.5,
+                                      "infer_ms": 2.25}
     assert pools["gap"]["verdict"] == "baseline" and pools["avgmax"]["verdict"] == "n too small"
 
 

@@ -59,8 +59,8 @@ def test_real_sweep_on_postgres_never_shows_the_password(
         assert t.user_attrs[TrialAttrs.N_PARAMS] > 1000
         assert t.user_attrs[TrialAttrs.DEVICE] == "cpu"
         assert 0.0 <= t.value <= 1.0 and len(t.user_attrs[TrialAttrs.CURVES]["val_acc"]) == 1
-    everything = out + err + listed + err2 + report.read_text() + json.dumps(study.user_attrs, default=str) + \
-        json.dumps([t.user_attrs for t in study.trials], default=str)
+    everything = (out + err + listed + err2 + report.read_text() + json.dumps(study.user_attrs, default=str)
+                  + json.dumps([t.user_attrs for t in study.trials], default=str))
     assert PASSWORD not in everything and "sweeper:***@" in out
     logs = _ray_session_logs()
     if logs is not None and logs.is_dir():

@@ -24,7 +24,8 @@ def spaces(draw):
     space = {
         "attention.pooling": {"choice": poolings},
         "attention.lam": {"float": [lo, hi], "log": draw(st.booleans()),
-                          "when": {"attention.pooling": [p for p in poolings if p.startswith("srp")] or poolings}},
+                          "when": {"attention.pooling": [p for p in poolings if p.startswith("srp")]
+                                   or poolings}},
         "attention.M": {"int": [m_lo, m_lo + draw(st.integers(0, 4))]},
         "attention.reduction": {"int": [1, r_hi], "log": draw(st.booleans())},
         "attention.placement.stages": {"choice": draw(st.lists(st.sampled_from(STAGES), min_size=1,
