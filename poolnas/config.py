@@ -1,4 +1,4 @@
-"""The trial config: one trained network (DESIGN.md, "The trial config").
+"""The trial config: one trained network (docs/trainers.md, docs/models.md).
 
 Every trial, every exported best configuration and ``poolnas train --config`` use this
 one schema. Sections own their keys: ``model`` (poolnas.models), ``attention``
@@ -40,7 +40,7 @@ POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "
 EXCITATIONS = ("se", "spem", "eca", "srm", "ge", "sge", "none")
 METRICS = ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")
 
-# model.arch names (DESIGN.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
+# model.arch names (docs/models.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
 ARCH_PATTERNS = {
     "resnet{20,32,44,56,110}": r"resnet(20|32|44|56|110)",
     "preresnet{9n+2}": r"preresnet(\d+)",

@@ -1,6 +1,6 @@
 """The trial and study records poolnas keeps in an Optuna study: the names of their user
 attributes, the version of the stored trial config, and the key that groups repeats
-(DESIGN.md, "Storage"). Where the study is stored is ``poolnas.storage``'s business."""
+(docs/search.md, "What the database holds"). Where the study is stored is ``poolnas.storage``'s business."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ TRIAL_CONFIG_VERSION = 3
 
 
 class TrialAttrs:
-    """Names of the user attributes every poolnas trial keeps (DESIGN.md)."""
+    """Names of the user attributes every poolnas trial keeps (docs/search.md, "What the database holds")."""
 
     CONFIG = "config"  # the full trial config (dict)
     CONFIG_KEY = "config_key"  # hash of the config without its seed: groups repeats
@@ -47,7 +47,7 @@ class TrialAttrs:
 
 
 class StudyAttrs:
-    """Names of the user attributes every poolnas study keeps (DESIGN.md)."""
+    """Names of the user attributes every poolnas study keeps (docs/search.md, "What the database holds")."""
 
     SPACE = "space"  # the space file as loaded (dict)
     VERSION = "poolnas_version"

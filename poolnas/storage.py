@@ -2,7 +2,7 @@
 atomic writing of output files (reports, exports). The records kept in a study (attribute
 names, the trial config's version) are ``poolnas.records``.
 
-Storage is a SQLAlchemy URL (DESIGN.md, "Storage"): ``--storage``, else
+Storage is a SQLAlchemy URL: ``--storage``, else
 ``$POOLNAS_STORAGE``, else ``sqlite:///poolnas.db`` in the working directory.
 """
 

@@ -1,4 +1,4 @@
-"""A real PostgreSQL server for integration tests (MACHINE-NOTES.md, "PostgreSQL").
+"""A real PostgreSQL server for integration tests (PostgreSQL's own binaries on PATH).
 
 ``postgres_url`` starts one server per test session: ``initdb`` in a temporary folder (as the
 ``postgres`` user when running as root: initdb refuses root), listening on 127.0.0.1 on a

@@ -1,6 +1,6 @@
 """SPEM: self-adaptive pooling enhanced attention (Zhong et al., "SPEM: Self-adaptive
 Pooling Enhanced Attention Module for Image Recognition"; equations from the authors'
-code, see NOTES.md).
+code, see docs/attention.md).
 
 Per channel, on the block output x:
 - ``mx = max_{h,w} x``, ``mn = min_{h,w} x``; one shared affine ``mx' = w2·mx + b2``,

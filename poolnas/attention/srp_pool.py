@@ -6,7 +6,7 @@ side ``floor(λH + 1/2)`` (SS-SRP, Eq. 2-3) or the union of M such squares (MS-S
 Eq. 4-5, overlaps counted once). Eval: exactly GAP (Algorithm 1, lines 1-3).
 
 By default one region per sample is shared by all its channels (the attention compares
-channels, so they should see the same region; NOTES.md); ``region="per-channel"`` draws
+channels, so they should see the same region; docs/attention.md); ``region="per-channel"`` draws
 one per sample and channel. In a double-branch block the residual and the identity are
 pooled over the same region (``forward_pair``).
 

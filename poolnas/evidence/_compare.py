@@ -1,6 +1,6 @@
 """Differences from a baseline with simultaneous 95% intervals, and verdicts that hold together.
 
-For a configuration A and the baseline B (DESIGN.md "Evidence"):
+For a configuration A and the baseline B (docs/evidence.md):
 
 - paired over the seeds both ran (at least two): d_s = A_s - B_s, Δ = mean(d), interval
   Δ ± t(1 - α'/2, n - 1) · sd(d) / √n with sd at ddof=1 (Student's t, as

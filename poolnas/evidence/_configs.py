@@ -1,6 +1,6 @@
 """Configurations: a study's finished trials grouped over their seeds, and the one best.
 
-A configuration is a trial's parameters without its seed (DESIGN.md "Evidence"). Trials
+A configuration is a trial's parameters without its seed (docs/evidence.md). Trials
 are grouped by the ``config_key`` user attribute (a hash of the trial config without its
 seed, :func:`poolnas.records.config_key`); trials that kept no config group by their Optuna
 params without ``seed``. "Best" is the configuration with the best mean over its finished

@@ -1,6 +1,6 @@
 """Accuracy at a price: cost metrics per configuration and the Pareto front.
 
-Every trial stores its cost beside its accuracy (DESIGN.md "Metrics"): ``params`` and
+Every trial stores its cost beside its accuracy (docs/trainers.md, "Cost"): ``params`` and
 ``flops`` (multiply-accumulates per image, forward) in the ``cost`` user attribute and among
 its final ``metrics``, ``train_step_ms`` and ``infer_ms`` among its ``metrics``. A
 configuration's value of a metric is the mean over its finished seeds (params and FLOPs are

@@ -1,5 +1,5 @@
 """Study set-up in the database before a sweep starts: create or continue, check the space,
-recover trials a killed driver left RUNNING, and count what is left (DESIGN.md, "Storage").
+recover trials a killed driver left RUNNING, and count what is left (docs/search.md, "Resume").
 
 The database is the truth. A trial counts as run when it is COMPLETE, PRUNED, or FAIL for a
 reason of its own; a trial that a dead driver left RUNNING is marked FAIL with an

@@ -1,4 +1,4 @@
-"""``poolnas sweep`` and ``poolnas studies`` (DESIGN.md, "The command line").
+"""``poolnas sweep`` and ``poolnas studies`` (README.md, "The command line").
 
 Exit status: 0 done; 1 the work failed (no trial finished, or the database refused a write:
 disk full, read-only file); 2 bad input, an unreachable database or Ray cluster, or a study

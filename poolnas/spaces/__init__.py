@@ -1,4 +1,4 @@
-"""The search-space language (DESIGN.md, "The space file"): schema, loading, validation,
+"""The search-space language (README.md, "Using it"): schema, loading, validation,
 the bridge to Optuna and Ray Tune, and presets that reproduce the papers' sweeps.
 
     space = load_space("srp-fig3")            # a preset name or a space file

@@ -1,4 +1,4 @@
-"""The space file's schema (DESIGN.md, "The space file"): sweep settings and distributions.
+"""The space file's schema (README.md, "Using it"): sweep settings and distributions.
 
 A space file is a partial trial config (``base``) plus ``space``: dotted paths into the
 trial config mapped to distributions, plus the sweep's own settings. A distribution is
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 SAMPLERS = ("grid", "tpe", "random", "cmaes", "bruteforce", "nsga2")
-# What a trial can be judged by: its metrics and its cost (DESIGN.md "The trial config").
+# What a trial can be judged by: its metrics and its cost (docs/trainers.md, "Cost").
 COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
 OBJECTIVE_METRICS = METRICS + COST_METRICS
 DIST_KINDS = ("choice", "grid", "float", "int", "value")

@@ -2,7 +2,7 @@
 
 Every figure, the report and the export work from one :class:`StudyData`, so a report of a
 5,000-trial study reads the storage once (``_rdb_read.read_trials``) and never again.
-Figures read each trial's full config (``user_attrs["config"]``, DESIGN.md "Storage"), not
+Figures read each trial's full config (``user_attrs["config"]``, docs/search.md), not
 its Optuna params, so fixed parts of a space (e.g. ``branch: one`` in ``base``) count too.
 """
 

@@ -452,7 +452,7 @@ def train(
             save(completed, metrics)
         environment = describe_environment(dev, threads)
         cost = model_cost(config)  # on the meta device: no arithmetic, no RNG draws
-        # cost beside accuracy: params and FLOPs are metrics an objective can name (DESIGN.md)
+        # cost beside accuracy: params and FLOPs are metrics an objective can name (docs/trainers.md)
         metrics.update({k: cost[k] for k in ("params", "flops", "train_flops") if k in cost})
     return {
         "metrics": metrics,

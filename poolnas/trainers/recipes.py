@@ -1,4 +1,4 @@
-"""Training recipes of the papers (papers/NOTES.md), scaled to the configured epochs.
+"""Training recipes of the papers (docs/trainers.md, "Recipes"), scaled to the configured epochs.
 
 A recipe gives defaults for ``lr``, ``weight_decay``, ``attention_weight_decay`` and
 ``nesterov`` and fixes the learning-rate schedule. Values written explicitly in the trainer config

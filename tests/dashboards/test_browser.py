@@ -35,7 +35,7 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-# What MACHINE-NOTES.md found Chromium needs here: root (no sandbox), a closed network.
+# What headless Chromium needs in a container: root (no sandbox), a closed network.
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900")
 

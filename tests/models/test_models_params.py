@@ -1,4 +1,4 @@
-"""Parameter counts against the papers' tables (papers/NOTES.md), counted on the meta device."""
+"""Parameter counts against the papers' tables (docs/models.md), counted on the meta device."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _table(text: str) -> list[tuple]:
             if not line.lstrip().startswith("#")]
 
 
-# arch, classes, reference, exact count of our build; references from papers/NOTES.md.
+# arch, classes, reference, exact count of our build; references from the papers' tables.
 REFERENCES = _table("""
     resnet20          10    0.27e6   269_722
     resnet56          10    0.85e6   853_018
@@ -56,7 +56,7 @@ def test_parameter_count_within_one_percent(arch, classes, reference, exact) -> 
 
 
 def test_resnet110_matches_the_paper_at_its_precision() -> None:
-    # He et al. (2016) Table 6 prints "1.7M" (two digits; NOTES.md: 1.70M). Option A
+    # He et al. (2016) Table 6 prints "1.7M" (two digits: 1.70M). Option A
     # shortcuts give 1,727,962 (1.6% above 1.70M); 1x1 projections would add more.
     n = n_params(make_config("resnet110"))
     assert n == 1_727_962
