@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._affinity import softmax_column_mean
 from ._base import AttentionModule
 from ._checks import check_choice, hidden_width
 
@@ -127,9 +128,10 @@ class BatchAttention(AttentionModule):
             x = F.pad(x, (0, 0, 0, 0, 0, pad))
         z = x.view(n, self.groups, r, height, width).mean(dim=1)  # (N, r, H, W)
         f, g, h = self.f(z).flatten(2), self.g(z).flatten(2), self.h(z).flatten(2)  # (N, r, HW)
-        affinity = torch.bmm(f.transpose(1, 2), g).softmax(dim=-1)  # (N, HW_p, HW_q)
-        # GAP over p of Σ_q S[p, q] h[:, q] = h · (column means of S).
-        pooled = torch.bmm(h, affinity.mean(dim=1).unsqueeze(2)).squeeze(2)  # (N, r)
+        # S = softmax(fᵀg) is (N, HW_p, HW_q); GAP over p of Σ_q S[p, q] h[:, q] = h · (column
+        # means of S), computed a block of images at a time without keeping S (_affinity).
+        col_mean = softmax_column_mean(f, g)  # (N, HW_q)
+        pooled = torch.bmm(h, col_mean.to(h.dtype).unsqueeze(2)).squeeze(2)  # (N, r)
         return pooled.repeat(1, self.groups)[:, :c]
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
