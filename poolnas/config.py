@@ -196,7 +196,9 @@ class AttentionConfig(_Section):
 
 
 class TrainerConfig(_Section):
-    dataset: Literal["digits", "fashion-mnist", "cifar10", "cifar100", "synthetic"] = "digits"
+    # imagefolder / npz: your own data at data_dir (poolnas.trainers.datasets_custom)
+    dataset: Literal["digits", "fashion-mnist", "cifar10", "cifar100", "synthetic", "imagefolder", "npz"] = (
+        "digits")
     data_dir: str = "~/data"
     download: bool = False
     epochs: int = Field(200, ge=1)
@@ -220,6 +222,8 @@ class TrainerConfig(_Section):
     test_subset: int | None = Field(None, ge=1)  # stratified test examples (fast runs)
     augment: bool = True
     image_size: int | None = Field(None, ge=4)  # synthetic only
+    resize: int | None = Field(None, ge=4)  # imagefolder: each image's shorter side, in pixels
+    crop: int | None = Field(None, ge=4)  # imagefolder: the centre square's side (default: resize)
     num_samples: int | None = Field(None, ge=1)  # synthetic only
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "on", "off"] = "auto"

@@ -20,7 +20,7 @@ from typing import Any
 from poolnas.config import TrialConfig, dump_trial_config, load_trial_config
 from poolnas.errors import ConfigError
 
-__all__ = ["format_epoch_line", "train_command"]
+__all__ = ["data_command", "format_epoch_line", "train_command"]
 
 
 def format_epoch_line(epoch: int, epochs: int, m: dict[str, Any]) -> str:
@@ -83,4 +83,16 @@ def train_command(args: argparse.Namespace) -> int:
              "threads": result["environment"]["threads"],
              "wall_time": round(result["wall_time"], 3), "checkpoint": result["checkpoint"]}
     print(json.dumps(final), flush=True)
+    return 0
+
+
+def data_command(args: argparse.Namespace) -> int:
+    """``poolnas data digits DIR [--format imagefolder|npz] [--scale N]``: a tiny dataset of
+    your own (scikit-learn's digits as PNGs or one .npz) for ``dataset: imagefolder`` / ``npz``."""
+    from poolnas.trainers.example_data import write_digits
+
+    path, n_train, n_test = write_digits(args.dir, args.format, scale=args.scale)
+    kind = "an ImageFolder tree (train/, test/)" if args.format == "imagefolder" else "one .npz"
+    print(f"wrote {n_train} training and {n_test} test digits to {path} as {kind}; "
+          f"use it with trainer: {{dataset: {args.format}, data_dir: {path.resolve()}}}")
     return 0

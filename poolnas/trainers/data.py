@@ -1,4 +1,5 @@
-"""Datasets as whole tensors in memory: digits, Fashion-MNIST, CIFAR-10/100, synthetic.
+"""Datasets as whole tensors in memory: digits, Fashion-MNIST, CIFAR-10/100, synthetic, and
+your own (``imagefolder``, ``npz``: :mod:`poolnas.trainers.datasets_custom`).
 
 Every dataset comes back as one :class:`DataSplits`: float32 tensors (N, C, H, W),
 normalised per channel with the training split's mean and std, int64 labels, and the
@@ -29,6 +30,8 @@ import torch
 
 from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
+from poolnas.trainers.datasets_custom import (CUSTOM_DATASETS, check_custom_available, custom_arrays,
+                                              custom_augment)
 
 __all__ = [
     "AUGMENT",
@@ -146,6 +149,8 @@ def check_dataset_available(cfg: TrainerConfig) -> None:
 
     Cheap: looks at files only. ``download: true`` lets CIFAR pass (torchvision fetches it).
     """
+    if cfg.dataset in CUSTOM_DATASETS:
+        check_custom_available(cfg)
     if cfg.dataset == "fashion-mnist" and _fashion_dir(cfg) is None:
         root = _data_dir(cfg)
         raise ConfigError("trainer.data_dir", str(root),
@@ -275,6 +280,9 @@ def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int =
         tx, ty, sx, sy = _load_fashion(cfg)
     elif cfg.dataset in _CIFAR_FOLDERS:
         tx, ty, sx, sy = _load_cifar(cfg)
+    elif cfg.dataset in CUSTOM_DATASETS:
+        tx, ty, sx, sy = custom_arrays(cfg)
+        num_classes = max(int(ty.max(initial=0)), int(sy.max(initial=0))) + 1  # the data's labels
     else:  # synthetic (the schema's Literal admits no other name)
         tx, ty, sx, sy = _load_synthetic(cfg, in_channels, num_classes)
 
@@ -294,14 +302,15 @@ def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int =
         t = torch.from_numpy(a.astype(np.float32) / scale)
         return ((t - mean[None, :, None, None]) / std[None, :, None, None]).contiguous()
 
-    pad, flip = AUGMENT[cfg.dataset]
+    pad, flip = AUGMENT[cfg.dataset] if cfg.dataset in AUGMENT else custom_augment(min(tx.shape[2:]))
     return DataSplits(
         name=cfg.dataset,
         train_x=norm(tx), train_y=torch.from_numpy(ty),
         val_x=norm(vx), val_y=torch.from_numpy(vy),
         test_x=norm(sx), test_y=torch.from_numpy(sy),
         in_channels=int(tx.shape[1]),
-        num_classes=num_classes if cfg.dataset == "synthetic" else DATASET_SHAPES[cfg.dataset][1],
+        num_classes=num_classes if cfg.dataset in ("synthetic", *CUSTOM_DATASETS)
+        else DATASET_SHAPES[cfg.dataset][1],
         image_size=(int(tx.shape[2]), int(tx.shape[3])),
         pad=pad, flip=flip, fill=-mean / std,
     )
