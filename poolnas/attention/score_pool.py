@@ -17,7 +17,7 @@ from torch import nn
 from ._base import Pool
 from ._checks import check_int
 
-KERNEL_SIZE = 5  # SAAM Table I
+KERNEL_SIZE = 5  # SAAM Sec. IV-B: "a 5×5 convolution layer for SAAM as in (6)"
 
 
 class ScorePool(Pool):

@@ -12,7 +12,10 @@ from poolnas.cli import main
 from poolnas.spaces import list_presets, load_space, preset_path
 
 REQUIRED = {"srp-fig2", "srp-fig3", "spem-alpha", "saam-paths", "ba2m-reduction", "ba2m-batch",
-            "ba2m-placement", "se-placement", "quickstart"}
+            "ba2m-placement", "se-placement", "quickstart",
+            # the papers' rivals and ablations (issue 23)
+            "spem-fig2", "spem-table1", "spem-reweight", "ba2m-position", "ba2m-parts", "ba2m-rivals"}
+BA2M = ["ba2m-reduction", "ba2m-batch", "ba2m-placement", "ba2m-position", "ba2m-parts", "ba2m-rivals"]
 # the papers' sweeps scaled to Fashion-MNIST on a 2-core CPU (docs/reproductions.md)
 REPRO = {"repro-pooling", "repro-srp-fig2", "repro-srp-fig3", "repro-spem-alpha", "repro-saam-paths",
          "repro-ba2m-reduction"}
@@ -21,7 +24,10 @@ REPRO = {"repro-pooling", "repro-srp-fig2", "repro-srp-fig3", "repro-spem-alpha"
 EXPECTED = {
     "srp-fig2": 9 * 2 * 2,  # λ 0.2..1.0 step 0.1 × fixed/linear × one/double
     "srp-fig3": 5 * 6 * 2,  # |λ| × |M| × one/double
-    "spem-alpha": 9 + 1,  # α 0.1..0.9 and learned
+    "spem-alpha": (5 + 1) * 2,  # Table 3's five fixed α and learned × CIFAR-10/100
+    "spem-reweight": 3 * 2,  # Table 4: shared, unshared (a), without RM × CIFAR-10/100
+    "ba2m-position": 2,  # Table VII: inside, between
+    "ba2m-parts": 2**3 - 1,  # Table IX: non-empty subsets of CA, LSA, GSA
     "saam-paths": 3 * 3,  # K ∈ {1, 2, 4} × ResNet-20/56/110
     "ba2m-reduction": 5,  # R ∈ {2, 4, 8, 16, 32}
     "ba2m-batch": 7,  # N ∈ {4, ..., 256}
@@ -79,7 +85,8 @@ def test_ba2m_batch_links_lr():
 def test_paper_recipes():
     saam = load_space("saam-paths").to_trial_config({"attention.paths": 2, "model.arch": "resnet110"}, 0)
     assert (saam.trainer.recipe, saam.trainer.epochs, saam.attention.reduction) == ("saam", 182, 4)
-    spem = load_space("spem-alpha").to_trial_config({"attention.mix_alpha": "learn"}, 0)
+    spem = load_space("spem-alpha").to_trial_config({"attention.mix_alpha": "learn",
+                                                     "trainer.dataset": "cifar100"}, 0)
     # SPEM's backbone: the authors' post-activation bottleneck ResNet-164 (not PreResNet)
     assert (spem.model.arch, spem.trainer.epochs, spem.attention.excitation) == ("resnet164", 164, "spem")
     for name in REQUIRED - {"quickstart"}:
@@ -103,10 +110,84 @@ def test_paper_presets_train_on_the_whole_training_set(name):
     assert config.trainer.val_fraction == 0
 
 
-@pytest.mark.parametrize("name", ["ba2m-reduction", "ba2m-batch", "ba2m-placement"])
-def test_ba2m_presets_use_the_cifar_stem_resnet50(name):
-    """BA2M Table VI's 1.22 GFLOPs for ResNet-50 on CIFAR-100 imply a CIFAR stem."""
+@pytest.mark.parametrize("name", BA2M)
+def test_ba2m_presets_use_the_cifar_stem_resnet50_with_the_v1_stride(name):
+    """BA2M Table VI's 1.22 GFLOPs for ResNet-50 on CIFAR-100: a CIFAR stem and the original
+    (v1) bottleneck stride (1.2225 GMACs; v1.5 gives 1.298)."""
     assert load_space(name).base["model"]["arch"] == "resnet50-cifar"
+    assert load_space(name).base["model"]["stride"] == "v1"
+
+
+@pytest.mark.parametrize("name", BA2M)
+def test_ba2m_presets_name_the_formulation(name):
+    """The weights' formulation (mean, not Eq. 11's softmax) is named in the file's comment
+    and in the description the report prints, and pinned in the base."""
+    space = load_space(name)
+    assert space.base["attention"]["batch_attention"]["formulation"] == "mean"
+    text = preset_path(name).read_text()
+    assert "formulation mean" in text and "Eq. 11" in text
+    assert "formulation mean" in space.spec.description and "Eq. 11" in space.spec.description
+    assert "after every block" not in text  # one module per stage (Eq. 15), not per block
+
+
+@pytest.mark.parametrize("name", PAPER_PRESETS)
+def test_paper_presets_train_in_fp32(name):
+    """The papers trained in fp32: amp: auto would train in bf16 on CUDA."""
+    space = load_space(name)
+    assert space.to_trial_config(space.grid()[0], seed=0).trainer.amp == "off"
+
+
+def test_spem_alpha_is_table_3_on_both_datasets():
+    text = preset_path("spem-alpha").read_text()
+    assert "94.32/75.83, 93.96/75.55, 94.67/76.11, 94.72/76.03, 94.33/75.88, 94.80/76.31" in text
+    space = load_space("spem-alpha")
+    cells = {(c.attention.mix_alpha, c.trainer.dataset, c.model.num_classes)
+             for c in (space.to_trial_config(g, 0) for g in space.grid())}
+    alphas = [0.1, 0.3, 0.5, 0.7, 0.9, "learn"]
+    assert cells == {(a, d, n) for a in alphas for d, n in (("cifar10", 10), ("cifar100", 100))}
+
+
+def _cells(name, *keys):
+    space = load_space(name)
+    configs = [space.to_trial_config(g, 0) for g in space.grid()]
+    return sorted(tuple(str(eval(f"c.{k}", {"c": c})) for k in keys) for c in configs)
+
+
+def test_spem_table1_has_its_seven_modules_on_both_datasets():
+    keys = ("attention.pooling", "attention.excitation", "attention.spatial", "trainer.dataset")
+    modules = [("none", "none", "none"), ("gap", "se", "none"), ("avgmax", "se", "cbam"),
+               ("gap", "eca", "none"), ("style", "srm", "none"), ("gap", "sge", "none"),
+               ("mix", "spem", "none")]
+    assert _cells("spem-table1", *keys) == sorted(m + (d,) for m in modules for d in ("cifar10", "cifar100"))
+
+
+def test_spem_fig2_is_se_with_gap_or_a_fixed_mix():
+    cells = _cells("spem-fig2", "attention.excitation", "attention.pooling", "attention.mix_alpha")
+    assert [c for c in cells if c[1] == "gap"] == [("se", "gap", "learn")]  # mix_alpha unused by gap
+    assert sorted(c[2] for c in cells if c[1] == "mix") == ["0.1", "0.3", "0.5", "0.7", "0.9"]
+
+
+def test_ba2m_rivals_is_table_vi():
+    keys = ("attention.pooling", "attention.spatial", "attention.bam.enabled",
+            "attention.batch_attention.enabled")
+    cells = _cells("ba2m-rivals", *keys)
+    modules = [("none", "none", "False"), ("none", "none", "True"), ("gap", "none", "False"),
+               ("avgmax", "cbam", "False")]
+    assert cells == sorted(m + (on,) for m in modules for on in ("False", "True"))
+
+
+def test_ba2m_parts_and_position():
+    parts = {tuple(p) for (p,) in [(c.attention.batch_attention.parts,) for c in (
+        load_space("ba2m-parts").to_trial_config(g, 0) for g in load_space("ba2m-parts").grid())]}
+    assert parts == {c for r in range(1, 4) for c in combinations(("channel", "local", "global"), r)}
+    assert {g["attention.batch_attention.position"] for g in load_space("ba2m-position").grid()} == {
+        "inside", "between"}
+
+
+def test_saam_paths_uses_eq_9s_bias_free_fcs_and_says_the_batch_size_is_assumed():
+    config = load_space("saam-paths").to_trial_config({"attention.paths": 1, "model.arch": "resnet20"}, 0)
+    assert config.attention.se_bias is False
+    assert "Batch size 128 is our assumption" in preset_path("saam-paths").read_text()
 
 
 def test_se_placement_covers_the_four_se_variants():
