@@ -25,7 +25,8 @@ space:
     space = load_space(path)
     assert space.study == "srp-fig3-quick" and space.seeds() == [0, 1]
     assert space.base["trainer"] == {"dataset": "cifar10", "epochs": 10, "batch_size": 128,
-                                     "recipe": "paper-resnet", "val_fraction": 0, "amp": "off"}
+                                     "recipe": "paper-resnet", "val_fraction": 0,
+                                     "amp": False}  # YAML reads `amp: off` as false: fp32
     assert space.base["model"] == {"arch": "resnet56", "num_classes": 10, "in_channels": 3}
     assert len(space.grid()) == 5 * 2 * 2  # M replaced whole; λ and branch kept
     config = space.to_trial_config(space.grid()[0], seed=1)
