@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["INTERRUPTED", "STUDY_NAME_PATTERN", "TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs",
-           "check_study_name", "config_key", "flatten", "flatten_partial", "study_objectives"]
+           "check_study_name", "config_key", "enqueued_params", "flatten", "flatten_partial",
+           "study_objectives"]
 
 # The one rule for a study name (a space file's ``study:``, ``--study``, the Python API): letters,
 # digits, ``_ . -``, not starting with a dot (no ``.`` or ``..``), at most 128 characters. No
@@ -24,6 +25,18 @@ INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not ge
 # 2: trainer.nesterov None = the recipe's value; 3: attention.schedule defaults to linear,
 # SE's FCs have biases (attention.se_bias), both kept as they were for older configs.
 TRIAL_CONFIG_VERSION = 3
+
+
+# Optuna keeps the params of a trial queued by ``Study.enqueue_trial`` in this system
+# attribute until the trial has suggested them; Optuna has no public reader for it, so
+# poolnas reads it here and nowhere else (tests/search/test_no_private_internals.py).
+_OPTUNA_ENQUEUED_PARAMS = "fixed_params"
+
+
+def enqueued_params(trial: Any) -> dict[str, Any]:
+    """The params a trial was queued with (``Study.enqueue_trial``); {} for a trial that was
+    not queued. A WAITING trial has no ``params`` yet: these are what it will run."""
+    return dict(trial.system_attrs.get(_OPTUNA_ENQUEUED_PARAMS) or {})
 
 
 class TrialAttrs:

@@ -17,7 +17,7 @@ from typing import Any
 
 from poolnas._version import __version__
 from poolnas.errors import ConfigError
-from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, enqueued_params
 from poolnas.search._space import SpaceView
 from poolnas.storage import redact_url
 from poolnas.studies.reader import state_counts
@@ -62,7 +62,7 @@ def _is_run(trial: Any) -> bool:
 
 def _trial_params(trial: Any) -> dict[str, Any]:
     # WAITING trials keep their parameters as enqueued fixed params.
-    return dict(trial.system_attrs.get("fixed_params") or trial.params)
+    return enqueued_params(trial) or dict(trial.params)
 
 
 def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,

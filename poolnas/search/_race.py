@@ -22,7 +22,7 @@ from typing import Any
 from poolnas.evidence import configurations
 from poolnas.evidence._study import DEFAULT_BASELINE, baseline_of
 from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
-from poolnas.records import INTERRUPTED, TrialAttrs, config_key
+from poolnas.records import INTERRUPTED, TrialAttrs, config_key, enqueued_params
 from poolnas.search._space import SpaceView
 
 __all__ = ["Race"]
@@ -51,7 +51,7 @@ class Race:
         key = trial.user_attrs.get(TrialAttrs.CONFIG_KEY)
         if key:
             return str(key)
-        params = dict(trial.system_attrs.get("fixed_params") or trial.params or {})
+        params = enqueued_params(trial) or dict(trial.params or {})
         if not params:
             return None
         seed = int(params.get("seed", self.view.seeds[0]))
@@ -72,7 +72,7 @@ class Race:
             if key is None:
                 continue
             started.add(key)
-            params = dict(t.system_attrs.get("fixed_params") or t.params or {})
+            params = enqueued_params(t) or dict(t.params or {})
             seed = int(params.get("seed", self.view.seeds[0]))
             if state in ("RUNNING", "WAITING"):
                 pending.setdefault(key, set()).add(seed)

@@ -34,6 +34,8 @@ import optuna
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
+from poolnas.records import enqueued_params
+
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.study import Study
@@ -71,7 +73,7 @@ class GridPointSampler(BaseSampler):
         key = self._assigned.get(t.number) or t.system_attrs.get(GRID_CELL_ATTR)
         if key is not None:
             return key
-        params = dict(t.params or t.system_attrs.get("fixed_params") or {})
+        params = dict(t.params or {}) or enqueued_params(t)
         if not params:
             return None
         seed = params.pop("seed", self._seeds[0])
@@ -98,7 +100,7 @@ class GridPointSampler(BaseSampler):
         return self.remaining(study) == 0
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if "fixed_params" in trial.system_attrs:  # enqueued: its params name its cell
+        if enqueued_params(trial):  # enqueued: its params name its cell
             return
         held = self._held(study, exclude=trial.number)
         free = [key for key in self._keys if key not in held]

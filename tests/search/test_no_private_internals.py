@@ -6,6 +6,10 @@ A private name (``_x``, not a dunder) read as an attribute, imported from a depe
 module path, or fetched with ``getattr(obj, "_x")`` is flagged when poolnas itself does not
 define it anywhere (a function, class, attribute, variable or module of poolnas), or when it
 is one of the Optuna/Ray internals poolnas used to read, whatever object it is read from.
+
+A string key is an internal too: Optuna's undocumented system attributes (``fixed_params``,
+the params of an enqueued trial) are read in one accessor (``poolnas.records``), and any other
+literal key read from ``system_attrs`` is flagged.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2] / "poolnas"
 KNOWN_INTERNALS = {"_storage", "_study_id", "_trial_id", "_get_trials", "_rdb", "_cached_storage",
                    "_backend", "_thread_local"}
 DEPENDENCIES = ("optuna", "ray")
+# Undocumented string keys of Optuna's system attributes, and the one module that reads them.
+KNOWN_INTERNAL_KEYS = {"fixed_params"}
+KEY_ACCESSOR = "poolnas/records.py"
 # Documented names that start with an underscore (os._exit, namedtuple's API).
 DOCUMENTED = {"_exit", "_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
@@ -54,13 +61,41 @@ def _is_self(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id in ("self", "cls")
 
 
+def _system_attr_key(node: ast.AST) -> str | None:
+    """The literal key of ``x.system_attrs["k"]``, ``x.system_attrs.get("k")`` or
+    ``"k" in x.system_attrs``; None for anything else."""
+    def is_attrs(n: ast.AST) -> bool:
+        return isinstance(n, ast.Attribute) and n.attr == "system_attrs"
+
+    def literal(n: ast.AST) -> str | None:
+        return n.value if isinstance(n, ast.Constant) and isinstance(n.value, str) else None
+
+    if isinstance(node, ast.Subscript) and is_attrs(node.value):
+        return literal(node.slice)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and is_attrs(node.func.value) and node.args):
+        return literal(node.args[0])
+    if (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and is_attrs(node.comparators[0])):
+        return literal(node.left)
+    return None
+
+
 def _findings(path: Path, tree: ast.AST, defined: set[str]) -> list[str]:
     out = []
+    where = str(path.relative_to(ROOT.parent))
 
     def flag(node: ast.AST, what: str) -> None:
-        out.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {what}")
+        out.append(f"{where}:{node.lineno}: {what}")
 
     for node in ast.walk(tree):
+        if where != KEY_ACCESSOR:
+            key = _system_attr_key(node)
+            if key is not None:
+                flag(node, f"reads system_attrs[{key!r}] (a string key of Optuna's internals)")
+            elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and node.value in KNOWN_INTERNAL_KEYS):
+                flag(node, f"names Optuna's internal key {node.value!r}")
         if isinstance(node, ast.Attribute) and _private(node.attr) and not _is_self(node.value):
             if node.attr in KNOWN_INTERNALS or node.attr not in defined | DOCUMENTED:
                 flag(node, f"reads .{node.attr}")
@@ -100,6 +135,10 @@ def test_poolnas_reads_no_private_internal_of_optuna_or_ray() -> None:
     "from ray.tune import _internal_thing\n",
     "def f(x):\n    return getattr(x, '_backend')\n",
     "import optuna\nx = optuna.storages._rdb.models\n",
+    "def f(trial):\n    return trial.system_attrs.get('fixed_params')\n",
+    "def f(trial):\n    return trial.system_attrs['grid_id']\n",
+    "def f(trial):\n    return 'fixed_params' in trial.system_attrs\n",
+    "KEY = 'fixed_params'\n",
 ])
 def test_the_check_flags_each_kind_of_private_read(code: str) -> None:
     tree = ast.parse(code)
@@ -111,3 +150,8 @@ def test_the_check_passes_poolnas_own_private_names() -> None:
             "class A:\n    def __init__(self):\n        self._x = 1\n"
             "    def g(self, other):\n        return other._x + self._y\n")
     assert _findings(ROOT / "x.py", ast.parse(code), _defined(_trees()) | {"_x"}) == []
+
+
+def test_the_one_accessor_may_read_optunas_key() -> None:
+    code = "def enqueued_params(trial):\n    return trial.system_attrs.get('fixed_params')\n"
+    assert _findings(ROOT / "records.py", ast.parse(code), _defined(_trees())) == []
