@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = model.add_parser("show", help="parameter count and a table of attention sites")
     q.add_argument("config", help="trial config (YAML or JSON)")
     q.add_argument("--input-size", type=_positive_int, default=None, metavar="N",
-                   help="input side for the spatial sizes (default: the dataset's; ImageNet 224)")
+                   help="input side for FLOPs and spatial sizes (default: the architecture's: "
+                        "224 for resnet50, 32 for the CIFAR archs)")
     return parser
 
 
