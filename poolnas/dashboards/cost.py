@@ -2,25 +2,41 @@
 configuration, with its Pareto front.
 
 Each point is a configuration (seeds aggregated, :mod:`poolnas.evidence`): x the mean of the
-cost over its runs (``params`` or ``flops``: multiply-accumulates per image, forward; the same
-for every seed), y the mean of the study's (first) objective with its 95% t-interval where it
-ran two seeds or more (``mean_interval``). The front drawn is the one of the objective against
-that cost (a configuration no other is at least as good at in both and better at in one),
-joined by a step line; the baseline is marked. Single-objective studies get the figure too.
+cost over its runs (``params`` or ``flops``: multiply-accumulates plus the poolings' and
+attention's element-wise ops per image, forward, at inference, :mod:`poolnas.models.cost`;
+the same for every seed), y the mean of the study's (first) objective with its 95%
+t-interval where it ran two seeds or more (``mean_interval``). The baseline is marked.
+
+Two fronts, both of the objective against that cost:
+
+- on the front (filled stars, joined by a step line): no configuration is at least as good
+  in both means and better in one;
+- within noise of the front (open stars): dominated on the means, but by none beyond noise:
+  every configuration as cheap and more accurate is so only within the verdict's 95%
+  interval of the difference (``poolnas.evidence.difference``: paired over shared seeds,
+  else Welch), so the seeds cannot say it is worse.
+
+The x axis is logarithmic only when the costs span a factor of :data:`LOG_SPAN` or more;
+otherwise linear and at least ±:data:`MIN_HALF_SPAN` of the middle wide, so that mix's 18
+extra parameters (0.01%) do not spread the points across the figure. Ticks and hovers read
+``30.96 M``, never ``3.096e+07``. Single-objective studies get the figure too.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from poolnas.evidence import evidence_of, mean_interval
+from poolnas.evidence import difference, evidence_of, mean_interval
 from poolnas.evidence.pareto import metric_mean, pareto_front
 from poolnas.studies.reader import StudyData, label
+from poolnas.studies.units import si_text
 
-__all__ = ["COSTS", "CostInfo", "CostPoint", "has_cost", "plot_cost"]
+__all__ = ["COSTS", "LOG_SPAN", "MIN_HALF_SPAN", "CostInfo", "CostPoint", "has_cost", "plot_cost"]
 
-# cost metric -> axis label (both drawn on a log axis)
-COSTS = {"flops": "FLOPs (multiply-accumulates per image, forward)", "params": "parameters"}
+# cost metric -> axis label
+COSTS = {"flops": "FLOPs per image at inference (MACs + pooling/attention ops)", "params": "parameters"}
+LOG_SPAN = 4.0  # a log axis from max/min >= 4
+MIN_HALF_SPAN = 0.05  # a linear axis spans at least ±5% of its middle
 
 
 class CostPoint(NamedTuple):
@@ -31,8 +47,9 @@ class CostPoint(NamedTuple):
     low: float | None  # 95% t-interval of the mean, as drawn; None below two seeds
     high: float | None
     n: int
-    on_front: bool
+    on_front: bool  # on the front of the means
     baseline: bool
+    noise_front: bool = False  # dominated by none beyond noise (True for every point on_front)
 
 
 class CostInfo(NamedTuple):
@@ -41,6 +58,8 @@ class CostInfo(NamedTuple):
     y_label: str
     points: list[CostPoint]  # by cost, then best first
     missing: int  # configurations whose runs kept no such cost (older studies)
+    axis_type: str = "log"  # "log" | "linear"
+    x_range: tuple[float, float] | None = None  # linear axes: the range drawn
 
     @property
     def front(self) -> list[CostPoint]:
@@ -56,6 +75,25 @@ def _params_text(conf: Any) -> str:
     return ", ".join(f"{k}={label(v)}" for k, v in conf.params.items()) or "(no searched parameter)"
 
 
+def _beyond_noise(better: Any, worse: Any, maximize: bool) -> bool:
+    """Whether ``better``'s objective is better than ``worse``'s beyond the verdict's 95%
+    interval of their difference (no interval: the seeds cannot tell, so not beyond noise)."""
+    iv = difference(better, worse)
+    if iv.low is None or iv.high is None or iv.high - iv.low <= 1e-9 * max(1.0, abs(iv.delta)):
+        return False  # no interval, or a zero-width one (the same difference on every seed)
+    return iv.low > 0 if maximize else iv.high < 0
+
+
+def _axis(xs: list[float]) -> tuple[str, tuple[float, float] | None]:
+    """Log when the costs span a factor of LOG_SPAN, else linear at least ±MIN_HALF_SPAN wide."""
+    lo, hi = min(xs), max(xs)
+    if lo > 0 and hi / lo >= LOG_SPAN:
+        return "log", None
+    mid = (lo + hi) / 2
+    half = max((hi - lo) / 2 * 1.15, abs(mid) * MIN_HALF_SPAN, 1.0)
+    return "linear", (mid - half, mid + half)
+
+
 def _get_cost_info(data: StudyData, cost: str = "flops") -> CostInfo:
     if cost not in COSTS:
         raise ValueError(f"cost: {cost!r} is not accepted; expected one of {', '.join(COSTS)}")
@@ -65,11 +103,15 @@ def _get_cost_info(data: StudyData, cost: str = "flops") -> CostInfo:
     for p in front:
         conf = p.config
         iv = mean_interval(conf)
+        dominated = any(q.values[1] <= p.values[1] and q.config is not conf
+                        and _beyond_noise(q.config, conf, data.maximize) for q in front)
         points.append(CostPoint(conf.key, _params_text(conf), p.values[1], data.display(conf.mean),
                                 data.display(iv[0]) if iv else None, data.display(iv[1]) if iv else None,
-                                conf.n, p.on_front, conf is ev.baseline_config))
+                                conf.n, p.on_front, conf is ev.baseline_config, p.on_front or not dominated))
     points.sort(key=lambda q: (q.x, -q.y if data.maximize else q.y))
-    return CostInfo(cost, COSTS[cost], data.value_label(), points, len(ev.configs) - len(front))
+    axis_type, x_range = _axis([q.x for q in points]) if points else ("log", None)
+    return CostInfo(cost, COSTS[cost], data.value_label(), points, len(ev.configs) - len(front),
+                    axis_type, x_range)
 
 
 def _trace(go: Any, points: list[CostPoint], name: str, marker: dict[str, Any]) -> Any:
@@ -78,21 +120,27 @@ def _trace(go: Any, points: list[CostPoint], name: str, marker: dict[str, Any]) 
         error_y={"type": "data", "symmetric": False,
                  "array": [(p.high - p.y) if p.high is not None else 0 for p in points],
                  "arrayminus": [(p.y - p.low) if p.low is not None else 0 for p in points]},
-        customdata=[[p.n, p.config, "on the front" if p.on_front else "dominated"] for p in points],
-        hovertemplate="%{x:.4g}: mean %{y:.3f} (n=%{customdata[0]}, %{customdata[2]})"
+        customdata=[[p.n, p.config, "on the front" if p.on_front else
+                     "within noise of the front" if p.noise_front else "dominated beyond noise",
+                     si_text(p.x)] for p in points],
+        hovertemplate="%{customdata[3]}: mean %{y:.2f} (n=%{customdata[0]}, %{customdata[2]})"
                       "<br>%{customdata[1]}<extra></extra>")
 
 
 def plot_cost(data: StudyData, cost: str = "flops") -> Any:
-    """The objective against ``cost`` ("flops" or "params"), log x, front highlighted."""
+    """The objective against ``cost`` ("flops" or "params"), the fronts highlighted."""
     import plotly.graph_objects as go
 
     info = _get_cost_info(data, cost)
     fig = go.Figure()
-    off = [p for p in info.points if not p.on_front and not p.baseline]
+    off = [p for p in info.points if not p.noise_front and not p.baseline]
+    near = [p for p in info.points if p.noise_front and not p.on_front and not p.baseline]
     on = [p for p in info.front if not p.baseline]
     if off:
         fig.add_trace(_trace(go, off, "dominated", {"color": "rgba(150,150,150,0.7)", "size": 9}))
+    if near:
+        fig.add_trace(_trace(go, near, "within noise of the front",
+                             {"color": "#d62728", "size": 12, "symbol": "star-open", "line": {"width": 2}}))
     if info.front:  # a step line through the front, cheapest first
         fig.add_trace(go.Scatter(x=[p.x for p in info.front], y=[p.y for p in info.front], mode="lines",
                                  line={"shape": "hv", "color": "#d62728", "dash": "dot"},
@@ -106,9 +154,10 @@ def plot_cost(data: StudyData, cost: str = "flops") -> Any:
     missing = f"; {info.missing} configuration(s) kept no {cost}" if info.missing else ""
     fig.update_layout(
         title=f"{info.y_label} against {info.cost}<br><sup>a point per configuration: mean over its seeds, "
-              f"95% t-interval where n ≥ 2; stars: the Pareto front of {data.metric} ({data.mode}) against "
-              f"{cost} (min){missing}</sup>",
-        xaxis_title=info.x_label + " (log scale)", yaxis_title=info.y_label, template="plotly_white",
-        legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(type="log")
+              f"error bars: 95% t-interval of the mean where n ≥ 2; stars: the Pareto front of {data.metric} "
+              f"({data.mode}) against {cost} (min); open stars: dominated only within noise{missing}</sup>",
+        xaxis_title=info.x_label + (" (log scale)" if info.axis_type == "log" else ""),
+        yaxis_title=info.y_label, template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type=info.axis_type, tickformat="~s", exponentformat="SI",
+                     **({"range": list(info.x_range)} if info.x_range else {}))
     return fig

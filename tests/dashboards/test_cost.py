@@ -57,13 +57,42 @@ def test_cost_info_points_front_intervals_and_baseline(mo_url) -> None:
     # against parameters: score (1400) and the most accurate at 1000 (srp-ms) only
     assert {_pooling(p) for p in _get_cost_info(data, "params").front} == {"score", "srp-ms"}
     fig = plot_cost(data, "flops")
-    assert fig.layout.xaxis.type == "log"
+    assert fig.layout.xaxis.type == info.axis_type == "linear"  # 0.9 to 2 M: a factor of 2.2
     names = [t.name for t in fig.data]
-    assert "on the front" in names and "dominated" in names and any(n.startswith("baseline") for n in names)
+    # max and mix: dominated on the means, by none beyond noise (two seeds: wide intervals)
+    assert "on the front" in names and "within noise of the front" in names and "dominated" not in names
+    assert any(n.startswith("baseline") for n in names)
     star = next(t for t in fig.data if t.name == "on the front")
     assert sorted(star.x) == sorted(p.x for p in info.front if not p.baseline)
     with pytest.raises(ValueError):
         _get_cost_info(data, "watts")
+
+
+def test_within_noise_does_not_dominate_and_small_cost_spreads_stay_small(sqlite_url) -> None:
+    """Three seeds each at nearly one cost (mix's 18 parameters: 0.007%): B is more accurate
+    than A only within noise, so A (avgmax) stays on the front within noise (open star); C is worse
+    than both beyond noise. The axis is linear and at least ±5% wide: the points do not
+    spread across the figure."""
+    table = [({"attention.pooling": "avgmax"}, [0.80, 0.82, 0.81], 30.9e6, 271_807),
+             ({"attention.pooling": "mix"}, [0.81, 0.82, 0.83], 31.0e6, 271_807),
+             ({"attention.pooling": "max"}, [0.60, 0.62, 0.61], 31.0e6, 271_825)]
+    S.create_multi("noise", sqlite_url, table=table)
+    data = load_study("noise", sqlite_url)
+    info = _get_cost_info(data, "params")
+    by = {_pooling(p): p for p in info.points}
+    assert by["mix"].on_front and by["mix"].noise_front
+    assert not by["avgmax"].on_front and by["avgmax"].noise_front  # dominated on the means only
+    assert not by["max"].on_front and not by["max"].noise_front  # worse beyond noise
+    assert info.axis_type == "linear"
+    low, high = info.x_range
+    assert high - low >= 0.0999 * 271_816 and low < 271_807 and high > 271_825
+    fig = plot_cost(data, "params")
+    assert {t.name for t in fig.data} >= {"within noise of the front", "dominated"}
+    assert fig.layout.xaxis.tickformat == "~s" and "e+" not in "".join(
+        str(c[3]) for t in fig.data if t.customdata is not None for c in t.customdata)
+    from poolnas.dashboards.cost import _axis
+
+    assert _axis([1e6, 3.9e6])[0] == "linear" and _axis([1e6, 4e6]) == ("log", None)  # LOG_SPAN
 
 
 def test_single_objective_study_without_cost_says_so(sqlite_url) -> None:
