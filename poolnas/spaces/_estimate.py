@@ -53,6 +53,9 @@ def trial_macs(arch: str, side: int, in_ch: int) -> float | None:
     m = re.fullmatch(r"wrn-(\d+)-(\d+)", arch)
     if m:
         return _basic_resnet_macs(side, in_ch, (int(m.group(1)) - 4) // 6, int(m.group(2)))
+    m = re.fullmatch(r"preresnet(\d+)-basic", arch)
+    if m:  # pre-activation basic blocks: the CIFAR ResNet's convolutions
+        return _basic_resnet_macs(side, in_ch, (int(m.group(1)) - 2) // 6)
     m = re.fullmatch(r"preresnet(\d+)", arch)
     if m:  # bottleneck blocks: scale PreResNet-164's count by the depth
         return _MACS_32["resnet164"] * (int(m.group(1)) - 2) / 162 * (side / 32) ** 2
