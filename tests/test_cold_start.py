@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from poolnas.testing import synthetic_studies as S
+
 pytestmark = pytest.mark.integration
 
 HEAVY = ("torch", "ray", "plotly", "pandas", "sklearn")
@@ -36,9 +38,6 @@ def _imported(argv: list[str], cwd: Path, watch: tuple[str, ...] = HEAVY) -> tup
 
 @pytest.fixture(scope="module")
 def study_url(tmp_path_factory) -> str:
-    sys.path.insert(0, str(Path(__file__).parent / "dashboards"))
-    import synthetic as S
-
     url = f"sqlite:///{tmp_path_factory.mktemp('cold') / 'studies.db'}"
     S.fill(S.create("cold", url), [({"attention.pooling": p}, [0.7 + i / 100, 0.71 + i / 100, 0.72])
                                    for i, p in enumerate(("gap", "max"))])
