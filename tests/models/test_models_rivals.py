@@ -117,3 +117,24 @@ def test_preresnet_basic_names():
         config_from_dict({"model": {"arch": "preresnet33-basic"}})
     model = build_model(make_config("preresnet20-basic"))
     assert len(model.layer1) == 3 and model.bn is not None  # pre-activation: the final BN-ReLU
+
+
+@pytest.mark.parametrize("attention", [
+    ECA, SRM, CBAM, GE, SGE, BAM, {"pooling": "gem"}, {"pooling": "std"}, {"pooling": "style"},
+    {"pooling": "gem", "excitation": "srm"}, {**SPEM, "spem_reweight": "unshared"},
+    {**SPEM, "spem_reweight": "none"}, {"pooling": "srp-ms", "excitation": "eca"},
+    {"pooling": "avgmax", "spatial": "cbam", "placement": {"position": "pre"}},
+], ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()))
+def test_every_new_module_trains_a_step_and_evaluates_one_image(attention):
+    torch.manual_seed(0)
+    model = build_model(make_config("resnet20", **attention))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert torch.isfinite(loss) and all(torch.isfinite(g).all() for g in grads)
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        assert torch.isfinite(model(x[:1])).all()
