@@ -30,6 +30,7 @@ from poolnas.dashboards.verdict import plot_verdict
 from poolnas.evidence import evidence_of
 from poolnas.records import StudyAttrs
 from poolnas.studies.reader import StudyData, label, load_study
+from poolnas.studies.units import count_text, ms_text, si_text
 
 __all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
 
@@ -93,14 +94,26 @@ def _cost_figures(data: StudyData) -> list[ReportFigure]:
     return out
 
 
-def _cost_num(value: float | None, scale: float = 1.0, fmt: str = ".3g") -> str:
-    return "–" if value is None or not math.isfinite(value) else format(value / scale, fmt)
+def _load_note(data: StudyData) -> str:
+    """Whether the step times were taken on a loaded machine (``cpu_load`` > 1 per core)."""
+    from poolnas.evidence.pareto import run_values
+
+    loads = [v for c in evidence_of(data).configs for v in run_values(c, "cpu_load")]
+    if not loads:
+        return ("Step times: the fastest step of each run (studies from before poolnas kept the load: "
+                "the machine's load is not known).")
+    worst = max(loads)
+    if worst > 1.0:
+        return (f"Step times were taken on a loaded machine (load up to {worst:.1f} per core; other "
+                "processes shared the cores): read them as upper bounds, and compare configurations "
+                "only within one study.")
+    return f"Step times: the fastest step of each run; the machine was not loaded (load ≤ {worst:.1f} per core)."
 
 
 def _pareto_html(data: StudyData) -> str:
     """The Pareto set: the configurations no other beats in every objective of the front."""
     from poolnas.evidence import mean_interval
-    from poolnas.evidence.pareto import COST_METRICS, cost_means
+    from poolnas.evidence.pareto import COST_METRICS, cost_means, metric_mean
 
     ev = evidence_of(data)
     objs = ev.pareto_objectives[1:]  # the costs are shown in their own columns
@@ -115,16 +128,18 @@ def _pareto_html(data: StudyData) -> str:
         cost = cost_means(conf)
         rows.append([_params_text(conf), conf.n, _num(conf.mean, data),
                      f"[{_num(iv[0], data)}, {_num(iv[1], data)}]" if iv else "–",
-                     *[_cost_num(v) for v, (m, _) in zip(p.values[1:], objs, strict=True) if m not in COST_METRICS],
-                     _cost_num(cost["params"], 1.0, ",.0f"), _cost_num(cost["flops"], 1e9, ".4g"),
-                     _cost_num(cost["train_step_ms"]), _cost_num(cost["infer_ms"]),
+                     *[si_text(v) for v, (m, _) in zip(p.values[1:], objs, strict=True) if m not in COST_METRICS],
+                     count_text(cost["params"]), si_text(cost["flops"]),
+                     si_text(metric_mean(conf, "train_flops")),
+                     ms_text(cost["train_step_ms"]), ms_text(cost["infer_ms"]),
                      "baseline" if conf is ev.baseline_config else ""])
     extra = [f"{m} mean" for m, _ in objs if m not in COST_METRICS]
-    header = ["configuration", "n", f"{data.value_label()} mean", "95% interval", *extra, "params",
-              "GMACs", "train step (ms)", "inference (ms)", ""]
+    header = ["configuration", "n", f"{data.value_label()} mean", "95% interval of the mean", *extra,
+              "params", "FLOPs (inference)", "FLOPs (training)", "train step", "inference", ""]
     return (f"<p id='pareto-over'>{len(front)} of {len(ev.pareto)} configurations are on the Pareto front of "
             f"{html.escape(over)} (means over seeds). Export them with <code>poolnas export --study "
-            f"{html.escape(data.name)} --pareto -o DIR</code>.</p>" + _table(header, rows))
+            f"{html.escape(data.name)} --pareto -o DIR</code>.</p>" + _table(header, rows)
+            + f"<p class='note' id='pareto-load'>{html.escape(_load_note(data))}</p>")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -168,7 +183,7 @@ def _best_table(data: StudyData, top: int) -> str:
     near = {id(c.config) for c in ev.near_best}
     entries = {e.config_key: e for e in rank_configurations(data, top)}
     header = ["rank", *keys, "n", f"{data.value_label()} mean", "std", "Δ vs baseline", "95% interval",
-              "verdict", "≈ best", "n_params", "GMACs", "front", "trials", "checkpoint"]
+              "verdict", "≈ best", "params", "FLOPs", "front", "trials", "checkpoint"]
     rows = []
     for rank, conf in enumerate(configs, start=1):
         comp = ev.comparison_of(conf)
@@ -177,8 +192,8 @@ def _best_table(data: StudyData, top: int) -> str:
         rows.append([rank, *[label(conf.params[k]) if k in conf.params else "" for k in keys], conf.n,
                      _num(conf.mean, data), _num(conf.std, data), delta, _interval(comp, data),
                      comp.verdict if comp else "", "≈" if id(conf) in near else "",
-                     entry.n_params if entry else None,
-                     _cost_num((entry.cost or {}).get("flops") if entry else None, 1e9, ".4g"),
+                     count_text(entry.n_params) if entry else None,
+                     si_text((entry.cost or {}).get("flops") if entry else None),
                      "*" if ev.on_front(conf) else "",
                      ", ".join(map(str, conf.trials[:8])) + (" …" if len(conf.trials) > 8 else ""),
                      (entry.checkpoint if entry else None) or (entry.note if entry and entry.note else None)])
@@ -287,18 +302,21 @@ they share none), with a 95% t-interval; a verdict says "better" or "worse" only
 excludes 0.</p>
 <div id="poolnas-verdict">{_verdict_html(data)}</div>{verdict}
 <h2 id="cost">Cost and the Pareto front</h2>
-<p class="note">Cost of a configuration: its mean over seeds of params, FLOPs (multiply-accumulates
-per image, forward), training step and inference time. Figures: one point per configuration, its
-mean {html.escape(data.metric)} with the 95% t-interval where n ≥ 2; stars: the front of
-{html.escape(data.metric)} against that cost; the square: the baseline.</p>
+<p class="note">Cost of a configuration: its mean over seeds of params, FLOPs per image (forward:
+multiply-accumulates plus every op of the poolings and attention modules, at inference and in
+training, where SRP pools random regions and BA2M runs), training step and inference time (the
+fastest of many steps). Figures: one point per configuration, its mean {html.escape(data.metric)}
+with the 95% t-interval of the mean where n ≥ 2; stars: the front of {html.escape(data.metric)}
+against that cost; open stars: dominated only within noise (no configuration as cheap is better
+beyond the 95% interval of the difference); the square: the baseline.</p>
 <div id="poolnas-pareto">{_pareto_html(data)}</div>{cost}
 <h2>Summary</h2>{summary}
 <h2>Search space</h2><pre>{html.escape(space)}</pre>
 <h2>Configurations</h2>
 <p class="note">Ranked by the mean of {html.escape(data.metric)} over seeds; std is the sample
 standard deviation over those runs ("–" for one run); blank: the parameter does not apply to that
-configuration; ≈: within noise of the best; GMACs: FLOPs in billions (mean over seeds); front *: on
-the Pareto front (the cost section). Export them with <code>poolnas export --study
+configuration; ≈: within noise of the best; FLOPs: per image at inference (multiply-accumulates
+plus the poolings' and attention's element-wise ops; G = 10⁹, M = 10⁶); front *: on the Pareto front (the cost section). Export them with <code>poolnas export --study
 {html.escape(data.name)} --top K</code>; all of them against the baseline with <code>poolnas compare
 --study {html.escape(data.name)}</code>.</p>{_best_table(data, top)}
 <h2>Paper figures</h2>

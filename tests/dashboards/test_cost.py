@@ -124,7 +124,10 @@ def test_report_shows_the_pareto_set_and_cost_figures(mo_url, tmp_path) -> None:
     assert "multi-objective; best: the best mean of the first" in page
     assert page.index('id="cost"') < page.index("<h2>Summary</h2>")
     table = page.split("<h2>Configurations</h2>")[1].split("</table>")[0]
-    assert "<th>GMACs</th><th>front</th>" in table and table.count("<td>*</td>") == len(FRONT)
+    assert "<th>FLOPs</th><th>front</th>" in table and table.count("<td>*</td>") == len(FRONT)
+    assert "<td>1.000 M</td>" in table and "<td>1,400</td>" in table and "e+0" not in table + section
+    # step times of 10-11 ms in ms; the synthetic runs kept no load: said so
+    assert "<td>10.5 ms</td>" in section and "load is not known" in page
 
 
 def test_dashboard_report_route_on_a_multi_objective_study(mo_url) -> None:
