@@ -3,8 +3,9 @@
     import poolnas
     study = poolnas.load("quickstart", storage="sqlite:///poolnas.db")
     study.trials            # pandas DataFrame, one row per trial (every state)
-    study.configurations    # one row per configuration: n, mean, std, Δ and 95% interval vs the baseline
+    study.configurations    # one row per configuration: n, mean, std, Δ, simultaneous 95%, mde, verdict
     poolnas.compare("quickstart", baseline={"attention.pooling": "gap"})
+    study.plan(0.01)        # seeds, trials and hours that would detect 1 point (compare --plan)
 
 Everything is computed by :mod:`poolnas.evidence` (the same numbers as ``poolnas compare``
 and the report); pandas is imported only here.
@@ -21,7 +22,7 @@ from poolnas.evidence._study import Evidence, study_evidence
 from poolnas.evidence.pareto import cost_means
 from poolnas.records import TrialAttrs
 
-__all__ = ["StudyResults", "compare", "load", "sweep"]
+__all__ = ["StudyResults", "compare", "load", "plan", "sweep"]
 
 
 def _cell(value: Any) -> Any:
@@ -63,6 +64,8 @@ def _configurations_frame(ev: Evidence) -> Any:
         rec.update({"n": conf.n, "mean": conf.mean, "std": conf.std,
                     "delta": comp.delta if comp else None, "ci_low": comp.ci_low if comp else None,
                     "ci_high": comp.ci_high if comp else None, "verdict": comp.verdict if comp else None,
+                    "n_pairs": comp.n_pairs if comp and comp.verdict != "baseline" else None,
+                    "mde": comp.mde if comp else None,
                     "near_best": id(conf) in near, "seeds": list(conf.seeds), "trials": list(conf.trials)})
         rec.update({f"cost.{k}": v for k, v in cost_means(conf).items()})
         rec["pareto"] = ev.on_front(conf)
@@ -78,8 +81,9 @@ class StudyResults:
         name, metric, mode: the study and its objective.
         trials: one row per trial: number, state, value, config_key, seed, the params, metrics.*.
         configurations: one row per configuration, best first: its params (missing where they do
-            not apply), n, mean, std (None for one seed), delta, ci_low, ci_high (95%, vs the
-            baseline), verdict, near_best (within noise of the best), seeds, trials,
+            not apply), n, mean, std (None for one seed), delta, ci_low, ci_high (simultaneous
+            95% over the family compared with the baseline), verdict, n_pairs, mde (80% power),
+            near_best (indistinguishable from the best), seeds, trials,
             cost.params, cost.flops, cost.train_step_ms, cost.infer_ms (means over seeds) and
             pareto (on the front: the study's objectives, or its objective against FLOPs).
         evidence: the :class:`poolnas.evidence.Evidence` behind them.
@@ -117,6 +121,32 @@ class StudyResults:
     @property
     def notes(self) -> list[str]:
         return list(self.evidence.notes)
+
+    @property
+    def family(self) -> dict[str, Any] | None:
+        """The family of the verdicts: size, looks, level, α per comparison, method."""
+        fam = self.evidence.family
+        return fam.to_dict() if fam is not None else None
+
+    @property
+    def best_effect(self) -> Any:
+        """The best's Δ vs the baseline corrected for selection (``poolnas.evidence.BestEffect``)."""
+        return self.evidence.best_effect
+
+    def plan(self, delta: float) -> Any:
+        """Seeds, trials and hours for every comparison to detect ``delta`` (objective units) at
+        80% power (``poolnas.evidence.planning.Plan``; ``compare --plan``).
+
+        Raises:
+            ConfigError: no baseline configuration, or ``delta`` not a positive number.
+        """
+        from poolnas.evidence.commands import check_baseline, parse_positive
+        from poolnas.evidence.planning import plan
+
+        value = parse_positive("delta", str(delta))
+        check_baseline(self.evidence, self.name)
+        assert value is not None and self.evidence.baseline_config is not None
+        return plan(self.evidence.configs, self.evidence.baseline_config, value)
 
 
 def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
@@ -160,6 +190,13 @@ def compare(study: str | StudyResults, storage: str | None = None, *,
         res = study
     check_baseline(res.evidence, res.name)
     return res.configurations
+
+
+def plan(study: str | StudyResults, delta: float, storage: str | None = None, *,
+         baseline: Mapping[str, Any] | None = None) -> Any:
+    """``poolnas compare --plan DELTA`` in Python: :meth:`StudyResults.plan` of the study."""
+    res = load(study, storage, baseline=baseline) if isinstance(study, str) else study
+    return res.plan(delta)
 
 
 def sweep(space: str | Path | Mapping[str, Any] | Any, *, storage: str | None = None,

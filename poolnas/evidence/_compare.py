@@ -12,13 +12,14 @@ For a configuration A and the baseline B (docs/evidence.md):
 
 The family and its level (many-to-one, Bonferroni): the configurations compared with the
 baseline (those with an interval) are one family of m comparisons. Each interval is at level
-1 - α' with α' = α / (m · L), α = 0.05, so that all m intervals hold at once with probability
+1 - α' with α' = α / m, α = 0.05, so that all m intervals hold at once with probability
 at least 95% (Bonferroni's inequality; a single-step many-to-one procedure of the Dunnett type,
 with the Bonferroni bound in place of the multivariate-t quantile, since the pairs' seeds and
 variances differ). L is the number of sample sizes at which a race could have stopped (``max -
 min + 1`` seeds in a raced study, 1 otherwise): the verdict is the test at the n the race
-stopped at, one of those L, so splitting α over them (alpha spending, Bonferroni over looks)
-keeps it valid however the race chose n. The verdict is the interval's: it excludes 0 →
+stopped at, one of those L, so splitting α over them (alpha spending, a weighted Bonferroni
+over looks: α / (2m) at ``max`` seeds, α / (2m (L - 1)) below, :class:`Family`) keeps it
+valid however the race chose n. The verdict is the interval's: it excludes 0 →
 "better" or "worse" in the objective's direction; it lies inside ±margin → "equivalent"
 (TOST at α' on each side, done conservatively with the same interval); else "within noise".
 An interval of zero width (the same difference on every seed, as accuracy moves in steps on
@@ -86,16 +87,40 @@ class Interval:
 
 @dataclass(frozen=True)
 class Family:
-    """The comparisons whose verdicts hold together, and the level each one is made at."""
+    """The comparisons whose verdicts hold together, and the level each one is made at.
+
+    Fixed seeds (``looks`` 1): each comparison at α' = α / m. A raced study (``looks`` L > 1,
+    the race's seed counts ``min`` .. ``final``): half of α / m goes to the last look (n =
+    ``final``, where the close comparisons end) and half is spread evenly over the L - 1
+    earlier ones (a weighted Bonferroni over the looks: the levels sum to α / m per
+    comparison, so the verdict is valid whichever n the race stopped at).
+    """
 
     size: int  # m: comparisons with an interval
     looks: int = 1  # L: sample sizes a race could have stopped at (1: fixed seeds)
     level: float = 0.95  # the family's joint level
+    final: int | None = None  # the race's last look (max seeds)
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - self.level
 
     @property
     def alpha_each(self) -> float:
-        """α' = α / (m · L): each comparison's two-sided error rate."""
-        return (1.0 - self.level) / (max(self.size, 1) * max(self.looks, 1))
+        """α' at the last look (fixed seeds: the only one): α / m, or α / (2m) in a race."""
+        m = max(self.size, 1)
+        return self.alpha / m if self.looks <= 1 else self.alpha / (2 * m)
+
+    @property
+    def alpha_early(self) -> float:
+        """α' at each look before the last in a race: α / (2m (L - 1))."""
+        return self.alpha_each if self.looks <= 1 else self.alpha_each / (self.looks - 1)
+
+    def alpha_at(self, n_pairs: int) -> float:
+        """α' of a comparison over ``n_pairs`` pairs (Welch, 0 pairs: an early look)."""
+        if self.looks <= 1 or (self.final is not None and n_pairs >= self.final):
+            return self.alpha_each
+        return self.alpha_early
 
     @property
     def level_each(self) -> float:
@@ -103,13 +128,17 @@ class Family:
 
     @property
     def method(self) -> str:
-        looks = f" and over {self.looks} race looks" if self.looks > 1 else ""
-        return (f"Bonferroni many-to-one over {self.size} comparison{'s' * (self.size != 1)}{looks}: "
-                f"simultaneous {100 * self.level:g}% intervals, each at {100 * self.level_each:.4g}%")
+        s = "s" * (self.size != 1)
+        if self.looks <= 1:
+            return (f"Bonferroni many-to-one over {self.size} comparison{s}: simultaneous "
+                    f"{100 * self.level:g}% intervals, each at {100 * (1 - self.alpha_each):.4g}%")
+        return (f"Bonferroni many-to-one over {self.size} comparison{s} and the race's {self.looks} looks: "
+                f"simultaneous {100 * self.level:g}% intervals, each at {100 * (1 - self.alpha_each):.4g}% "
+                f"at {self.final} seeds, {100 * (1 - self.alpha_early):.4g}% below")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "looks": self.looks, "level": self.level,
-                "alpha_each": self.alpha_each, "method": self.method}
+        return {"size": self.size, "looks": self.looks, "final": self.final, "level": self.level,
+                "alpha_each": self.alpha_each, "alpha_early": self.alpha_early, "method": self.method}
 
 
 @dataclass(frozen=True)
@@ -206,14 +235,14 @@ def find_baseline(configs: Sequence[Configuration], baseline: Configuration | Ma
 
 
 def family_of(configs: Sequence[Configuration], base: Configuration, looks: int = 1,
-              level: float = 0.95) -> Family:
+              level: float = 0.95, final: int | None = None) -> Family:
     """The family of comparisons with ``base``: every other configuration an interval exists for."""
     size = sum(1 for c in configs if c is not base and difference(c, base).method != "none")
-    return Family(size, looks, level)
+    return Family(size, looks, level, final)
 
 
 def compare(configs: Sequence[Configuration], baseline: Configuration | Mapping[str, Any],
-            mode: str = "max", *, level: float = 0.95, looks: int = 1,
+            mode: str = "max", *, level: float = 0.95, looks: int = 1, final: int | None = None,
             margin: float | None = None) -> list[Comparison]:
     """Every configuration against the baseline, in the order given (best first from
     :func:`configurations`), with simultaneous intervals (module docstring).
@@ -221,6 +250,7 @@ def compare(configs: Sequence[Configuration], baseline: Configuration | Mapping[
     Args:
         level: the family's joint level (0.95).
         looks: sample sizes a race could have stopped at (``max - min + 1``; 1: fixed seeds).
+        final: the race's last look (``max`` seeds).
         margin: an equivalence margin in the objective's units (None: no "equivalent").
 
     Raises:
@@ -231,20 +261,21 @@ def compare(configs: Sequence[Configuration], baseline: Configuration | Mapping[
         shown = ", ".join(f"{k}={v}" for k, v in flatten_partial(baseline).items())  # type: ignore[arg-type]
         raise LookupError(f"no configuration matches the baseline {shown}")
     maximize = mode in ("max", "maximize")
-    fam = family_of(configs, base, looks, level)
+    fam = family_of(configs, base, looks, level, final)
     out = []
     for conf in configs:
         if conf is base:
             out.append(Comparison(conf, 0.0, None, None, BASELINE, "none", conf.n, margin=margin))
             continue
-        iv = difference(conf, base, fam.level_each)
+        alpha = fam.alpha_at(difference(conf, base).n_pairs)
+        iv = difference(conf, base, 1.0 - alpha)
         out.append(Comparison(conf, iv.delta, iv.low, iv.high, _verdict(iv, maximize, margin), iv.method,
-                              iv.n_pairs, mde_of(iv, fam.alpha_each), margin))
+                              iv.n_pairs, mde_of(iv, alpha), margin))
     return out
 
 
 def indistinguishable(configs: Sequence[Configuration], mode: str = "max", *,
-                      level: float = 0.95, looks: int = 1) -> list[Comparison]:
+                      level: float = 0.95, looks: int = 1, final: int | None = None) -> list[Comparison]:
     """The configurations whose difference from the best is within noise (the best first),
     by the same simultaneous procedure as the verdicts (the family: every other
     configuration against the best). Configurations with too few seeds for an interval, or
@@ -253,7 +284,8 @@ def indistinguishable(configs: Sequence[Configuration], mode: str = "max", *,
     if not ranked:
         return []
     keep = (BASELINE, WITHIN_NOISE, EQUIVALENT)
-    return [c for c in compare(ranked, ranked[0], mode, level=level, looks=looks) if c.verdict in keep]
+    return [c for c in compare(ranked, ranked[0], mode, level=level, looks=looks, final=final)
+            if c.verdict in keep]
 
 
 @dataclass(frozen=True)

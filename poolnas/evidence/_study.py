@@ -99,13 +99,13 @@ def _show(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def design_of(space: Any) -> tuple[int, int | None, float | None]:
-    """(looks, first_seeds, margin) of a stored space document: a raced study
+def design_of(space: Any) -> tuple[int, int | None, int | None, float | None]:
+    """(looks, first_seeds, final, margin) of a stored space document: a raced study
     (``repeats: {min, max, racing: true}``) could stop a configuration at any of
     ``max - min + 1`` seed counts, and ran ``min`` seeds everywhere before the race; ``margin:``
-    is the equivalence margin (objective units). Fixed seeds: (1, None, margin)."""
+    is the equivalence margin (objective units). Fixed seeds: (1, None, None, margin)."""
     if not isinstance(space, Mapping):
-        return 1, None, None
+        return 1, None, None, None
     margin = space.get("margin")
     margin = float(margin) if isinstance(margin, (int, float)) and margin > 0 else None
     rep = space.get("repeats")
@@ -113,8 +113,8 @@ def design_of(space: Any) -> tuple[int, int | None, float | None]:
         seeds = space.get("seeds")
         most = len(seeds) if isinstance(seeds, list) and seeds else rep.get("max")
         if isinstance(most, int) and most >= rep["min"]:
-            return most - rep["min"] + 1, int(rep["min"]), margin
-    return 1, None, margin
+            return most - rep["min"] + 1, int(rep["min"]), most, margin
+    return 1, None, None, margin
 
 
 def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict[str, Any] | None, str]:
@@ -147,11 +147,11 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     base, hits = find_baseline(configs, partial, mode) if partial else (None, 0)
     if base is None and source == "default (gap)":
         partial, source = None, "none"
-    looks, first_seeds, stored_margin = design_of(space)
+    looks, first_seeds, final, stored_margin = design_of(space)
     margin = margin if margin is not None else stored_margin
-    comparisons = (compare(configs, base, mode, level=level, looks=looks, margin=margin)
+    comparisons = (compare(configs, base, mode, level=level, looks=looks, final=final, margin=margin)
                    if base is not None else None)
-    family = family_of(configs, base, looks, level) if base is not None else None
+    family = family_of(configs, base, looks, level, final) if base is not None else None
     effect = best_effect(configs, base, mode, first_seeds=first_seeds) if base is not None else None
     notes = diagnose(configs, metric)
     if metric == "test_acc":
@@ -160,7 +160,7 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     return Evidence(metric=metric, mode=mode, configs=configs, best=configs[0] if configs else None,
                     baseline=partial, baseline_source=source, baseline_config=base,
                     baseline_matches=hits, comparisons=comparisons,
-                    near_best=indistinguishable(configs, mode, level=level, looks=looks), notes=notes,
+                    near_best=indistinguishable(configs, mode, level=level, looks=looks, final=final), notes=notes,
                     family=family, looks=looks, margin=margin, best_effect=effect,
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
 

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from poolnas.cli import main
+from poolnas.errors import ConfigError
 from poolnas.testing import synthetic_studies as synthetic
 
 GAP = [0.700, 0.710, 0.705]
@@ -102,3 +103,17 @@ def test_margin_and_plan(study_url, capsys):
         assert main(["compare", "--study", "cmp", "--storage", study_url, flag, bad]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and flag in err and bad in err
+
+
+@pytest.mark.integration
+def test_python_api_carries_family_mde_and_plans(study_url):
+    from poolnas import api
+
+    res = api.load("cmp", study_url)
+    frame = res.configurations
+    srp = frame[frame["attention.pooling"] == "srp-ms"].iloc[0]
+    assert srp["n_pairs"] == 3 and srp["mde"] > 0 and res.family["size"] == 2
+    plan = res.plan(0.01)
+    assert plan.seeds == api.plan("cmp", 0.01, study_url).seeds and plan.family == 3
+    with pytest.raises(ConfigError, match="delta"):
+        res.plan(-1.0)
