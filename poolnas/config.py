@@ -39,6 +39,21 @@ POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "
 # parameters); sge: spatial group-wise enhance (poolnas.attention, one file each).
 EXCITATIONS = ("se", "spem", "eca", "srm", "ge", "sge", "none")
 METRICS = ("val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s")
+ACCURACY_METRICS = ("val_acc", "test_acc")  # in [0, 1]; tables and figures show them in percent
+# What a trial costs, kept beside its metrics (docs/trainers.md, "Cost"); objectives can name them.
+COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
+# The pooling vocabulary's other names, derived from POOLINGS: the ops poolnas.attention builds,
+# the poolings with SRP's scale ratio λ (Eq. 2), and the config fields that mean something for
+# some poolings only (left blank elsewhere in tables and exports).
+POOL_TYPES = tuple(p for p in POOLINGS if p != "none")
+SRP_POOLINGS = tuple(p for p in POOLINGS if p.startswith("srp-"))
+POOLING_FIELDS: dict[str, tuple[str, ...]] = {
+    "attention.lam": SRP_POOLINGS,
+    "attention.schedule": SRP_POOLINGS,
+    "attention.M": ("srp-ms",),
+    "attention.mix_alpha": ("mix",),
+    "attention.paths": ("score",),
+}
 
 # model.arch names (docs/models.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
 ARCH_PATTERNS = {

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from poolnas.config import POOLING_FIELDS
 from poolnas.records import TrialAttrs, config_key, flatten, flatten_partial
 
 __all__ = [
@@ -26,21 +27,11 @@ __all__ = [
     "matches",
 ]
 
-# Config fields that only mean something for some poolings: blank (not applicable) elsewhere.
-_ONLY_FOR: dict[str, tuple[str, ...]] = {
-    "attention.lam": ("srp-ss", "srp-ms"),
-    "attention.schedule": ("srp-ss", "srp-ms"),
-    "attention.M": ("srp-ms",),
-    "attention.mix_alpha": ("mix",),
-    "attention.paths": ("score",),
-}
-
-
 def applies(key: str, flat_config: Mapping[str, Any]) -> bool:
     """Whether the dotted config ``key`` means anything for this configuration (no λ for
     gap). Trials without a config (no pooling known) keep every key."""
     pooling = flat_config.get("attention.pooling")
-    only = _ONLY_FOR.get(key)
+    only = POOLING_FIELDS.get(key)
     return only is None or pooling is None or pooling in only
 
 

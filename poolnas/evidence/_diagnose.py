@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from poolnas.config import ACCURACY_METRICS
 from poolnas.evidence._configs import Configuration
 from poolnas.records import TrialAttrs
 
 __all__ = ["CHANCE_FACTOR", "diagnose"]
 
 CHANCE_FACTOR = 1.5  # below 1.5 × chance counts as "at chance"
-_ACCURACY = ("val_acc", "test_acc")
 
 
 def _num_classes(configs: Sequence[Configuration]) -> int | None:
@@ -50,7 +50,7 @@ def diagnose(configs: Sequence[Configuration], metric: str) -> list[str]:
     notes = []
     runs = [v for c in configs for v in c.values]
     classes = _num_classes(configs)
-    if runs and metric in _ACCURACY and classes:
+    if runs and metric in ACCURACY_METRICS and classes:
         chance = 1.0 / classes
         if max(runs) < CHANCE_FACTOR * chance:
             notes.append(f"every finished trial sits at chance accuracy (best {100 * max(runs):.1f}%, "

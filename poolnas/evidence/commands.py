@@ -21,13 +21,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest
 from poolnas.evidence._study import Evidence, study_evidence
 from poolnas.evidence.pareto import cost_means
 
 __all__ = ["compare_command", "format_json", "format_plan", "format_table", "parse_baseline", "parse_positive"]
 
-_ACCURACY = ("val_acc", "test_acc")
 
 
 def parse_baseline(items: Sequence[str] | None) -> dict[str, Any] | None:
@@ -89,7 +89,7 @@ def check_baseline(ev: Evidence, study: str) -> None:
 
 
 def _scale(ev: Evidence) -> float:
-    return 100.0 if ev.metric in _ACCURACY else 1.0
+    return 100.0 if ev.metric in ACCURACY_METRICS else 1.0
 
 
 def _num(value: float | None, scale: float, fmt: str, sign: bool = False) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from poolnas.config import COST_METRICS
 from poolnas.evidence._configs import Configuration
 from poolnas.records import TrialAttrs
 
@@ -30,8 +31,6 @@ __all__ = [
     "pareto_front",
     "run_values",
 ]
-
-COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
 
 
 def front_objectives(objectives: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from poolnas.config import METRICS, TrialConfig
+from poolnas.config import COST_METRICS, METRICS, TrialConfig
 
 __all__ = [
     "DIST_KINDS",
@@ -38,7 +38,6 @@ __all__ = [
 
 SAMPLERS = ("grid", "tpe", "random", "cmaes", "bruteforce", "nsga2")
 # What a trial can be judged by: its metrics and its cost (docs/trainers.md, "Cost").
-COST_METRICS = ("params", "flops", "train_step_ms", "infer_ms")
 OBJECTIVE_METRICS = METRICS + COST_METRICS
 DIST_KINDS = ("choice", "grid", "float", "int", "value")
 

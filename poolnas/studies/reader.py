@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest
 from poolnas.records import StudyAttrs, TrialAttrs, config_key, flatten, study_objectives
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
@@ -34,8 +35,6 @@ __all__ = [
     "state_counts",
     "summarize",
 ]
-
-ACCURACY_METRICS = ("val_acc", "test_acc")
 
 
 class TrialRow(NamedTuple):
