@@ -235,6 +235,10 @@ class TrainerConfig(_Section):
     train_subset: int | None = Field(None, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_subset: int | None = Field(None, ge=1)  # stratified test examples (fast runs)
+    # Which examples train_subset, the validation split and test_subset draw: "fixed" (the
+    # same for every trial) or "per-seed" (drawn with the trial's seed: each seed a new
+    # sample of the data, shared by every configuration run with that seed).
+    subsets: Literal["fixed", "per-seed"] = "fixed"
     augment: bool = True
     image_size: int | None = Field(None, ge=4)  # synthetic only
     resize: int | None = Field(None, ge=4)  # imagefolder: each image's shorter side, in pixels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from poolnas.attention import create_attention, create_bam, create_batch_attention
@@ -10,7 +11,13 @@ from poolnas.models.network import ResNet
 from poolnas.models.placement import check_model_config, plan_sites
 from poolnas.models.pretrained import load_pretrained
 
-__all__ = ["build_model", "count_parameters"]
+__all__ = ["attention_seed", "build_model", "count_parameters"]
+
+
+def attention_seed(seed: int) -> int:
+    """The seed of the attention modules' parameter stream for trial seed ``seed`` (a stream
+    of its own: adding or changing an attention module moves no other draw)."""
+    return (seed * 1_000_003 + 0xA77E) % 2**63
 
 
 def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
@@ -35,18 +42,24 @@ def build_model(config: TrialConfig, *, load_weights: bool = True) -> nn.Module:
     sites = plan_sites(config)
     att = config.attention
     num_sites = sum(1 for site in sites if site.kind == "attention")
-    for site in sites:
-        block = model.get_submodule(f"layer{site.stage}.{site.block}")
-        if site.kind == "attention":
-            width = plan.stages[site.stage - 1][site.block].width  # bottleneck planes (0: basic)
-            module = create_attention(att, site.channels, site_index=site.site_index,
-                                      num_sites=num_sites, planes=width or None)
-            block.set_attention(module, site.position, double=att.branch == "double")
-        elif site.kind == "bam":
-            block.bam = create_bam(att, site.channels)
-        else:
-            block.batch_attn = create_batch_attention(att, site.channels)
-            block.batch_attn_position = site.position
+    # Common random numbers: the attention modules draw their parameters from their own
+    # stream (seeded by the trial seed), so the backbone's initialisation (drawn from the
+    # caller's RNG above) and everything drawn after build_model are the same for every
+    # attention config of a seed: paired comparisons cancel the noise they share.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(attention_seed(config.seed))
+        for site in sites:
+            block = model.get_submodule(f"layer{site.stage}.{site.block}")
+            if site.kind == "attention":
+                width = plan.stages[site.stage - 1][site.block].width  # bottleneck planes (0: basic)
+                module = create_attention(att, site.channels, site_index=site.site_index,
+                                          num_sites=num_sites, planes=width or None)
+                block.set_attention(module, site.position, double=att.branch == "double")
+            elif site.kind == "bam":
+                block.bam = create_bam(att, site.channels)
+            else:
+                block.batch_attn = create_batch_attention(att, site.channels)
+                block.batch_attn_position = site.position
     if config.model.pretrained and load_weights:
         load_pretrained(model, config.model.pretrained)
     return model

@@ -5,7 +5,10 @@ Every dataset comes back as one :class:`DataSplits`: float32 tensors (N, C, H, W
 normalised per channel with the training split's mean and std, int64 labels, and the
 augmentation policy that suits it (see :data:`AUGMENT`). Splits are fixed by a
 data seed (:data:`SPLIT_SEED`) that does not depend on the trial seed, so every trial
-of a sweep selects on the same validation examples.
+of a sweep selects on the same validation examples; with ``subsets: per-seed`` the subsets
+below and the validation split are drawn with the trial's seed instead (:func:`split_seed`):
+every seed a new sample of the data (its variance then shows in the seeds' spread), the
+same sample for every configuration of that seed (paired differences still cancel it).
 
 - ``train_subset`` draws that many examples (stratified) from the training set; the
   validation split (``val_fraction``, stratified) is then held out of them.
@@ -40,6 +43,7 @@ __all__ = [
     "FASHION_MNIST_SYSTEM_DIR",
     "check_dataset_available",
     "load_dataset",
+    "split_seed",
     "stratified_split",
 ]
 
@@ -262,13 +266,21 @@ def _load_synthetic(cfg: TrainerConfig, in_channels: int, num_classes: int) -> t
     return tx, ty, vx, vy
 
 
-def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int = 10) -> DataSplits:
+def split_seed(cfg: TrainerConfig, seed: int) -> int:
+    """The seed of the subsets and the validation split: :data:`SPLIT_SEED` with
+    ``subsets: fixed``, the trial's seed with ``subsets: per-seed``."""
+    return int(seed) if cfg.subsets == "per-seed" else SPLIT_SEED
+
+
+def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int = 10,
+                 seed: int = 0) -> DataSplits:
     """Load the dataset ``cfg.dataset`` as tensors (CPU) with its train/val/test splits.
 
     Args:
         cfg: the trainer section of a trial config.
         in_channels: channels of ``synthetic`` images (other datasets have their own).
         num_classes: classes of ``synthetic`` labels.
+        seed: the trial's seed; draws the subsets with ``subsets: per-seed``.
 
     Raises:
         ConfigError: the data folder is missing or incomplete.
@@ -286,11 +298,12 @@ def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int =
     else:  # synthetic (the schema's Literal admits no other name)
         tx, ty, sx, sy = _load_synthetic(cfg, in_channels, num_classes)
 
-    pick = _subset(ty, cfg.train_subset, SPLIT_SEED)
+    data_seed = split_seed(cfg, seed)
+    pick = _subset(ty, cfg.train_subset, data_seed)
     tx, ty = tx[pick], ty[pick]
-    keep, val = stratified_split(ty, cfg.val_fraction, SPLIT_SEED)
+    keep, val = stratified_split(ty, cfg.val_fraction, data_seed)
     vx, vy, tx, ty = tx[val], ty[val], tx[keep], ty[keep]
-    pick = _subset(sy, cfg.test_subset, SPLIT_SEED)
+    pick = _subset(sy, cfg.test_subset, data_seed)
     sx, sy = sx[pick], sy[pick]
 
     scale = 255.0 if tx.dtype == np.uint8 else 1.0

@@ -189,7 +189,7 @@ class _Progress:
 def _load_data(config: TrialConfig, dev: torch.device) -> DataSplits:
     """The trial's dataset, checked against the model, on ``dev`` (the whole of it on CUDA)."""
     data = load_dataset(config.trainer, in_channels=config.model.in_channels,
-                        num_classes=config.model.num_classes)
+                        num_classes=config.model.num_classes, seed=config.seed)
     check_data_fits(config, data.in_channels, data.num_classes, data.name)
     return data.to(dev) if dev.type == "cuda" else data
 
