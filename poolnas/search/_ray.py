@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["check_reachable", "connect_ray", "local_ray_on_loopback", "quiet_ray_logs",
-           "secrets_out_of_environ"]
+__all__ = ["LEAN_LOCAL_RAY", "check_reachable", "connect_ray", "local_ray_on_loopback",
+           "quiet_ray_logs", "secrets_out_of_environ"]
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 # Ray reads it once, when ``ray`` is first imported; only the driver's copy matters.
 _LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_LOCAL_IP = "127.0.0.1"
+# What a local sweep needs of Ray and no more (issue 20 item 2): Ray prestarts one idle Python
+# worker per CPU for the first driver (about 85 MB each); Tune starts its trial actors' workers
+# itself, so those sat idle for the whole sweep. Ray's dashboard is off (include_dashboard).
+LEAN_LOCAL_RAY = {"enable_worker_prestart": False, "prestart_worker_first_driver": False}
 
 
 def local_ray_on_loopback() -> bool:
@@ -44,6 +49,25 @@ def local_ray_on_loopback() -> bool:
     finally:
         os.environ.pop(_LOCAL_ONLY_ENV, None)
     return True
+
+
+@contextmanager
+def _local_only() -> Iterator[None]:
+    """Ray's local-only switch on while ``ray.init`` runs, whenever ``ray`` was imported: Ray
+    keeps the value of ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` read at its import in
+    ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` and reads that attribute each time it
+    resolves the node's address (``services.get_node_ip_address``). Restored after."""
+    from ray._private import ray_constants
+
+    if not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):  # another Ray: the check after init
+        yield
+        return
+    held = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = held
 
 
 # Ray Tune's own reporting is off while a sweep runs: the live view replaces it. Tune reads
@@ -136,12 +160,19 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> t
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConnectionError(f"cannot join the Ray cluster at {address}: {first}") from None
     else:
-        local_ray_on_loopback()  # effective only when ray was not imported yet
+        local_ray_on_loopback()  # Ray's own log lines then name 127.0.0.1 too
         with secrets_out_of_environ():  # GCS, raylet and the workers they start inherit it
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     logging_level=level, log_to_driver=False)
+            # Loopback whatever the import order (a script that imported ray before the
+            # sweep gets the same local-only Ray): the node address given explicitly, and
+            # Ray's local-only switch on while it starts (else it swaps 127.0.0.1 for the
+            # machine's address); the address is checked after.
+            with _local_only():
+                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                         logging_level=level, log_to_driver=False, _node_ip_address=_LOCAL_IP,
+                         _system_config=dict(LEAN_LOCAL_RAY))
         ip = ray.util.get_node_ip_address()
         if ip not in _LOOPBACK:
-            log.warning("the local Ray listens on %s, not only on 127.0.0.1: set %s=0 before "
-                        "ray is first imported", ip, _LOCAL_ONLY_ENV)
+            ray.shutdown()
+            raise ConnectionError(f"the local Ray would listen on {ip}, not on {_LOCAL_IP} only: "
+                                  "refused (use --ray-address for a cluster)")
     return True, time.perf_counter() - start

@@ -121,20 +121,18 @@ def test_the_switch_is_set_for_ray_only_and_not_left_for_child_processes() -> No
     assert out == ["True", "None", "127.0.0.1"]
 
 
-def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
+def _sockets_of_a_sweep(tmp_path: Path, study: str, argv: list[str]) -> set[tuple]:
+    """Runs ``argv`` (a sweep of ``study`` into ``tmp_path/s.db``) and lists the listening
+    sockets of its process tree while a trial runs: {(name, protocol, address, port)}."""
     url = f"sqlite:///{tmp_path}/s.db"
-    doc = grid_space("loopback", epochs=3, pooling=["gap"])
-    doc["base"]["trainer"]["train_subset"] = 384  # a trial of seconds: its worker is listed
-    space = write_space(tmp_path, doc)
     ray_tmp = tempfile.mkdtemp(prefix="plb", dir="/tmp")
     env = env_without_storage()
     env["RAY_TMPDIR"] = ray_tmp
     env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the sweep's own default
-    proc = subprocess.Popen([sys.executable, "-m", "poolnas", "sweep", str(space), "--storage", url,
-                             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        wait_running(proc, url, "loopback")
+        wait_running(proc, url, study)
         found: set[tuple] = set()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -154,5 +152,34 @@ def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
     names = {row[0] for row in found}
     assert {"gcs_server", "raylet", "python"} <= names, found  # the driver's core worker too
     assert any(n.startswith("ray::") and "RuntimeEnv" not in n for n in names), found
+    return found
+
+
+def _loopback_space(tmp_path: Path, study: str) -> Path:
+    doc = grid_space(study, epochs=3, pooling=["gap"])
+    doc["base"]["trainer"]["train_subset"] = 384  # a trial of seconds: its worker is listed
+    return write_space(tmp_path, doc)
+
+
+def test_a_default_local_sweep_listens_on_loopback_only(tmp_path: Path) -> None:
+    space = _loopback_space(tmp_path, "loopback")
+    found = _sockets_of_a_sweep(tmp_path, "loopback", [
+        sys.executable, "-m", "poolnas", "sweep", str(space), "--storage",
+        f"sqlite:///{tmp_path}/s.db", "--quiet"])
+    wide = sorted(row for row in found if not _loopback(row[2]))
+    assert not wide, f"listening beyond loopback: {wide}"
+
+
+def test_a_script_that_imports_ray_first_gets_a_loopback_ray(tmp_path: Path) -> None:
+    """Ray imported before the sweep (a notebook, a benchmark) read its local-only switch
+    already; the sweep's local Ray listens on loopback all the same (issue 21 item 11)."""
+    space = _loopback_space(tmp_path, "ray-first")
+    code = ("import ray\n"  # first: Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER here
+            "import sys\n"
+            "from poolnas.search import run_sweep\n"
+            "res = run_sweep(sys.argv[1], storage=sys.argv[2], quiet=True)\n"
+            "assert res.counts.get('COMPLETE') == 1, res.counts\n")
+    found = _sockets_of_a_sweep(tmp_path, "ray-first", [
+        sys.executable, "-c", code, str(space), f"sqlite:///{tmp_path}/s.db"])
     wide = sorted(row for row in found if not _loopback(row[2]))
     assert not wide, f"listening beyond loopback: {wide}"
