@@ -61,6 +61,7 @@ class TrialAttrs:
     COST = "cost"  # the model's cost numbers: {params, flops}
     ORIGIN = "origin"  # why the trial was queued: "grid", "repeat" (another seed), "retry"
     RETRY_OF = "retry_of"  # number of the interrupted trial this one runs again
+    PEAK_RSS_MB = "peak_rss_mb"  # the peak resident memory of the worker that ran it (MiB)
 
 
 class StudyAttrs:

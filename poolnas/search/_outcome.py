@@ -31,13 +31,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ray.exceptions import OutOfMemoryError
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
 from poolnas.errors import StorageFault, one_line
 from poolnas.records import INTERRUPTED, TrialAttrs
+from poolnas.search._oom import WorkerOutOfMemory, oom_reason
 from poolnas.search._space import SpaceView
-from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, failure_reason
+from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, RSS_KEY, failure_reason
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
            "fault_cause"]
@@ -141,6 +143,9 @@ def error_reason(trial: Any) -> str:
                 exc = cloudpickle.load(f)
             cause = getattr(exc, "cause", None)
             name = type(exc).__name__
+            for err in (exc, cause):  # Ray's memory monitor killed the worker (_oom.py)
+                if isinstance(err, (WorkerOutOfMemory, OutOfMemoryError)):
+                    return one_line(oom_reason(str(err)), 300)
             if "ActorDied" in name or "ActorError" in name or "WorkerCrashed" in name:
                 text = str(exc).strip()
                 detail = next((ln.split("Worker exit detail:", 1)[1].strip()
@@ -185,6 +190,13 @@ class TrialOutcomes(Callback):
         self._curves: dict[str, dict[str, list[float]]] = {}
         self._last_step: dict[str, int] = {}
         self._nodes: dict[str, str] = {}
+        self._rss: dict[str, float] = {}  # a trial's worker: peak resident MiB (RSS_KEY)
+        self.out_of_memory = 0  # trials stored as out of memory
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        """The most resident memory a trial's worker held in this sweep (MiB), if reported."""
+        return max(self._rss.values(), default=None)
 
     # -- Tune callback hooks -------------------------------------------------------------
 
@@ -234,6 +246,8 @@ class TrialOutcomes(Callback):
         from poolnas.config import METRICS
 
         ot_trial = self.session.asked.get(tid)
+        if isinstance(result.get(RSS_KEY), (int, float)):
+            self._rss[tid] = max(self._rss.get(tid, 0.0), float(result[RSS_KEY]))
         step = int(result.get("training_iteration", 0))
         if ot_trial is None or tid in self.session.told or step <= self._last_step.get(tid, 0):
             return
@@ -271,6 +285,8 @@ class TrialOutcomes(Callback):
         node = attrs.get("node") or self._nodes.get(tid)
         if node:
             values[TrialAttrs.NODE] = node
+        if tid in self._rss:
+            values[TrialAttrs.PEAK_RSS_MB] = self._rss[tid]
         if reason:
             values[TrialAttrs.FAIL_REASON] = one_line(reason, 500)
         return values
@@ -297,6 +313,8 @@ class TrialOutcomes(Callback):
             self.session.unstored += 1
             self.session.on_fault(err, f"the outcome of trial {ot_trial.number}")
             return False
+        if reason and reason.startswith("out of memory"):
+            self.out_of_memory += 1
         if self.on_told is not None:
             self.on_told(state.name, value, ot_trial.number, reason)
         return True

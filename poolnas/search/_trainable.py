@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "failure_reason",
+__all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "RSS_KEY", "failure_reason",
            "run_trial", "trial_attrs"]
 
 OUTCOME_KEY = "poolnas_outcome"  # the last result: {"status": "complete"|"fail", ...}
 INVALID_KEY = "poolnas_invalid"  # in a suggested config: the reason it cannot run
 NODE_KEY = "poolnas_node"  # in each result: where the trial runs
+RSS_KEY = "poolnas_peak_rss_mb"  # in each result: the worker's peak resident memory so far
 # What the trainer returns that each trial keeps (TrialAttrs), besides metrics and curves.
 _PLAIN_ATTRS = ("n_params", "wall_time", "environment", "cost")
 
@@ -67,8 +68,16 @@ def _node_name() -> str:
     return f"{socket.gethostname()}/{node_id[:12]}"
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (Linux: ru_maxrss is in KiB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _fail(reason: str, node: str | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = {OUTCOME_KEY: {"status": "fail", "reason": reason}}
+    row: dict[str, Any] = {OUTCOME_KEY: {"status": "fail", "reason": reason},
+                           RSS_KEY: _peak_rss_mb()}
     if node:
         row[NODE_KEY] = node
     return row
@@ -122,6 +131,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
         calls += 1
         row: dict[str, Any] = dict(_numeric(metrics))
         row[NODE_KEY] = node
+        row[RSS_KEY] = _peak_rss_mb()
         if calls >= epochs:  # the last epoch: merged into the final report below
             held.append(row)
             return
@@ -141,6 +151,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
             tune.report(_fail(f"nan: final metric {key} is {value}", node))
             return
     final[NODE_KEY] = node
+    final[RSS_KEY] = _peak_rss_mb()
     final[OUTCOME_KEY] = {"status": "complete",
                           "attrs": trial_attrs(result, metrics, node, time.perf_counter() - start)}
     tune.report(final)

@@ -36,6 +36,11 @@ def format_summary(res: SweepResult) -> str:
                      "and run again")
     if res.ray_start_s or res.tune_s:
         lines.append(f"ran {res.ran} trials in {res.tune_s:.1f} s (Ray start {res.ray_start_s:.1f} s)")
+    if res.peak_rss_mb:
+        lines.append(f"memory: a trial's worker held up to {res.peak_rss_mb:.0f} MiB resident")
+    if res.out_of_memory:
+        lines.append(f"{res.out_of_memory} trials ran out of memory: Ray's memory monitor killed "
+                     "their workers (each one's fail_reason says how much it held)")
     if res.best is None:
         lines.append(f"no complete trial yet: no best {res.metric}")
     else:

@@ -50,6 +50,8 @@ class SweepResult:
     metric: str = "test_acc"
     mode: str = "max"
     tune_started: float = 0.0  # perf_counter when Tune's fit began (timings)
+    peak_rss_mb: float | None = None  # the most resident memory a trial's worker held (MiB)
+    out_of_memory: int = 0  # trials of this run stored FAIL "out of memory: ..."
     events: list[tuple[float, str, str]] = field(default_factory=list, repr=False)
 
 
@@ -176,10 +178,11 @@ def run_sweep(
         prior_best = best_trial(plan.study)
         live = _make_live(view, name, plan, prior_best, quiet, stream)
         ray_start_s = tune_s = tune_started = 0.0
+        memory: tuple[float | None, int] = (None, 0)
         if plan.remaining > 0:
             try:
                 held.enter_context(quiet_ray_logs())  # restored when the sweep returns
-                ray_start_s, tune_s, tune_started = _tune(
+                ray_start_s, tune_s, tune_started, memory = _tune(
                     view, db, name, sampler, plan.remaining, live, ray_address=ray_address,
                     max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus,
                     configs=plan.configs)
@@ -193,7 +196,8 @@ def run_sweep(
                        recovered=plan.recovered, target=plan.runs_target,
                        best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
                        metric=view.metric, mode=view.mode,
-                       tune_started=tune_started, events=list(live.events))
+                       tune_started=tune_started, events=list(live.events),
+                       peak_rss_mb=memory[0], out_of_memory=memory[1])
 
 
 def _started(final: list[Any], before: dict[str, int]) -> int:
@@ -257,12 +261,13 @@ def _experiment_name(workdir: str, name: str) -> str:
 def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, live: Any, *,
           ray_address: str | None, max_concurrent: int | None,
           trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None,
-          configs: int = 0) -> tuple[float, float, float]:
+          configs: int = 0) -> tuple[float, float, float, tuple[float | None, int]]:
     """Run Tune (``configs``: configurations the sweep samples in all, for racing). Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
     or StorageFault (the database refused a write; the sweep stopped)."""
     import optuna
     import ray
 
+    from poolnas.search._oom import oom_as_dead_worker
     from poolnas.search._outcome import StudyTrials, TrialOutcomes
     from poolnas.search._ray import connect_ray
     from poolnas.search._signals import stop_on_signals
@@ -285,7 +290,7 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
         tuner = _tuner(view, session, live, outcomes, workdir, name, num_samples,
                        _slots(view, max_concurrent), trial_fn, race)
         start = time.perf_counter()
-        with stop_on_signals(session.stop):
+        with stop_on_signals(session.stop), oom_as_dead_worker():  # an OOM kill: one trial's FAIL
             tuner.fit()
         tune_s = time.perf_counter() - start
         interrupted = outcomes.finish()  # trials Tune never finished: run again on resume
@@ -296,7 +301,7 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
         if started:
             ray.shutdown()
     _raise_if_stopped(session, interrupted, name, db)
-    return ray_start_s, tune_s, start
+    return ray_start_s, tune_s, start, (outcomes.peak_rss_mb, outcomes.out_of_memory)
 
 
 def _raise_if_stopped(session: Any, interrupted: int, name: str, db: Any) -> None:

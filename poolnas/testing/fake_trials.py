@@ -19,8 +19,8 @@ from typing import Any
 from poolnas.config import TrialConfig
 from poolnas.errors import NonFiniteLossError
 
-__all__ = ["crashing_trial", "disk_filling_trial", "nan_trial", "raising_trial", "score_of",
-           "sleep_trial"]
+__all__ = ["crashing_trial", "disk_filling_trial", "memory_trial", "nan_trial", "raising_trial",
+           "score_of", "sleep_trial"]
 
 OnEpoch = Callable[[int, dict[str, float]], None] | None
 
@@ -102,4 +102,22 @@ def disk_filling_trial(
                     f.flush()
         except OSError:  # ENOSPC: full
             pass
+    return sleep_trial(config, on_epoch=on_epoch)
+
+
+def memory_trial(
+    config: TrialConfig, *, on_epoch: OnEpoch = None, pooling: str = "max", step_mb: int = 64,
+    limit_mb: int = 4096, step_s: float = 0.05, **_: Any
+) -> dict[str, Any]:
+    """Like ``sleep_trial``; the trial whose ``attention.pooling`` is ``pooling`` first takes
+    memory, ``step_mb`` at a time (written, so resident) every ``step_s`` seconds up to
+    ``limit_mb``, as a trial whose model does not fit does, then lets it go and finishes. With
+    Ray's memory monitor set low (``RAY_memory_usage_threshold``) the monitor kills its worker
+    on the way up."""
+    if config.attention.pooling == pooling:
+        held = []
+        for _step in range(max(1, limit_mb // step_mb)):
+            held.append(bytearray(b"\x01") * (step_mb * 2**20))
+            time.sleep(step_s)
+        del held
     return sleep_trial(config, on_epoch=on_epoch)
