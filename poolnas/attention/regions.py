@@ -24,41 +24,17 @@ from __future__ import annotations
 
 import functools
 import math
-from fractions import Fraction
 from typing import NamedTuple
 
 import torch
 
-from ._checks import check_int, check_lam
+from ._checks import check_int
+from .srp_geometry import region_side  # noqa: F401 - part of this module's API
 
 _TABLE_MAX_BYTES = 16 * 2**20  # larger tables: separable indicators instead
-_HALF_WAY_TOL = Fraction(1, 10**12)  # |λ·size + 1/2 - integer| below this: a half-way case
 TABLE_CACHE_SIZE = 64  # tables kept (least recently used dropped): at most 64 x 16 MiB
 
 
-def region_side(lam: float, size: int) -> int:
-    """Side of an SRP square: ``floor(λ·size + 1/2)``, at least 1 (SRP Eq. 2).
-
-    Half-way cases round up as Eq. 2 says even when λ is a float just below the decimal:
-    λ = 0.35 on 10 rows gives 4, not 3, and so does a scheduled λ such as
-    1 + (0.1 - 1)·5/7 = 5/14 on 7 rows (3). ``λ·size + 1/2`` is computed exactly from the
-    float (``Fraction``), and a value within ``_HALF_WAY_TOL`` of an integer counts as
-    that integer: float error is ~1e-16·size, while λ·size + 1/2 is either an integer
-    (a half-way case) or at least 1/(2·size·q) away from one for a λ with denominator q.
-
-    Args:
-        lam: scale ratio λ in (0, 1].
-        size: H or W of the feature map (>= 1).
-
-    Returns:
-        An int in [1, size].
-    """
-    lam = check_lam(lam)
-    size = check_int(size, "size", 1)
-    value = Fraction(lam) * size + Fraction(1, 2)
-    nearest = round(value)
-    side = nearest if abs(value - nearest) <= _HALF_WAY_TOL else math.floor(value)
-    return min(size, max(1, side))
 
 
 def _indicators(start: torch.Tensor, side: int, size: int) -> torch.Tensor:

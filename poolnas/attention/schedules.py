@@ -11,49 +11,21 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from torch import nn
 
-from poolnas.errors import ConfigError
 
-from ._checks import check_choice, check_fraction, check_int, check_lam
+from ._checks import check_fraction
+from .srp_geometry import SCHEDULES, scheduled_lambda  # noqa: F401 - this module's API
 from .srp_pool import SRPPool
 
 if TYPE_CHECKING:
     from poolnas.config import AttentionConfig
 
-SCHEDULES = ("fixed", "linear", "epochs")
 SRP_POOLINGS = ("srp-ss", "srp-ms")
 
 
-def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str) -> float:
-    """λ at one attention site after the depth schedule (SRP Sec. 3, "Scheduled SRP").
-
-    Args:
-        lam: the target λ in (0, 1].
-        site_index: 0-based index of the attention block, in depth order.
-        num_sites: number of attention blocks in the network (>= 1).
-        schedule: ``fixed``, ``linear`` or ``epochs``.
-
-    Returns:
-        ``lam`` for fixed / epochs; ``1 + (lam - 1) · site_index / (num_sites - 1)`` for
-        linear (a float; ``region_side`` rounds its half-way cases up, Eq. 2).
-    """
-    lam = check_lam(lam)
-    check_choice(schedule, "schedule", SCHEDULES)
-    num_sites = check_int(num_sites, "num_sites", 1)
-    site_index = check_int(site_index, "site_index", 0, f" and < num_sites ({num_sites})")
-    if site_index >= num_sites:
-        raise ConfigError(
-            "site_index", site_index, f"expected an integer >= 0 and < num_sites ({num_sites})"
-        )
-    if schedule != "linear" or num_sites == 1:
-        return lam
-    # In fractions from the decimal written, then the nearest float (region_side rounds
-    # Eq. 2's half-way cases up even a few ulps off).
-    return float(1 + (Fraction(repr(lam)) - 1) * Fraction(site_index, num_sites - 1))
 
 
 def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:

@@ -2,8 +2,10 @@
 
 Area ratio = |region| / (H·W) (Luo et al., "Stochastic Region Pooling", Eq. 2 and 4-5).
 SS-SRP draws one H'×W' square, so its ratio is (H'/H)·(W'/W) exactly; MS-SRP pools the
-union of M squares, whose area varies: the figure shows its Monte Carlo mean and the
-central 95% of draws. Computed from the region sampler itself; no training involved.
+union of M squares, whose area varies: the figure shows its mean, exactly
+(``union_area_mean``: mean over the pixels of 1 - (1 - q)^M, q the chance that one square
+covers the pixel), and the central 95% of draws of the sampler's law. No training and no
+torch involved (``poolnas.attention.srp_geometry``): the report does not import it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class _SrpAreaInfo(NamedTuple):
     ss_ratio: list[float]  # (H'/H)², exact
     ms_lam: list[float]
     M: int
-    ms_mean: list[float]  # Monte Carlo mean of |union| / (H·W)
+    ms_mean: list[float]  # mean of |union| / (H·W), exact (union_area_mean)
     ms_low: list[float]  # 2.5th percentile
     ms_high: list[float]  # 97.5th percentile
     samples: int
@@ -36,21 +38,19 @@ class _SrpAreaInfo(NamedTuple):
 def _sites(config: dict[str, Any]) -> list[tuple[int, int]]:
     """(stage, H) of every attention site of the config's network, in depth order."""
     from poolnas.config import config_from_dict
-    from poolnas.models import attention_sites
+    from poolnas.models import check_model_config, plan_sites
 
-    return [(int(site["stage"]), int(site["spatial"][0]))
-            for site in attention_sites(config_from_dict(config)) if site["kind"] == "attention"]
+    cfg = config_from_dict(config)
+    check_model_config(cfg)  # as attention_sites does, without its λ column (it imports torch)
+    return [(int(site.stage), int(site.spatial[0])) for site in plan_sites(cfg)
+            if site.kind == "attention"]
 
 
 def _union_ratios(size: int, lam: float, M: int, samples: int, seed: int) -> np.ndarray:
-    """|union of M squares| / size² for ``samples`` draws of SRP's region sampler."""
-    import torch
+    """|union of M squares| / size² for ``samples`` draws of SRP's region sampler's law."""
+    from poolnas.attention.srp_geometry import union_area_draws
 
-    from poolnas.attention import sample_region_masks
-
-    gen = torch.Generator().manual_seed(seed)
-    masks = sample_region_masks(samples, size, size, lam=lam, num_regions=M, generator=gen)
-    return masks.reshape(samples, -1).double().mean(dim=1).numpy()
+    return union_area_draws(size, lam, M, samples, seed)
 
 
 def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: float = 0.6,
@@ -62,10 +62,10 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
             (sites from ``poolnas.models.attention_sites``, λ per site from
             ``poolnas.attention.scheduled_lambda``).
         ss_lam, ms_lam, M: SRP settings (defaults: the paper's SS λ=0.8, MS λ=0.6, M=5).
-        samples: Monte Carlo draws per block for MS-SRP.
+        samples: draws per block for MS-SRP's 95% band (its mean is exact).
         seed: seeds the draws, so the figure is reproducible.
     """
-    from poolnas.attention import region_side, scheduled_lambda
+    from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_mean
 
     schedule = config.get("attention", {}).get("schedule", "fixed")
     sites = _sites(config)
@@ -78,7 +78,8 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
         key = (size, lam_ms)
         if key not in cache:
             r = _union_ratios(size, lam_ms, M, samples, seed + i)
-            cache[key] = (float(r.mean()), float(np.quantile(r, 0.025)), float(np.quantile(r, 0.975)))
+            cache[key] = (union_area_mean(size, lam_ms, M), float(np.quantile(r, 0.025)),
+                          float(np.quantile(r, 0.975)))
         mean, low, high = cache[key]
         rows["spatial"].append(size)
         rows["stage"].append(stage)
@@ -119,13 +120,13 @@ def _get_study_area_info(data: StudyData, *, samples: int = 2000) -> _SrpAreaInf
 class _RanLine(NamedTuple):
     kind: str  # "SS" | "MS"
     lam: float  # λ as the space file sets it (at the last block under a schedule)
-    ratio: list[float]  # per block: exact for SS, the Monte Carlo mean for MS
+    ratio: list[float]  # per block: exact (SS: the square; MS: the union's mean)
 
 
-def _get_ran_lines(data: StudyData, info: _SrpAreaInfo, *, samples: int = 500) -> list[_RanLine]:
-    """One line per λ the study ran (besides the best's, drawn in full): SS exactly, MS as the
-    mean over ``samples`` draws at the best configuration's M."""
-    from poolnas.attention import region_side, scheduled_lambda
+def _get_ran_lines(data: StudyData, info: _SrpAreaInfo) -> list[_RanLine]:
+    """One line per λ the study ran (besides the best's, drawn in full): SS and MS (its mean
+    area at the best configuration's M) exactly."""
+    from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_mean
 
     ss, ms = _best(data, "srp-ss"), _best(data, "srp-ms")
     base = (ms or ss).config
@@ -144,8 +145,8 @@ def _get_ran_lines(data: StudyData, info: _SrpAreaInfo, *, samples: int = 500) -
                 ratio = [(region_side(v, size) / size) ** 2
                          for v, (_, size) in zip(per_block, sites, strict=True)]
             else:
-                ratio = [float(_union_ratios(size, v, info.M, samples, i).mean())
-                         for i, (v, (_, size)) in enumerate(zip(per_block, sites, strict=True))]
+                ratio = [union_area_mean(size, v, info.M)
+                         for v, (_, size) in zip(per_block, sites, strict=True)]
             out.append(_RanLine(kind, float(lam), ratio))
     return out
 
@@ -163,7 +164,7 @@ def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | Non
     ran: list[_RanLine] = []
     if data is not None:
         info = _get_study_area_info(data, samples=samples)
-        ran = _get_ran_lines(data, info, samples=max(50, samples // 4))
+        ran = _get_ran_lines(data, info)
     else:
         info = _get_srp_area_info(config or {}, samples=samples)
     fig = go.Figure()
