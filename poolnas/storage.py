@@ -21,7 +21,9 @@ __all__ = [
     "DEFAULT_STORAGE",
     "atomic_write_text",
     "check_driver",
+    "check_schema_revision",
     "check_sqlite_file",
+    "inspect_sqlite",
     "open_storage",
     "redact_url",
     "resolve_storage_url",
@@ -138,14 +140,107 @@ def sqlite_path(url: str) -> str | None:
     return os.path.expanduser(parsed.database)
 
 
-def check_sqlite_file(url: str) -> None:
-    """ConfigError when a reader's sqlite:// file does not exist (it is never created)."""
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def inspect_sqlite(path: str, url: str = "") -> tuple[str, list[str]]:
+    """What an existing SQLite file holds, read-only (nothing is written): ``("empty", [])``
+    (0 bytes, or no table), ``("optuna", tables)`` or ``("foreign", tables)`` (another
+    application's database). ConfigError when it is not a SQLite file, or a damaged one
+    (``PRAGMA quick_check``: "database disk image is malformed")."""
+    import sqlite3
+    from urllib.parse import quote
+
+    shown = redact_url(url) if url else path
+    if os.path.getsize(path) == 0:
+        return "empty", []
+    with open(path, "rb") as f:
+        header = f.read(len(_SQLITE_HEADER))
+    if header != _SQLITE_HEADER:
+        raise ConfigError("storage", shown, f"the file {path} is not a SQLite database (no SQLite "
+                          "header); nothing was written")
+    try:
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+            check = [str(r[0]) for r in conn.execute("PRAGMA quick_check(1)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as err:
+        check = [str(err)]
+    if check != ["ok"]:
+        raise ConfigError("storage", shown, f"the SQLite file {path} is damaged ({one_line(check[0], 120)}); "
+                          "nothing was written: restore it from a backup (sqlite3 .recover may save "
+                          "what is readable)")
+    if not tables:
+        return "empty", []
+    optuna = "studies" in tables and ("alembic_version" in tables or "version_info" in tables)
+    return ("optuna" if optuna else "foreign"), tables
+
+
+def check_sqlite_file(url: str, *, creating: bool = False) -> str | None:
+    """ConfigError (nothing written) unless a sqlite:// file is an Optuna database: it does not
+    exist, is a folder, is not SQLite, is damaged, is another application's database, or is
+    empty. With ``creating`` (a sweep that may create its study) a missing or empty file is
+    accepted: the sweep creates Optuna's tables in it. Returns "missing", "empty" or "optuna"
+    (None: not a SQLite file URL)."""
     path = sqlite_path(url)
-    if path is not None and not os.path.isfile(path):
+    if path is None:
+        return None
+    if not os.path.isfile(path):
+        if creating and not os.path.lexists(path):
+            return "missing"
         what = "is a folder" if os.path.isdir(path) else "does not exist"
         raise ConfigError("storage", redact_url(url),
                           f"the SQLite file {path} {what}; a sweep creates it "
                           "(check --storage or $POOLNAS_STORAGE)")
+    kind, tables = inspect_sqlite(path, url)
+    if kind == "foreign":
+        shown = ", ".join(tables[:6]) + (", ..." if len(tables) > 6 else "")
+        raise ConfigError("storage", redact_url(url),
+                          f"the SQLite file {path} is not an Optuna database (its tables: {shown}); "
+                          "nothing was written: use another file")
+    if kind == "empty" and not creating:
+        raise ConfigError("storage", redact_url(url),
+                          f"the SQLite file {path} is empty (no Optuna database yet); a sweep "
+                          "without --resume creates one")
+    return kind
+
+
+_MISSING_TABLE = re.compile(r"no such table|does not exist|UndefinedTable", re.I)
+
+
+def check_schema_revision(url: str, engine_kwargs: dict[str, Any] | None = None) -> None:
+    """ConfigError naming both revisions when the database's Optuna schema revision is not
+    this Optuna's (older: upgrade it; newer: a newer Optuna wrote it). Read-only: a database
+    without Optuna's tables (a new one) passes."""
+    import optuna
+
+    try:
+        probe = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs or {},
+                                           skip_table_creation=True, skip_compatibility_check=True)
+    except Exception as err:  # noqa: BLE001 - no Optuna tables (yet): nothing to compare
+        text = f"{err} {err.__cause__}"
+        if _MISSING_TABLE.search(text) or _SCHEMA_RACE.search(text):
+            return  # a new database, or one being created by another process this moment
+        raise  # the database cannot be reached: open_storage says so
+    try:
+        current, head = probe.get_current_version(), probe.get_head_version()
+        older = current in probe.get_all_versions()
+    except Exception:  # noqa: BLE001 - no revision stored: Optuna stamps its own
+        return
+    finally:
+        probe.engine.dispose()
+    if current == head:
+        return
+    if older:
+        raise ConfigError("storage", redact_url(url),
+                          f"its Optuna schema revision {current} is older than Optuna "
+                          f"{optuna.__version__}'s ({head}); nothing was written: back it up, then "
+                          "run optuna storage upgrade --storage URL")
+    raise ConfigError("storage", redact_url(url),
+                      f"its Optuna schema revision {current} is unknown to Optuna {optuna.__version__} "
+                      f"(newest {head}): a newer Optuna wrote it; nothing was written: pip install -U optuna")
 
 
 def check_driver(url: str) -> None:
@@ -198,7 +293,8 @@ def _rdb_storage(url: str, engine_kwargs: dict[str, Any], *, create: bool) -> An
     raise AssertionError("unreachable")
 
 
-def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: bool = True):
+def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: bool = True,
+                 existing: bool = False):
     """An Optuna RDBStorage; SQLite gets WAL and a busy timeout so a dashboard can read
     while a sweep writes.
 
@@ -207,9 +303,12 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
         timeout_s: SQLite busy timeout / PostgreSQL connect timeout.
         create: False for commands that only read (report, export, studies, dashboard): a
             SQLite file that does not exist is an error, and no empty database is created.
+        existing: a writer that needs an Optuna database already (``sweep --resume``): a
+            missing or empty SQLite file is refused like a reader's.
 
     Raises:
-        ConfigError: a bad URL, a missing SQLite file (create=False), a driver that is not
+        ConfigError: a bad URL, a missing SQLite file (create=False), a file that is not an
+            Optuna database, damaged or of another Optuna schema revision, a driver that is not
             installed (exit 2).
         StorageUnreachableError: the database cannot be reached (exit 2), naming the
             redacted URL.
@@ -219,8 +318,9 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
     from sqlalchemy.exc import SQLAlchemyError
 
     url = resolve_storage_url(url)
-    if not create:
-        check_sqlite_file(url)
+    # nothing is written to a file that is not Optuna's (or, for a writer that may create its
+    # study, missing or empty), nor to a damaged one or one of another schema revision
+    kind = check_sqlite_file(url, creating=create and not existing)
     check_driver(url)
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -230,6 +330,8 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
         if url.startswith("postgresql"):
             engine_kwargs["connect_args"] = {"connect_timeout": int(timeout_s)}
     try:  # readers create no tables (nor an empty database)
+        if kind not in ("missing", "empty"):  # a new SQLite file has no revision to compare
+            check_schema_revision(url, engine_kwargs)
         storage = _rdb_storage(url, engine_kwargs, create=create)
     except (SQLAlchemyError, StorageInternalError, ImportError, OSError) as err:
         raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {unreachable_reason(err, url)}") from None

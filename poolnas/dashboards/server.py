@@ -80,6 +80,18 @@ class _PoolnasRoutes:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception as err:  # noqa: BLE001 - a clean page naming the cause, not a traceback
+            from poolnas.storage import unreachable_reason
+
+            cause = unreachable_reason(err, str(getattr(self.storage, "url", "")))
+            body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas: storage error"
+                    f"</title></head><body><h1>Storage error</h1><p>{html.escape(cause)}</p><p>The "
+                    "database could not be read; nothing was written.</p></body></html>")
+            return _page("500 Internal Server Error", body, start_response)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # wsgiref hands PATH_INFO as latin-1 decoded bytes; study names may be UTF-8.
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
         if path == "/poolnas":

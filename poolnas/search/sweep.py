@@ -167,7 +167,10 @@ def run_sweep(
 
         local_ray_on_loopback()  # before anything imports ray
     name = check_study_name(study if study is not None else view.study)  # before any write
-    db = open_storage(url)
+    db = open_storage(url, existing=resume)  # --resume: an Optuna database already, or nothing written
+    if resume and name not in {s.study_name for s in db.get_all_studies()}:  # before the lease
+        raise ConfigError("study", name, f"no such study in {redact_url(url)}; run without --resume "
+                          "to start it")
     sampler = view.create_sampler()
     lease = hold_lease(db, name)  # one driver per study (_lease.py); a live one: exit 2
     with ExitStack() as held:  # process state (Optuna's log level): this sweep's only

@@ -72,7 +72,8 @@ def test_missing_file_and_unknown_schema(tmp_path: Path) -> None:
     other = tmp_path / "plain.db"
     with create_engine(f"sqlite:///{other}").begin() as conn:
         conn.execute(text("CREATE TABLE x (a INTEGER)"))
-    assert open_reader(f"sqlite:///{other}") is None
+    with pytest.raises(ConfigError, match="not an Optuna database"):  # another application's
+        open_reader(f"sqlite:///{other}")
 
 
 def test_quick_readers_do_not_import_optuna(tmp_path: Path) -> None:
