@@ -15,12 +15,18 @@ excluded on both sides); the median over the timed epochs of each side.
 Result (docs/benchmarks.md, "Trainer (issue 4)"): see there for the machine, versions and
 numbers of the last run.
 
-Usage: python benchmarks/bench_trainer.py [--rounds 3] [--samples 1024] [--threads 2]
+Also interleaved in the same rounds: the poolnas loop with ``channels_last: on`` (ratio to
+the same loop contiguous) and, with ``--amp``, a loop under CPU bf16 autocast (ratio to
+float32): the measurements behind the CPU defaults (docs/trainers.md, "Loop").
+
+Usage: python benchmarks/bench_trainer.py [--rounds 3] [--samples 1024] [--threads 2] [--size 16]
+       [--amp]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -34,13 +40,14 @@ from poolnas.trainers import load_dataset, train
 
 
 def _config(device: str, *, arch: str, size: int, samples: int, batch: int, augment: bool,
-            epochs: int, pooling: str) -> object:
+            epochs: int, pooling: str, channels_last: str = "off", amp: str = "off") -> object:
     return config_from_dict({
         "model": {"arch": arch, "in_channels": 3, "num_classes": 10},
         "attention": {"pooling": pooling, "lam": 0.6, "M": 5},
         "trainer": {"dataset": "synthetic", "image_size": size, "num_samples": samples,
                     "batch_size": batch, "epochs": epochs, "recipe": "paper-resnet",
-                    "val_fraction": 0.0, "augment": augment, "device": device},
+                    "val_fraction": 0.0, "augment": augment, "device": device,
+                    "channels_last": channels_last, "amp": amp},
         "seed": 0,
     })
 
@@ -103,6 +110,27 @@ def minimal_cuda_dataloader_epochs(cfg, epochs: int) -> list[float]:
     return rates
 
 
+def _bf16_epochs(cfg) -> list[float]:
+    """The minimal loop under CPU bf16 autocast (the trainer refuses ``amp: on`` on a CPU
+    without bf16 units, so this side measures what it would cost)."""
+    torch.manual_seed(0)
+    data = load_dataset(cfg.trainer, in_channels=3, num_classes=10)
+    model = build_model(cfg)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    x, y, bs = data.train_x, data.train_y, cfg.trainer.batch_size
+    rates = []
+    for _ in range(cfg.trainer.epochs):
+        t0 = time.perf_counter()
+        for i in range(0, len(y), bs):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = F.cross_entropy(model(x[i:i + bs]), y[i:i + bs])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        rates.append(len(y) / (time.perf_counter() - t0))
+    return rates
+
+
 def _interleave(rounds: int, sides: dict) -> dict[str, float]:
     """Median images/s of each side, the sides alternating round by round (first epoch
     of every call dropped as warm-up)."""
@@ -118,27 +146,40 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--samples", type=int, default=1024)
     ap.add_argument("--epochs", type=int, default=3, help="epochs per call (the first is warm-up)")
+    ap.add_argument("--size", type=int, default=16, help="image side of the synthetic data")
+    ap.add_argument("--amp", action="store_true", help="also time bf16 autocast (slow without bf16 units)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: two threads collapse on a shared 2-core machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, python {platform.python_version()}")
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}, python {platform.python_version()}, "
+          f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
-    common = dict(arch="resnet20", size=16, samples=args.samples, batch=128, epochs=args.epochs,
+    common = dict(arch="resnet20", size=args.size, samples=args.samples, batch=128, epochs=args.epochs,
                   pooling="srp-ms")
     plain = _config("cpu", augment=False, **common)
     aug = _config("cpu", augment=True, **common)
-    res = _interleave(args.rounds, {
+    sides = {
         "poolnas": lambda: poolnas_epochs(plain),
         "minimal": lambda: minimal_cpu_epochs(plain, args.epochs),
         "poolnas+augment": lambda: poolnas_epochs(aug),
-    })
-    print("CPU SE-ResNet-20 MS-SRP, synthetic 3x16x16, batch 128")
+        # the CPU defaults of issue 20 item 6, each against the same loop without it
+        "poolnas+cl": lambda: poolnas_epochs(_config("cpu", augment=False, channels_last="on", **common)),
+    }
+    if args.amp:  # bf16 autocast on this CPU (refused by the trainer where it lacks bf16 units)
+        sides["poolnas+bf16"] = lambda: _bf16_epochs(plain)
+    res = _interleave(args.rounds, sides)
+    print(f"CPU SE-ResNet-20 MS-SRP, synthetic 3x{args.size}x{args.size}, batch 128, "
+          f"{torch.get_num_threads()} threads")
     for k, v in res.items():
         print(f"  {k:16s} {v:8.1f} images/s")
     print(f"  ratio poolnas/minimal          {res['poolnas'] / res['minimal']:.3f}")
     print(f"  ratio poolnas+augment/minimal  {res['poolnas+augment'] / res['minimal']:.3f}")
+    print(f"  ratio channels_last/contiguous {res['poolnas+cl'] / res['poolnas']:.3f}")
+    if "poolnas+bf16" in res:
+        print(f"  ratio bf16 autocast/float32 (minimal loops) {res['poolnas+bf16'] / res['minimal']:.3f}")
+    print(f"# load after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
     if torch.cuda.is_available():
         print(f"# GPU {torch.cuda.get_device_name()}")

@@ -1,7 +1,7 @@
 """``create_pool``: one ``pool_type`` vocabulary for every pooling op (timm style).
 
-``gap | max | min | mix | avgmax | score | srp-ss | srp-ms | gem | std | style`` (the trial config's
-``attention.pooling`` values without ``none``). Keywords that an op does not use are
+``POOL_TYPES``: the trial config's ``attention.pooling`` values without ``none``
+(``poolnas.config``, the vocabulary's one home). Keywords that an op does not use are
 ignored, so that a factory can pass the whole config section; unknown keywords and bad
 values raise ``ConfigError`` (a ValueError) naming the argument.
 """
@@ -9,6 +9,8 @@ values raise ``ConfigError`` (a ValueError) naming the argument.
 from __future__ import annotations
 
 from typing import Any
+
+from poolnas.config import POOL_TYPES
 
 from ._base import Pool
 from ._checks import check_choice, check_int
@@ -19,7 +21,6 @@ from .score_pool import ScorePool
 from .srp_pool import SRPPool
 from .style_pool import StdPool, StylePool
 
-POOL_TYPES = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "gem", "std", "style")
 _KEYWORDS = ("lam", "M", "region", "mix_alpha", "paths", "over_epochs")
 
 

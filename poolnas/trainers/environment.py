@@ -13,10 +13,12 @@ machine, with the threads written in its config).
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import random
 from collections.abc import Iterator
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,13 +26,64 @@ import torch
 
 from poolnas.config import TrainerConfig
 
-__all__ = ["describe_environment", "resolve_threads", "trial_state"]
+__all__ = ["available_cores", "cgroup_cpus", "cpu_has_bf16", "describe_environment", "resolve_threads", "trial_state"]
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def cgroup_cpus(root: str | Path = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota of this process's cgroup in cores (v2 ``cpu.max``, else v1
+    ``cpu/cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), None when there is none."""
+    root = Path(root)
+    v2 = _read(root / "cpu.max")
+    pair = v2.split()[:2] if v2 else [_read(root / "cpu" / "cpu.cfs_quota_us"),
+                                      _read(root / "cpu" / "cpu.cfs_period_us")]
+    try:
+        quota, period = int(pair[0]), int(pair[1])  # "max" (v2) / -1 (v1): no quota
+    except (TypeError, ValueError, IndexError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def available_cores() -> int:
+    """The cores this process really has: its CPU affinity (``os.sched_getaffinity``),
+    capped by its cgroup's CPU quota (whole cores, at least 1). A container limited to 2 of
+    64 cores gets 2, where ``torch.get_num_threads()`` would say 64."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = cgroup_cpus()
+    if quota is not None:
+        n = min(n, int(quota))
+    return max(1, n)
 
 
 def resolve_threads(tc: TrainerConfig) -> int:
     """The intra-op threads a trial uses: ``trainer.num_threads``, else the process's current
-    count (in a Ray worker Ray's ``OMP_NUM_THREADS`` = the trial's CPUs; elsewhere the cores)."""
-    return int(tc.num_threads) if tc.num_threads else torch.get_num_threads()
+    count (in a Ray worker Ray's ``OMP_NUM_THREADS`` = the trial's CPUs; elsewhere torch's
+    default, the machine's cores) capped by :func:`available_cores` (more threads than cores
+    only wait for each other: OpenMP spin-waits)."""
+    return int(tc.num_threads) if tc.num_threads else min(torch.get_num_threads(), available_cores())
+
+
+def cpu_has_bf16() -> bool | None:
+    """Whether the CPU has bf16 arithmetic units (``avx512_bf16`` or ``amx_bf16`` among the
+    flags of /proc/cpuinfo); None where the flags cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})  # bf16: Arm v8.6
+    except OSError:
+        return None
+    return None
 
 
 @contextlib.contextmanager

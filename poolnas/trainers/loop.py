@@ -47,12 +47,12 @@ from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
 from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
 from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
-from poolnas.trainers.environment import describe_environment, resolve_threads, trial_state
+from poolnas.trainers.environment import cpu_has_bf16, describe_environment, resolve_threads, trial_state
 from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
 from poolnas.trainers.timing import StepTimer, cpu_load, measure_infer_ms
 
-__all__ = ["EpochCallback", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
+__all__ = ["EpochCallback", "check_amp", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 CUDA_CHECK_EVERY = 50  # steps between NaN checks on CUDA (each one is a device sync)
@@ -103,6 +103,7 @@ def prepare(config: TrialConfig, device: str | torch.device | None = None) -> tu
         c, k = custom_shape(config.trainer)
         check_data_fits(config, c, k, config.trainer.dataset)
     check_model_config(config)
+    check_amp(config, dev)
     return dev, resolve_recipe(config.trainer)
 
 
@@ -131,8 +132,20 @@ def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
     return (seed * 1_000_003 + epoch * 7919 + stream) % 2**63
 
 
+def check_amp(config: TrialConfig, dev: torch.device) -> None:
+    """Refuse ``amp: on`` on a CPU without bf16 units (ConfigError naming the field): there
+    bf16 autocast is emulated and a step measured several times slower than in float32
+    (benchmarks/bench_trainer.py --amp; docs/benchmarks.md)."""
+    if config.trainer.amp == "on" and dev.type == "cpu" and cpu_has_bf16() is False:
+        raise ConfigError("trainer.amp", "on", "expected auto or off on this CPU: it has no bf16 units "
+                          "(no avx512_bf16 / amx_bf16 flag in /proc/cpuinfo), where bf16 autocast is "
+                          "several times slower than float32")
+
+
 def _amp_setup(config: TrialConfig, dev: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, use a GradScaler)."""
+    """(autocast dtype or None, use a GradScaler); ConfigError for ``amp: on`` on a CPU
+    without bf16 units (:func:`check_amp`)."""
+    check_amp(config, dev)
     mode = config.trainer.amp
     if mode == "off" or (mode == "auto" and dev.type != "cuda"):
         return None, False
