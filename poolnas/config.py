@@ -235,6 +235,11 @@ class TrainerConfig(_Section):
     train_subset: int | None = Field(None, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_subset: int | None = Field(None, ge=1)  # stratified test examples (fast runs)
+    # When the test set is evaluated: "epoch" (after every epoch: test_acc curves) or "end"
+    # (after the last epoch only: a full 10,000-image test set costs more than a short
+    # epoch's training on a CPU; the validation split, which ASHA reads, is still evaluated
+    # every epoch).
+    test_every: Literal["epoch", "end"] = "epoch"
     # Which examples train_subset, the validation split and test_subset draw: "fixed" (the
     # same for every trial) or "per-seed" (drawn with the trial's seed: each seed a new
     # sample of the data, shared by every configuration run with that seed).

@@ -387,6 +387,14 @@ def _check_sweep(spec: SpaceFile, params: list[Param]) -> None:
     if sched.type == "asha" and sched.grace_period > max_t:
         raise ConfigError("scheduler.grace_period", sched.grace_period,
                           f"expected at most max_t ({max_t} epochs)")
+    test_every = get_path(spec.base, "trainer.test_every", "epoch")
+    objs = spec.objective if isinstance(spec.objective, list) else [spec.objective]
+    metrics = {o.metric for o in objs}
+    if sched.type == "asha" and test_every == "end" and "test_acc" in metrics:
+        # ASHA stops trials on the epochs' values: with the test set read only at the end
+        # there is no test_acc to stop on
+        raise ConfigError("base.trainer.test_every", "end",
+                          "expected epoch with scheduler asha on a test_acc objective (or scheduler fifo)")
 
 
 def max_epochs(spec: SpaceFile, params: list[Param]) -> int:

@@ -345,7 +345,9 @@ def _evaluate_epoch(run: _Run, epoch: int, train_loss: float, seen: int, t0: flo
     """The metrics of epoch ``epoch`` (from 0): val/test accuracy, loss, times."""
     kw = {"channels_last": run.channels_last, "amp_dtype": run.amp_dtype}
     val_acc = evaluate_accuracy(run.model, run.data.val_x, run.data.val_y, **kw)
-    test_acc = evaluate_accuracy(run.model, run.data.test_x, run.data.test_y, **kw)
+    last = epoch + 1 == run.tc.epochs
+    test_acc = (evaluate_accuracy(run.model, run.data.test_x, run.data.test_y, **kw)
+                if last or run.tc.test_every == "epoch" else None)  # trainer.test_every: end
     return {"epoch": epoch + 1, "val_acc": val_acc, "test_acc": test_acc,
             "train_loss": train_loss, "epoch_time": time.perf_counter() - t0,
             "images_per_s": seen / train_time if train_time > 0 else 0.0}
