@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from poolnas.config import POOLING_FIELDS
@@ -83,9 +84,10 @@ class Configuration:
         m = self.mean
         return math.sqrt(math.fsum((v - m) ** 2 for v in self.values) / (self.n - 1))
 
-    @property
+    @cached_property
     def flat(self) -> dict[str, Any]:
-        """The config as dotted keys (the params where no config was kept)."""
+        """The config as dotted keys (the params where no config was kept); computed once (a
+        configuration's config does not change after ``configurations`` built it)."""
         return flatten(self.config) if self.config else dict(self.params)
 
     def by_seed(self) -> dict[int, float]:
