@@ -51,10 +51,19 @@ def _storage(p: argparse.ArgumentParser) -> None:
                    help="SQLAlchemy URL (default: $POOLNAS_STORAGE or sqlite:///poolnas.db)")
 
 
+def _sub_storage(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a --storage given before the subcommand is kept when none comes after it
+    p.add_argument("--storage", metavar="URL", default=argparse.SUPPRESS,
+                   help="SQLAlchemy URL (default: $POOLNAS_STORAGE or sqlite:///poolnas.db)")
+
+
 # command name -> "module:function"; the function takes the parsed args and returns an exit code.
 _HANDLERS = {
     "sweep": "poolnas.search.commands:sweep_command",
     "studies": "poolnas.search.commands:studies_command",
+    "studies delete": "poolnas.search.housekeeping:housekeeping_command",
+    "studies rename": "poolnas.search.housekeeping:housekeeping_command",
+    "studies copy": "poolnas.search.housekeeping:housekeeping_command",
     "train": "poolnas.trainers.commands:train_command",
     "data digits": "poolnas.trainers.commands:data_command",
     "report": "poolnas.dashboards.commands:report_command",
@@ -86,8 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="HTML", default=None, help="write the study report here when done")
     p.add_argument("--quiet", action="store_true", help="no live view")
 
-    p = sub.add_parser("studies", help="list studies with their trial counts and best value")
+    p = sub.add_parser("studies", help="list studies (trial counts, best value); delete, rename, copy one")
     _storage(p)
+    studies = p.add_subparsers(dest="studies_command", required=False, parser_class=_Parser)
+    q = studies.add_parser("delete", help="delete a study and its trials (--yes to do it)")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
+    _sub_storage(q)
+    q = studies.add_parser("rename", help="rename a study in place (--yes to do it)")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("new", metavar="NEW")
+    q.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
+    _sub_storage(q)
+    q = studies.add_parser("copy", help="copy a study with its trials to another database")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--to", required=True, metavar="URL", help="the target database (SQLAlchemy URL)")
+    q.add_argument("--as", dest="as_name", default=None, metavar="NEW", help="its name there (default: NAME)")
+    _sub_storage(q)
 
     p = sub.add_parser("train", help="train one trial config")
     p.add_argument("--config", required=True, help="trial config (YAML or JSON)")
@@ -165,6 +189,8 @@ def _handler_key(args: argparse.Namespace) -> str:
         return f"space {args.space_command}"
     if args.command == "model":
         return f"model {args.model_command}"
+    if args.command == "studies" and args.studies_command:
+        return f"studies {args.studies_command}"
     if args.command == "data":
         return f"data {args.data_command}"
     return args.command

@@ -37,7 +37,9 @@ def _synopsis() -> dict[str, str]:
             entries[-1] += " " + line.strip()
     out: dict[str, str] = {}
     for entry in entries:
-        command = next((c for c in COMMANDS if re.match(rf"poolnas {c}(\s|$)", entry)), None)
+        # the longest command first: "poolnas studies delete" is not "poolnas studies"
+        command = next((c for c in sorted(COMMANDS, key=len, reverse=True)
+                        if re.match(rf"poolnas {c}(\s|$)", entry)), None)
         if command is not None:
             out[command] = out.get(command, "") + " " + entry
     return out
