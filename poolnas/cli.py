@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8080)
     p.add_argument("--allow-write", action="store_true", help="allow requests that change the storage")
+    p.add_argument("--i-know-its-public", action="store_true",
+                   help="with --allow-write on a non-loopback --host: serve it anyway (no authentication)")
 
     p = sub.add_parser("export", help="export the best configurations of a study")
     p.add_argument("--study", required=True)

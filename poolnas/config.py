@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from poolnas.errors import ConfigError, closest
+from poolnas.errors import ConfigError, closest, one_line
 
 __all__ = [
     "ARCH_PATTERNS",
@@ -407,6 +407,49 @@ def _check_expansion(root: yaml.Node, where: str) -> None:
                           f"expected at most {MAX_DOCUMENT_NODES} (aliases expanded)", where=where)
 
 
+MAX_INT_DIGITS = 100  # an integer of a space or config file (Python refuses > 4300 digits)
+
+
+def _check_keys_and_numbers(root: yaml.Node, where: str) -> None:
+    """Refuse a key given twice in one mapping (YAML keeps the last one silently) and integers
+    of more than MAX_INT_DIGITS digits, naming the line; each node is visited once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            digits = sum(ch.isdigit() for ch in node.value)
+            if node.tag.endswith(":int") and digits > MAX_INT_DIGITS:
+                raise ConfigError(f"line {node.start_mark.line + 1}", f"an integer of {digits} digits",
+                                  f"expected at most {MAX_INT_DIGITS} digits", where=where)
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and not key.tag.endswith(":merge"):
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in first:
+                        raise ConfigError(f"line {line}", key.value, "a duplicate key (first at line "
+                                          f"{first[key.tag, key.value]}); expected each key once in a "
+                                          "mapping", where=where)
+                    first[key.tag, key.value] = line
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object hook: a key given twice is refused (JSON keeps the last one)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ConfigError("(document)", key, "a duplicate key; expected each key once in an object")
+        out[key] = value
+    return out
+
+
 def _safe_load_bounded(text: str, where: str) -> Any:
     """yaml.safe_load (libyaml's when present) with the alias and size bounds checked on the
     composed node graph before any Python object is built."""
@@ -417,6 +460,7 @@ def _safe_load_bounded(text: str, where: str) -> Any:
         if node is None:
             return None
         _check_expansion(node, where)
+        _check_keys_and_numbers(node, where)
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -429,8 +473,10 @@ def load_config_file(path: str | Path) -> Any:
     text = _read_document_text(path)
     try:
         if Path(path).suffix == ".json":
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_json_pairs)
         return _safe_load_bounded(text, str(path))
+    except ConfigError as err:
+        raise ConfigError(err.field, err.value, err.accepted, where=str(path)) from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"line {err.lineno}", err.msg, "expected valid JSON", where=str(path)) from None
     except yaml.YAMLError as err:
@@ -441,6 +487,9 @@ def load_config_file(path: str | Path) -> Any:
     except RecursionError:
         raise ConfigError("(document)", "nested too deeply", "expected a YAML or JSON document of "
                           "a few levels", where=str(path)) from None
+    except ValueError as err:  # a JSON integer over Python's 4300 digits, say
+        raise ConfigError("(document)", one_line(str(err), 120), "expected numbers of a few digits",
+                          where=str(path)) from None
 
 
 def load_trial_config(path: str | Path) -> TrialConfig:

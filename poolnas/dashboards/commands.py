@@ -49,13 +49,19 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_host(host: str) -> None:
+def _check_host(host: str, *, allow_write: bool = False, public_ok: bool = False) -> None:
+    """A non-loopback host gets a warning; with --allow-write it is refused (anyone who reaches
+    it could change or delete studies: there is no authentication) unless --i-know-its-public."""
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         if host != "localhost":
             raise ConfigError("--host", host, "expected an IP address such as 127.0.0.1 or ::1") from None
         loopback = True
+    if not loopback and allow_write and not public_ok:
+        raise ConfigError("--host", host, "with --allow-write, expected a loopback address such as "
+                          "127.0.0.1 (the dashboard has no authentication: anyone who reaches it could "
+                          "change or delete studies); use an SSH tunnel, or add --i-know-its-public")
     if not loopback:
         print(f"poolnas: warning: serving on {host}, reachable from other machines; "
               "the dashboard has no authentication", file=sys.stderr)
@@ -66,7 +72,8 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from poolnas.dashboards.server import serve
     from poolnas.storage import open_storage
 
-    _check_host(args.host)
+    _check_host(args.host, allow_write=args.allow_write,
+                public_ok=bool(getattr(args, "i_know_its_public", False)))
     storage = open_storage(args.storage, create=False)  # a missing SQLite file: exit 2, not created
     try:
         serve(storage, args.host, args.port, allow_write=args.allow_write)

@@ -229,9 +229,24 @@ def trials_csv(data: StudyData) -> str:
              "n_params", "checkpoint", "fail_reason"]
     extra = sorted({k for r in records for k in r} - set(fixed))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fixed + extra, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = fixed + extra
+    writer.writerow([csv_cell(k) for k in columns])
     for rec in records:
-        writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
-                         for k, v in rec.items()})
+        writer.writerow([csv_cell(rec.get(k)) for k in columns])
     return out.getvalue()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): a
+# parameter value, a metric name or a fail reason from a study is text, never a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: blank for None/NaN, numbers as they are, text starting with ``= + - @``
+    (or a tab, a carriage return) prefixed with ``'`` so spreadsheets show it as text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -71,16 +71,22 @@ def importance_evaluator() -> Any:
 def param_importances(data: StudyData, *, max_importance_trials: int = 500) -> dict[str, float]:
     """Importance per searched parameter (seed left out), most important first: the numbers
     of the report's importance plot, also served to optuna-dashboard so the two agree.
-    Empty below two complete trials or when no parameter varies."""
+    Empty below two complete trials, when no parameter varies or when every trial has the
+    same value."""
     import optuna
     from optuna.trial import TrialState
 
     complete = [t for t in data.trials if t.state == TrialState.COMPLETE and t.values]
     params = _shared_params(complete, _varying_params(complete))
-    if len(complete) < 2 or not params:
-        return {}
+    if len(complete) < 2 or not params or len({t.values[0] for t in complete}) < 2:
+        return {}  # every trial the same value: no parameter explains a variance of zero
     sub = _study(_sample(complete, max_importance_trials, data.maximize), data.direction)
-    return optuna.importance.get_param_importances(sub, evaluator=importance_evaluator(), params=params)
+    try:
+        return optuna.importance.get_param_importances(sub, evaluator=importance_evaluator(), params=params)
+    except RuntimeError as err:  # fANOVA on a sample whose values do not vary
+        if "zero total variance" in str(err):
+            return {}
+        raise
 
 
 def _sample(complete: list[Any], n: int, maximize: bool) -> list[Any]:

@@ -55,6 +55,11 @@ class LeaseHolder:
         return f"host {self.host}, pid {self.pid}, since {since} (heartbeat {self.age_s:.0f} s ago)"
 
 
+class LeaseLostError(RuntimeError):
+    """Another driver took this driver's lease over (it was stopped, or lost, for longer than
+    the grace period): the sweep stopped; ``str(err)`` is one line naming the new driver."""
+
+
 class LiveDriverError(ConfigError):
     """Another driver runs this study now (exit 2, one line)."""
 
@@ -181,6 +186,7 @@ class DriverLease:
         self.owner = uuid.uuid4().hex
         self.held = False
         self.lost = threading.Event()
+        self.taken_by: LeaseHolder | None = None  # the driver that took the lease over
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -218,6 +224,18 @@ class DriverLease:
         if holder is not None:
             raise LiveDriverError(self.study_name, holder, self.grace_s)
         raise RuntimeError(f"the lease of study {self.study_name!r} kept changing hands")
+
+    def lost_error(self) -> LeaseLostError:
+        """The one line a driver whose lease was taken over ends with."""
+        who = self.taken_by
+        if who is None:
+            return LeaseLostError(f"another driver took over study {self.study_name}; this driver "
+                                  "stopped (its running trials are the new driver's to run)")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(who.since))
+        return LeaseLostError(f"another driver took over this study at {since} (host {who.host}, "
+                              f"pid {who.pid}): study {self.study_name}; this driver was stopped or "
+                              "unreachable for longer than the grace period, and stopped (its "
+                              "running trials are the new driver's to run)")
 
     def release(self) -> None:
         """Stop the heartbeat and delete the row (if it is still ours). Never raises."""
@@ -309,6 +327,13 @@ class DriverLease:
             failing = False
             if not ours:
                 self.held = False
+                try:
+                    row = self._read()
+                    if row is not None:
+                        self.taken_by = LeaseHolder(host=row.host, pid=int(row.pid),
+                                                    since=float(row.since), age_s=max(0.0, float(row.age)))
+                except Exception:  # noqa: BLE001 - the message then says less
+                    pass
                 self.lost.set()
                 log.error("study %s: another driver took over this sweep's lease; stopping",
                           self.study_name)

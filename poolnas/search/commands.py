@@ -17,6 +17,7 @@ import yaml
 
 from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import StorageFault, SweepInterrupted
+from poolnas.search._lease import LeaseLostError
 from poolnas.search.sweep import SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url, scrub_secrets, url_secrets
 
@@ -150,6 +151,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     except SweepInterrupted as stop:  # SIGINT/SIGTERM: 128 + the signal's number
         print(_resume_line(args, stop), file=sys.stderr)
         return 128 + stop.signum
+    except LeaseLostError as err:  # another driver took the study over: it runs the rest
+        print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
+        return 1
     except StorageFault as err:  # disk full, read-only database: one line naming the cause
         print(f"poolnas: {_scrub(str(err), password)}", file=sys.stderr)
         return 1

@@ -190,6 +190,8 @@ def run_sweep(
                     max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus,
                     configs=plan.configs)
             except BaseException:
+                if lease.lost.is_set():  # taken over: not UpdateFinishedTrialError, nor Ctrl-C
+                    raise lease.lost_error() from None
                 discard_if_empty(db, plan)  # a failed start leaves no empty study behind
                 raise
         live.close()
