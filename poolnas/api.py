@@ -133,6 +133,14 @@ class StudyResults:
         """The best's Δ vs the baseline corrected for selection (``poolnas.evidence.BestEffect``)."""
         return self.evidence.best_effect
 
+    def forest(self) -> Any:
+        """The forest plot (a Plotly figure): Δ vs the baseline with the verdicts' simultaneous
+        intervals, as in the report."""
+        from poolnas.dashboards.forest import forest_figure
+
+        acc = self.metric in ("test_acc", "val_acc")
+        return forest_figure(self.evidence, 100.0 if acc else 1.0, "points" if acc else "")
+
     def plan(self, delta: float) -> Any:
         """Seeds, trials and hours for every comparison to detect ``delta`` (objective units) at
         80% power (``poolnas.evidence.planning.Plan``; ``compare --plan``).

@@ -58,7 +58,7 @@ class ReportFigure(NamedTuple):
 
 def report_figures(data: StudyData) -> list[ReportFigure]:
     """The report's figures: the applicable paper figures, then Optuna's plots."""
-    out = [_verdict_figure(data), *_cost_figures(data)]
+    out = [_verdict_figure(data), _forest_figure(data), *_cost_figures(data)]
     out += [ReportFigure("paper", f.key, f.title, f.figure, f.error) for f in paper_figures(data)]
     out += [ReportFigure("optuna", f"optuna-{p.key}", p.title, p.figure, p.skipped)
             for p in optuna_plots(data)]
@@ -66,13 +66,27 @@ def report_figures(data: StudyData) -> list[ReportFigure]:
 
 
 def _verdict_figure(data: StudyData) -> ReportFigure:
-    title = "The answer: every seed, and the best configuration per value with its 95% interval"
+    title = "The answer: every seed, and the best configuration per value with its verdict's interval"
     if not evidence_of(data).configs:
         return ReportFigure("verdict", "verdict", title, None, "no complete trials yet")
     try:
         return ReportFigure("verdict", "verdict", title, plot_verdict(data), None)
     except Exception as err:  # a figure that cannot be drawn is reported, not fatal
         return ReportFigure("verdict", "verdict", title, None, f"{type(err).__name__}: {err}")
+
+
+def _forest_figure(data: StudyData) -> ReportFigure:
+    from poolnas.dashboards.forest import plot_forest
+
+    title = "Δ vs the baseline: every configuration with the simultaneous 95% interval its verdict uses"
+    ev = evidence_of(data)
+    if not ev.comparisons or len(ev.comparisons) < 2:
+        why = "no baseline configuration in the study" if ev.configs else "no complete trials yet"
+        return ReportFigure("verdict", "forest", title, None, why)
+    try:
+        return ReportFigure("verdict", "forest", title, plot_forest(data), None)
+    except Exception as err:  # a figure that cannot be drawn is reported, not fatal
+        return ReportFigure("verdict", "forest", title, None, f"{type(err).__name__}: {err}")
 
 
 def _cost_figures(data: StudyData) -> list[ReportFigure]:
@@ -182,15 +196,18 @@ def _best_table(data: StudyData, top: int) -> str:
     keys = _param_keys(configs)
     near = {id(c.config) for c in ev.near_best}
     entries = {e.config_key: e for e in rank_configurations(data, top)}
-    header = ["rank", *keys, "n", f"{data.value_label()} mean", "std", "Δ vs baseline", "95% interval",
-              "verdict", "≈ best", "params", "FLOPs", "front", "trials", "checkpoint"]
+    header = ["rank", *keys, "n", f"{data.value_label()} mean", "std", "Δ vs baseline", "n_pairs",
+              "simultaneous 95%", "mde (80%)", "verdict", "≈ best", "params", "FLOPs", "front", "trials",
+              "checkpoint"]
     rows = []
     for rank, conf in enumerate(configs, start=1):
         comp = ev.comparison_of(conf)
         entry = entries.get(conf.key)
         delta = "–" if comp is None or comp.verdict == "baseline" else _num(comp.delta, data, sign=True)
+        pairs = "–" if comp is None or comp.verdict == "baseline" else comp.n_pairs
+        mde = "–" if comp is None or comp.mde is None else "±" + _num(comp.mde, data)
         rows.append([rank, *[label(conf.params[k]) if k in conf.params else "" for k in keys], conf.n,
-                     _num(conf.mean, data), _num(conf.std, data), delta, _interval(comp, data),
+                     _num(conf.mean, data), _num(conf.std, data), delta, pairs, _interval(comp, data), mde,
                      comp.verdict if comp else "", "≈" if id(conf) in near else "",
                      count_text(entry.n_params) if entry else None,
                      si_text((entry.cost or {}).get("flops") if entry else None),
@@ -202,8 +219,8 @@ def _best_table(data: StudyData, top: int) -> str:
 
 def _comparison_rows(comps: list[Any], data: StudyData, against: str) -> str:
     return "".join(f"<li><b>{html.escape(_params_text(c.config))}</b>: {_num(c.config.mean, data)} "
-                   f"(n={c.config.n}), Δ vs {against} {_num(c.delta, data, sign=True)}, 95% interval "
-                   f"{_interval(c, data)}</li>" for c in comps)
+                   f"(n={c.config.n}), Δ vs {against} {_num(c.delta, data, sign=True)} over {c.n_pairs} "
+                   f"pairs, simultaneous 95% interval {_interval(c, data)}</li>" for c in comps)
 
 
 def _verdict_html(data: StudyData) -> str:
@@ -224,8 +241,14 @@ def _verdict_html(data: StudyData) -> str:
         parts.append(f"<p id='verdict-baseline'>Baseline ({html.escape(ev.baseline_source)}): "
                      f"<b>{html.escape(ev.baseline_text())}</b>{many}: {_num(base.mean, data)} ± "
                      f"{_num(base.std, data)} (n={base.n}).</p>")
+        from poolnas.evidence.commands import family_text, verdict_notes
+
+        scale = 100.0 if data.is_accuracy else 1.0
+        parts.append(f"<p id='verdict-family'>Family: {html.escape(family_text(ev))}.</p>")
+        parts.append("<ul id='verdict-reading'>" + "".join(f"<li>{html.escape(n)}</li>"
+                                                           for n in verdict_notes(ev, scale)) + "</ul>")
         better = ev.beats_baseline
-        parts.append("<h3>Better than the baseline (95% interval above 0)</h3>" + (
+        parts.append("<h3>Better than the baseline (simultaneous 95% interval above 0)</h3>" + (
             f"<ul id='verdict-better'>{_comparison_rows(better, data, 'baseline')}</ul>" if better else
             "<p id='verdict-better'>None: no configuration beats the baseline beyond noise.</p>"))
     best = ev.best
@@ -234,7 +257,8 @@ def _verdict_html(data: StudyData) -> str:
                  f"<b>{html.escape(_params_text(best))}</b>, {_num(best.mean, data)} ± {_num(best.std, data)} "
                  f"(n={best.n}).</p>")
     parts.append(f"<ul id='verdict-near'>{_comparison_rows(near, data, 'best')}</ul>" if near else
-                 "<p id='verdict-near'>No other configuration is within noise of it"
+                 "<p id='verdict-near'>No other configuration is indistinguishable from it (simultaneous "
+                 "95% over every other configuration)"
                  + (" that the seeds can tell" if any(c.n < 2 for c in ev.configs) else "") + ".</p>")
     few = sum(1 for c in ev.configs if c.n < 2)
     if few:

@@ -1,6 +1,8 @@
 """The answer in one figure: the objective per pooling type (or per value of the parameter
-that matters most), every seed a dot, and the best configuration at each value drawn as its
-mean with a 95% t-interval; the baseline's mean and interval as a band across.
+that matters most), every seed a dot, and the best configuration at each value drawn with the
+interval its verdict uses: the baseline's mean plus Δ, with the simultaneous 95% interval of Δ
+(``poolnas.evidence.compare``), so a bar crosses the baseline's dashed line exactly when the
+verdict is not "better" or "worse". Without a baseline: the mean with its 95% t-interval.
 
 Which parameter: ``attention.pooling`` when the study ran more than one; otherwise the
 searched parameter whose values' best means lie furthest apart.
@@ -29,11 +31,14 @@ class _Dot(NamedTuple):
 class _Column(NamedTuple):
     x: str
     config: str  # the best configuration at this value
-    mean: float
-    low: float | None  # 95% t-interval of the mean; None below two seeds
+    mean: float  # the baseline's mean + Δ (paired); the mean without a baseline
+    low: float | None  # the verdict's interval placed the same way; None: no interval
     high: float | None
     n: int
-    near_best: bool  # within noise of the study's best (or the best itself)
+    near_best: bool  # indistinguishable from the study's best (or the best itself)
+    verdict: str = ""  # against the baseline ("baseline" for it)
+    delta: float | None = None  # Δ as drawn (percent for accuracies)
+    n_pairs: int = 0
 
 
 class _VerdictInfo(NamedTuple):
@@ -86,10 +91,21 @@ def _get_verdict_info(data: StudyData) -> _VerdictInfo:
         if x not in best_at:
             continue
         c = best_at[x]
-        iv = mean_interval(c)
+        comp = ev.comparison_of(c)
+        base_mean = ev.baseline_config.mean if ev.baseline_config is not None else None
+        if comp is not None and base_mean is not None and comp.verdict != "baseline" and comp.delta is not None:
+            at = base_mean + comp.delta
+            has = comp.ci_low is not None and comp.ci_high is not None
+            columns.append(_Column(x, _describe(c, x_key), data.display(at),
+                                   data.display(base_mean + comp.ci_low) if has else None,  # type: ignore[operator]
+                                   data.display(base_mean + comp.ci_high) if has else None,  # type: ignore[operator]
+                                   c.n, id(c) in near, comp.verdict,
+                                   data.display(comp.delta) - data.display(0.0), comp.n_pairs))
+            continue
+        iv = mean_interval(c) if comp is None else None  # the baseline itself: its line
         columns.append(_Column(x, _describe(c, x_key), data.display(c.mean),
                                data.display(iv[0]) if iv else None, data.display(iv[1]) if iv else None,
-                               c.n, id(c) in near))
+                               c.n, id(c) in near, comp.verdict if comp else "", None, c.n))
     base = None
     if ev.baseline_config is not None:
         iv = mean_interval(ev.baseline_config)
@@ -104,12 +120,12 @@ def plot_verdict(data: StudyData) -> Any:
 
     info = _get_verdict_info(data)
     fig = go.Figure()
+    cols = info.columns
     if info.baseline is not None:
-        name, mean, low, high = info.baseline
-        if low is not None:
-            fig.add_hrect(y0=low, y1=high, fillcolor="rgba(120,120,120,0.15)", line_width=0)
-        fig.add_hline(y=mean, line_dash="dash", line_color="#555",
-                      annotation_text=f"baseline {name}", annotation_position="top left")
+        name, mean, _, _ = info.baseline
+        xs = [c.x for c in cols] or ["all"]
+        fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[mean, mean], mode="lines", name=f"baseline {name} (mean)",
+                                 line={"dash": "dash", "color": "#555"}, hoverinfo="skip"))
     others = [d for d in info.dots if not d.best_at_x]
     best = [d for d in info.dots if d.best_at_x]
     for dots, name, color in ((others, "other configurations (a seed each)", "rgba(150,150,150,0.55)"),
@@ -121,20 +137,39 @@ def plot_verdict(data: StudyData) -> Any:
                 marker={"color": color, "size": 7}, customdata=[[d.seed, d.trial, d.config] for d in dots],
                 hovertemplate="%{x}: %{y:.3f}<br>seed %{customdata[0]}, trial %{customdata[1]}"
                               "<br>%{customdata[2]}<extra></extra>"))
-    cols = info.columns
-    fig.add_trace(go.Scatter(
-        x=[c.x for c in cols], y=[c.mean for c in cols], mode="markers", name="mean, 95% interval",
-        marker={"symbol": ["star" if c.near_best else "diamond" for c in cols], "size": 14,
-                "color": ["#d62728" if c.near_best else "#1f77b4" for c in cols]},
-        error_y={"type": "data", "symmetric": False,
-                 "array": [(c.high - c.mean) if c.high is not None else 0 for c in cols],
-                 "arrayminus": [(c.mean - c.low) if c.low is not None else 0 for c in cols]},
-        customdata=[[c.n, c.config] for c in cols],
-        hovertemplate="%{x}: mean %{y:.3f} (n=%{customdata[0]})<br>%{customdata[1]}<extra></extra>"))
+    vs = info.baseline is not None
+    bar = ("baseline mean + Δ, simultaneous 95% interval of Δ (the verdict's)" if vs
+           else "mean, 95% t-interval")
+    for near, symbol, color, what in ((False, "diamond", "#1f77b4", ""),
+                                      (True, "star", "#d62728", "; indistinguishable from the best")):
+        part = [c for c in cols if c.near_best == near]
+        if not part:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[c.x for c in part], y=[c.mean for c in part], mode="markers", name=bar + what,
+            marker={"symbol": symbol, "size": 14, "color": color},
+            error_y={"type": "data", "symmetric": False,
+                     "array": [(c.high - c.mean) if c.high is not None else 0 for c in part],
+                     "arrayminus": [(c.mean - c.low) if c.low is not None else 0 for c in part]},
+            customdata=[[c.n, c.config, _hover_delta(c)] for c in part],
+            hovertemplate="%{x}: %{y:.3f} (n=%{customdata[0]})<br>%{customdata[2]}<br>%{customdata[1]}"
+                          "<extra></extra>"))
+    sub = ("dots: every seed; markers: the best configuration at each value, at the baseline's mean + Δ with "
+           "the verdict's simultaneous 95% interval (a bar off the dashed line: better or worse); stars: "
+           "indistinguishable from the study's best" if vs else
+           "dots: every seed; markers: the best configuration at each value, mean with 95% t-interval; "
+           "stars: indistinguishable from the study's best")
     fig.update_layout(
-        title=f"{info.y_label} per {info.x_label}<br><sup>dots: every seed; diamonds: the best configuration "
-              "at each value, mean with 95% t-interval; stars: within noise of the study's best</sup>",
+        title=f"{info.y_label} per {info.x_label}<br><sup>{sub}</sup>",
         xaxis_title=info.x_label, yaxis_title=info.y_label, template="plotly_white", boxmode="overlay",
         legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=[c.x for c in cols])
     return fig
+
+
+def _hover_delta(c: _Column) -> str:
+    if c.verdict == "baseline" or c.delta is None:
+        return c.verdict or "mean"
+    interval = "no interval" if c.low is None or c.high is None else (
+        f"[{c.low - c.mean + c.delta:+.3f}, {c.high - c.mean + c.delta:+.3f}]")
+    return f"Δ {c.delta:+.3f} {interval}, n_pairs {c.n_pairs}: {c.verdict}"

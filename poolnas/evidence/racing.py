@@ -8,7 +8,10 @@ or the configuration has ``max`` seeds. The best itself gets a seed whenever a r
 still within noise of it (in the race or at ``max``), so that pairs of seeds stay available
 to compare on and it ends with as many seeds as its closest rivals. The baseline, when
 given, runs on with the best (a seed whenever it has fewer than the best), so that every
-verdict against it has as many pairs as the race gave the best. One seed at a time per
+verdict against it has as many pairs as the race gave the best; and the best runs on (with
+the baseline) until its own verdict against the baseline is in at the level the verdict uses,
+or ``max`` seeds: a clear winner separated from every rival at 3 seeds would otherwise end
+with too few pairs for a verdict that spends α over the race's looks. One seed at a time per
 configuration: the next decision waits for that run's result.
 
 These per-pair intervals only decide where seeds go (simultaneous ones, over every rival of
@@ -29,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from poolnas.evidence._compare import _zero_width, difference, find_baseline
+from poolnas.evidence._compare import Family, _zero_width, difference, find_baseline
 from poolnas.evidence._configs import Configuration, rank
 
 __all__ = ["RacingPolicy", "RaceStatus", "race_status", "racing_requests"]
@@ -138,7 +141,10 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
     by_key = {c.key: c for c in configs}
     out: list[tuple[str, int]] = []
     base = _baseline_key(configs, baseline, mode, policy)
-    keys = (status.best, *status.racing) if (status.racing or status.capped) else ()
+    keys: tuple[str, ...] = (status.best, *status.racing) if (status.racing or status.capped) else ()
+    if base is not None and base != status.best and status.best not in keys and not _decided(
+            by_key[status.best], by_key[base], len(configs) - 1, policy):
+        keys = (status.best,)  # the best runs on until its verdict against the baseline is in
     for key in keys:
         conf = by_key[key]
         taken = set(pending.get(key, set()))
@@ -155,6 +161,18 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
             if seed is not None:
                 out.append((base, seed))
     return out
+
+
+def _decided(best: Configuration, base: Configuration, rivals: int, policy: RacingPolicy) -> bool:
+    """Whether the best's verdict against the baseline is in: "better" or "worse" at the level
+    the verdict will use (:class:`poolnas.evidence.Family` of a race), or max seeds reached."""
+    if best.n >= policy.max_seeds:
+        return True
+    fam = Family(max(rivals, 1), policy.max_seeds - policy.min_seeds + 1, policy.level, policy.max_seeds)
+    iv = difference(best, base, 1.0 - fam.alpha_at(difference(best, base).n_pairs))
+    if iv.low is None or iv.high is None or _zero_width(iv):
+        return False
+    return iv.low > 0 or iv.high < 0
 
 
 def _baseline_key(configs: Sequence[Configuration], baseline: Mapping[str, Any] | Configuration | None,

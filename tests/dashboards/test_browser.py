@@ -137,13 +137,15 @@ def test_report_verdict_in_chromium(browser, tmp_path):
     better = browser.find_element("id", "verdict-better").text
     near = browser.find_element("id", "verdict-near").text
     assert "attention.pooling=gap" in baseline and "n=3" in baseline
-    assert "srp-ms" in better and "95% interval [+" in better and "mix" not in better
-    assert "No other configuration is within noise" in near
-    # The figure's means: one marker per pooling type, the best (srp-ms) a star.
-    symbols = browser.execute_script(
-        "const t = document.getElementById('fig-verdict')._fullData.find(d => d.name && d.name.startsWith('mean'));"
-        "return [Array.from(t.x), t.marker.symbol];")
-    assert dict(zip(symbols[0], symbols[1], strict=True))["srp-ms"] == "star"
+    assert "srp-ms" in better and "simultaneous 95% interval [+" in better and "mix" not in better
+    assert "No other configuration is indistinguishable" in near
+    # The figure's markers: one per pooling type with the verdict's interval, the best (srp-ms) a star.
+    traces = browser.execute_script(
+        "return document.getElementById('fig-verdict')._fullData.filter(d => d.error_y && d.error_y.visible)"
+        ".map(d => [Array.from(d.x), d.marker.symbol, d.name]);")
+    stars = [x for xs, symbol, _ in traces if symbol == "star" for x in xs]
+    assert stars == ["srp-ms"] and all("interval" in name for _, _, name in traces)
+    assert state["forest"][0] >= 1  # the forest plot is drawn
     assert _errors(browser) == []
 
 

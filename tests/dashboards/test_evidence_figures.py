@@ -53,8 +53,10 @@ def test_report_verdict_names_baseline_winners_and_near_best(study):
     better = text.split("Better than the baseline")[1].split("Best and those")[0]
     assert "lam=0.2, attention.M=1" in better and "lam=0.2, attention.M=5" in better
     assert "lam=0.6" not in better and "max" not in better
-    ref = stats.ttest_rel([0.760, 0.775, 0.770], GAP).confidence_interval(0.95)
+    # simultaneous over the 4 configurations with an interval (max ran one seed): each at 1 - 0.05 / 4
+    ref = stats.ttest_rel([0.760, 0.775, 0.770], GAP).confidence_interval(1 - 0.05 / 4)
     assert f"[+{100 * ref.low:.2f}, +{100 * ref.high:.2f}]" in better
+    assert "Family: the 4 configurations compared with the baseline" in text
     best = text.split("Best:")[1]
     assert best.lstrip().startswith("attention.pooling=srp-ms, attention.lam=0.2, attention.M=1")
     assert "lam=0.2, attention.M=5" in best.split("(n=3).")[1]  # indistinguishable from the best
@@ -110,8 +112,12 @@ def test_verdict_figure_every_seed_a_dot(study):
     cols = {c.x: c for c in info.columns}
     assert cols["srp-ms"].near_best and cols["srp-ms"].n == 3 and cols["max"].low is None
     srp = [0.760, 0.775, 0.770]
-    ref = stats.t.interval(0.95, 2, loc=sum(srp) / 3, scale=stats.sem(srp))
-    assert (cols["srp-ms"].low, cols["srp-ms"].high) == pytest.approx((100 * ref[0], 100 * ref[1]))
+    # the verdict's interval (simultaneous over 4 comparisons), placed on the baseline's mean
+    ref = stats.ttest_rel(srp, GAP).confidence_interval(1 - 0.05 / 4)
+    base = 100 * sum(GAP) / 3
+    assert (cols["srp-ms"].low, cols["srp-ms"].high) == pytest.approx((base + 100 * ref.low, base + 100 * ref.high))
+    assert cols["srp-ms"].mean == pytest.approx(100 * sum(srp) / 3) and cols["srp-ms"].verdict == "better"
+    assert cols["srp-ms"].n_pairs == 3 and cols["gap"].low is None
     assert info.baseline[1] == pytest.approx(70.5)
 
 
