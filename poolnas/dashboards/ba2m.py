@@ -58,9 +58,12 @@ def baseline(data: StudyData) -> Baseline | None:
 
 
 def error_figure(info: CurveInfo, title: str, *, categorical: bool, base: Baseline | None = None) -> Any:
-    # Categories (stage subsets) have no order to draw a line along: markers only.
+    # Categories (stage subsets) have no order to draw a line along: markers only. R and the
+    # batch size run in powers of two: a log2 axis spaces them evenly.
     return line_figure(info.series, title=title, x_title=info.x_label, y_title=info.y_label,
-                       categorical=categorical, markers_only=categorical, baseline=base)
+                       categorical=categorical, markers_only=categorical, baseline=base,
+                       x_axis="category" if categorical else "log2",
+                       delta_label="Δ error vs baseline<br>(points; blue: lower error)")
 
 
 class Ba2mFigure(NamedTuple):

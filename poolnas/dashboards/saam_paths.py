@@ -28,5 +28,6 @@ def _get_saam_paths_info(data: StudyData) -> _curves.CurveInfo:
 
 def plot_saam_paths(data: StudyData) -> Any:
     info = _get_saam_paths_info(data)
+    # K is discrete (1, 2, 4): a categorical axis, no 1.5 tick
     return _curves.line_figure(info.series, title="SAAM: accuracy vs score paths K", x_title=info.x_label,
-                               y_title=info.y_label, baseline=_curves.baseline_line(data))
+                               y_title=info.y_label, baseline=_curves.baseline_line(data), x_axis="category")

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from poolnas.dashboards._curves import (
     BAND,
     Series,
+    _display_stat,
     baseline_line,
     distinct,
     line_figure,
@@ -21,7 +22,7 @@ __all__ = ["applies", "plot_spem_alpha"]
 
 class _SpemAlphaInfo(NamedTuple):
     fixed: list[Series]  # accuracy vs fixed α, one series per arch where several were run
-    learned: list[tuple[str, Stat]]  # (arch or metric name, mean ± std) of mix_alpha: learn
+    learned: list[tuple[str, Stat]]  # (arch where several ran, else "", mean ± std) of mix_alpha: learn
     y_label: str
     band: str
 
@@ -46,8 +47,7 @@ def applies(data: StudyData) -> bool:
 def _get_spem_alpha_info(data: StudyData) -> _SpemAlphaInfo:
     split = varying(data, ["model.arch"], _is_mix)
     fixed = series_over(data, "attention.mix_alpha", split, where=_fixed)
-    learned = [(", ".join(label(v) for v in key) or "learned α",
-                summarize(data.display(r.value) for r in rows))
+    learned = [(", ".join(label(v) for v in key), _display_stat(summarize(r.value for r in rows), data.display))
                for key, rows in sorted(group(data.rows, split, where=_learned).items(), key=str)]
     return _SpemAlphaInfo(fixed, learned, data.value_label(), BAND)
 
@@ -57,8 +57,9 @@ def plot_spem_alpha(data: StudyData) -> Any:
     info = _get_spem_alpha_info(data)
     fig = line_figure(info.fixed, title="SPEM: accuracy vs fixed α (α·max + (1−α)·min)",
                       x_title="α", y_title=info.y_label, baseline=baseline_line(data))
-    for name, stat in info.learned:
-        fig.add_hline(y=stat.mean, line_dash="dash", line_color="#2ca02c",
-                      annotation_text=f"learned α ({name}): {stat.mean:.2f} ± "
-                                      f"{f'{stat.std:.2f}' if stat.n > 1 else '–'}, n={stat.n}")
+    for name, stat in info.learned:  # black dash-dot: no series colour, no Δ colour
+        spread = f" ± {stat.std:.2f} (std)" if stat.n > 1 else " (one seed)"
+        text = f"learned α{f' ({name})' if name else ''}: {stat.mean:.2f}{spread}, n={stat.n}"
+        fig.add_hline(y=stat.mean, line_dash="dashdot", line_color="#111", annotation_text=text,
+                      annotation_position="bottom right")
     return fig

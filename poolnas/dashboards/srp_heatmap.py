@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from poolnas.dashboards._curves import BAND, distinct, sort_values
+from poolnas.dashboards._curves import BAND, _display_stat, distinct, sort_values
 from poolnas.evidence import evidence_of
 from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
 
@@ -67,8 +67,9 @@ def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
         cells = {k[2:]: v for k, v in groups.items() if k[:2] == (branch, schedule)}
         lams = sort_values([k[0] for k in cells])
         ms = sort_values([k[1] for k in cells])
-        stats = [[summarize(data.display(r.value) for r in cells.get((lam, m), [])) for lam in lams]
-                 for m in ms]
+        # the mean of the raw values, displayed once: the number compare rounds (70.52 in both)
+        stats = [[_display_stat(summarize(r.value for r in cells.get((lam, m), [])), data.display)
+                  for lam in lams] for m in ms]
         name = f"{label(branch)} branch" + (f", {label(schedule)}" if len(schedules) > 1 else "")
         panels.append(_Panel(
             name=name, lam=lams, M=ms,
@@ -87,7 +88,7 @@ def _get_srp_heatmap_info(data: StudyData) -> _SrpHeatmapInfo:
 def _cell_text(mean: float | None, std: float | None, near: bool) -> str:
     if mean is None:
         return ""
-    return f"{mean:.2f}±{'–' if std is None else f'{std:.2f}'}" + (" ★" if near else "")
+    return f"{mean:.2f} ± {'–' if std is None else f'{std:.2f}'}" + (" ★" if near else "")
 
 
 def plot_srp_heatmap(data: StudyData) -> Any:
@@ -117,7 +118,7 @@ def plot_srp_heatmap(data: StudyData) -> Any:
         ), row=1, col=i)
         fig.update_xaxes(title_text="λ", type="category", row=1, col=i)
         fig.update_yaxes(title_text="M", type="category", row=1, col=i)
-    fig.update_layout(title=f"SRP Fig. 3: MS-SRP, accuracy over (λ, M)<br><sup>{BAND}; colour: Δ vs "
+    fig.update_layout(title=f"SRP Fig. 3: MS-SRP, accuracy over (λ, M)<br><sup>cells: {BAND}; colour: Δ vs "
                             f"{info.reference}; ★ within noise of the best; blank: not run</sup>",
                       template="plotly_white")
     return fig
