@@ -13,7 +13,7 @@ and the report); pandas is imported only here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,24 +180,52 @@ def load(study: str, storage: str | None = None, *,
     return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives)
 
 
-def compare(study: str | StudyResults, storage: str | None = None, *,
-            baseline: Mapping[str, Any] | None = None) -> Any:
+def compare(study: str | StudyResults | Sequence[str | StudyResults], storage: str | None = None, *,
+            baseline: Mapping[str, Any] | None = None, metric: str | None = None,
+            mode: str | None = None) -> Any:
     """The ``poolnas compare`` table as a DataFrame (every configuration against the baseline).
 
+    Args:
+        study: a study name or :class:`StudyResults`; a list of them compares their
+            configurations side by side (``compare --study A --study B``: they must share a
+            base; a ``study`` column names the study of each configuration).
+        baseline: a partial config such as ``{"attention.pooling": "gap"}``.
+        metric: compare on this stored metric (``train_loss``, ``test_acc``, ``train_step_ms``...)
+            instead of the objective; ``mode`` ("max"/"min") its direction (default: accuracies
+            max, losses, times and costs min).
+
     Raises:
-        ConfigError: no configuration of the study matches the baseline.
+        ConfigError: no configuration matches the baseline; a baseline that is not a partial
+            config; studies whose bases differ beyond their searched keys; an unknown metric.
     """
+    from types import SimpleNamespace
+
+    from poolnas.errors import ConfigError
+    from poolnas.evidence._views import evidence_on
     from poolnas.evidence.commands import check_baseline
 
-    if isinstance(study, str):
-        res = load(study, storage, baseline=baseline)
-    elif baseline is not None:  # the same trials against another baseline
-        res = _results(study.name, study.metric, study.mode, study.raw_trials, study.space, baseline,
-                       study.objectives)
-    else:
-        res = study
-    check_baseline(res.evidence, res.name)
-    return res.configurations
+    if baseline is not None and not isinstance(baseline, Mapping):
+        raise ConfigError("baseline", type(baseline).__name__, "expected a partial config such as "
+                          "{'attention.pooling': 'gap'}; to compare studies side by side pass them "
+                          "together: poolnas.compare([study_a, study_b])")
+    items = list(study) if isinstance(study, (list, tuple)) else [study]
+    if len(items) == 1 and metric is None and mode is None:
+        one = items[0]
+        if isinstance(one, str):
+            res = load(one, storage, baseline=baseline)
+        elif baseline is not None:  # the same trials against another baseline
+            res = _results(one.name, one.metric, one.mode, one.raw_trials, one.space, baseline,
+                           one.objectives)
+        else:
+            res = one
+        check_baseline(res.evidence, res.name)
+        return res.configurations
+    results = [load(s, storage) if isinstance(s, str) else s for s in items]
+    views = [SimpleNamespace(name=r.name, trials=r.raw_trials, metric=r.metric, mode=r.mode,
+                             objectives=tuple(r.objectives), space=r.space) for r in results]
+    ev, label = evidence_on(views, metric=metric, mode=mode, baseline=baseline)
+    check_baseline(ev, label)
+    return _configurations_frame(ev)
 
 
 def plan(study: str | StudyResults, delta: float, storage: str | None = None, *,

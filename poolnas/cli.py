@@ -157,8 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="every configuration against the baseline: Δ, simultaneous 95%% "
                        "interval, verdict")
-    p.add_argument("--study", required=True)
+    p.add_argument("--study", required=True, action="append",
+                   help="a study; give several to compare them side by side (they must share a base)")
     _storage(p)
+    p.add_argument("--metric", default=None, metavar="NAME",
+                   help="compare on this stored metric (default: the objective), e.g. train_loss, test_acc")
+    p.add_argument("--mode", choices=["max", "min"], default=None,
+                   help="the metric's direction (default: accuracies max, losses, times and costs min)")
     p.add_argument("--baseline", nargs="+", metavar="KEY=VALUE", default=None,
                    help="a partial config, e.g. attention.pooling=gap (default: the space's baseline:)")
     p.add_argument("--format", choices=["table", "json"], default="table")

@@ -1,7 +1,7 @@
 """``poolnas compare``: every configuration of a study against its baseline.
 
-    poolnas compare --study S [--storage URL] [--baseline KEY=VALUE ...] [--format table|json]
-                    [--margin M] [--plan DELTA]
+    poolnas compare --study S [--study S2 ...] [--storage URL] [--baseline KEY=VALUE ...]
+                    [--metric NAME] [--mode max|min] [--format table|json] [--margin M] [--plan DELTA]
 
 The baseline is ``--baseline`` (dotted trial-config keys, YAML values), else the space
 file's ``baseline:``, else GAP when the study ran it. Verdicts are simultaneous over the
@@ -10,6 +10,10 @@ units, else the space file's ``margin:``) adds "equivalent"; ``--plan DELTA`` pr
 seeds, trials and hours would detect DELTA (``poolnas.evidence.planning``). Exit status: 0
 done, 1 no complete trial, 2 bad input (a bad --baseline, --margin or --plan, a baseline the
 study did not run, an unknown study).
+
+``--metric NAME`` compares on any stored metric with its own mode (``--mode`` overrides);
+several ``--study`` compare configurations across studies that share a base
+(:mod:`poolnas.evidence._views`; refused in one line when their bases differ).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest
-from poolnas.evidence._study import Evidence, study_evidence
+from poolnas.evidence._study import Evidence
 from poolnas.evidence.pareto import cost_means
 
 __all__ = ["compare_command", "format_json", "format_plan", "format_table", "parse_baseline", "parse_positive"]
@@ -245,20 +249,23 @@ def _plain(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from poolnas.evidence._views import evidence_on
     from poolnas.studies.reader import read_quick
 
     baseline = parse_baseline(args.baseline)
     margin = parse_positive("--margin", getattr(args, "margin", None))
     delta = parse_positive("--plan", getattr(args, "plan", None))
-    data = read_quick(args.study, args.storage)  # SQL, without Optuna: a fast start
-    ev = study_evidence(data.trials, data.metric, data.mode, space=data.space, baseline=baseline,
-                        objectives=data.objectives or None, margin=margin)
+    names = args.study if isinstance(args.study, list) else [args.study]
+    # SQL, without Optuna: a fast start; several --study: side by side (poolnas.evidence._views)
+    datas = [read_quick(name, args.storage) for name in names]
+    ev, label = evidence_on(datas, metric=getattr(args, "metric", None), mode=getattr(args, "mode", None),
+                            baseline=baseline, margin=margin)
     if not ev.configs:
-        print(f"poolnas: error: study {data.name!r} has no complete trial to compare", file=sys.stderr)
+        print(f"poolnas: error: study {label!r} has no complete trial to compare", file=sys.stderr)
         return 1
-    check_baseline(ev, data.name)
+    check_baseline(ev, label)
     if delta is not None:
-        sys.stdout.write(format_plan(ev, delta, data.name, args.format == "json"))
+        sys.stdout.write(format_plan(ev, delta, label, args.format == "json"))
         return 0
-    sys.stdout.write(format_json(ev, data.name) if args.format == "json" else format_table(ev, data.name) + "\n")
+    sys.stdout.write(format_json(ev, label) if args.format == "json" else format_table(ev, label) + "\n")
     return 0
