@@ -69,7 +69,8 @@ def image_folder_classes(root: Path) -> list[str]:
 def _check_image_folder(root: Path) -> None:
     layout = "train/<class>/<image> and test/<class>/<image> (or val/)"
     if not root.is_dir():
-        raise ConfigError("trainer.data_dir", str(root), f"no such folder; expected the ImageFolder layout {layout}")
+        raise ConfigError("trainer.data_dir", str(root),
+                          f"no such folder; expected the ImageFolder layout {layout}")
     if not (root / "train").is_dir():
         raise ConfigError("trainer.data_dir", str(root), f"no train/ folder; expected {layout}")
     test = _test_folder(root)
@@ -87,7 +88,8 @@ def _check_image_folder(root: Path) -> None:
                                   + ", ".join(classes[:10]) + (" …" if len(classes) > 10 else ""))
             if split.name == "train" and not _images(split / name):
                 raise ConfigError("trainer.data_dir", str(split / name),
-                                  f"holds no image; expected files ending in {', '.join(IMAGE_SUFFIXES[:5])}, …")
+                                  "holds no image; expected files ending in "
+                                  f"{', '.join(IMAGE_SUFFIXES[:5])}, …")
     if not any(_images(d) for d in test.iterdir() if d.is_dir()):
         raise ConfigError("trainer.data_dir", str(test), "holds no image in its class folders")
 
@@ -191,7 +193,8 @@ def _check_npz(path: Path) -> None:
         with zipfile.ZipFile(path) as z:
             names = {n[:-4] for n in z.namelist() if n.endswith(".npy")}
     except (zipfile.BadZipFile, OSError):
-        raise ConfigError("trainer.data_dir", str(path), f"is not an .npz file; expected {expected}") from None
+        raise ConfigError("trainer.data_dir", str(path),
+                          f"is not an .npz file; expected {expected}") from None
     missing = [k for k in _NPZ_KEYS if k not in names]
     if missing:
         raise ConfigError("trainer.data_dir", str(path), f"has no {', '.join(missing)} (it has "
@@ -204,9 +207,11 @@ def _check_npz(path: Path) -> None:
             raise ConfigError("trainer.data_dir", str(path), f"y_{split} has shape {ys}; expected "
                               f"({xs[0]},): one integer label per image of x_{split}")
         if yd.kind not in "iu":
-            raise ConfigError("trainer.data_dir", str(path), f"y_{split} is {yd}; expected integer labels 0..K-1")
+            raise ConfigError("trainer.data_dir", str(path),
+                              f"y_{split} is {yd}; expected integer labels 0..K-1")
         if xd.kind not in "uif" and xd.kind != "b":
-            raise ConfigError("trainer.data_dir", str(path), f"x_{split} is {xd}; expected uint8 or float images")
+            raise ConfigError("trainer.data_dir", str(path),
+                              f"x_{split} is {xd}; expected uint8 or float images")
 
 
 def _layout(shape: tuple[int, ...], key: str, path: Path) -> str:
@@ -241,7 +246,8 @@ def _npz_arrays(path: str, stamp: float) -> tuple[np.ndarray, ...]:
     p = Path(path)
     with np.load(p, allow_pickle=False) as z:
         tx, ty, sx, sy = (z[k] for k in _NPZ_KEYS)
-    out = (_nchw(tx, "x_train", p), _labels(ty, "y_train", p), _nchw(sx, "x_test", p), _labels(sy, "y_test", p))
+    out = (_nchw(tx, "x_train", p), _labels(ty, "y_train", p),
+           _nchw(sx, "x_test", p), _labels(sy, "y_test", p))
     if out[0].shape[1:] != out[2].shape[1:]:
         raise ConfigError("trainer.data_dir", path, f"x_train images are {out[0].shape[1:]} and x_test "
                           f"images {out[2].shape[1:]} (C, H, W); expected the same")

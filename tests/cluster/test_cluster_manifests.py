@@ -7,7 +7,6 @@ GPU workers whose schema fields have the types the CRD expects (issue 22 item 12
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,8 @@ def test_sbatch_passes_shellcheck():
     assert run.returncode == 0, run.stdout
 
 
-def _run_sbatch(tmp_path: Path, env_extra: dict[str, str], *args: str) -> tuple[int, list[list[str]], str]:
+def _run_sbatch(tmp_path: Path, env_extra: dict[str, str],
+                *args: str) -> tuple[int, list[list[str]], str]:
     """Run the batch script with logging stand-ins for the Slurm tools on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -80,7 +80,8 @@ def test_sbatch_starts_ray_s_pattern_then_the_sweep(tmp_path):
     assert sweep[sweep.index("poolnas"):] == ["poolnas", "sweep", "my-space.yaml", "--trials", "8",
                                               "--ray-address", "10.0.0.1:6379", "--quiet"]
     order = [i for i, c in enumerate(calls) if c[0] == "srun"]
-    assert steps.index(head) < steps.index(sweep) and all(steps.index(w) < steps.index(sweep) for w in workers)
+    last = steps.index(sweep)
+    assert steps.index(head) < last and all(steps.index(w) < last for w in workers)
     assert len(order) == 5  # the head's address, head, two workers, the sweep
     assert not any("s3cret" in part for c in calls for part in c)  # the URL stays in the environment
 

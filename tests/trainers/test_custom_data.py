@@ -109,7 +109,8 @@ def test_npz_layouts(tmp_path, layout):
 
 
 @pytest.mark.parametrize("arrays, words", [
-    ({"x_train": np.zeros((4, 3, 3)), "y_train": np.zeros(4, int), "x_test": np.zeros((2, 3, 3))}, "has no y_test"),
+    ({"x_train": np.zeros((4, 3, 3)), "y_train": np.zeros(4, int), "x_test": np.zeros((2, 3, 3))},
+     "has no y_test"),
     ({"x_train": np.zeros((4, 3, 3)), "y_train": np.zeros(3, int), "x_test": np.zeros((2, 3, 3)),
       "y_test": np.zeros(2, int)}, "y_train has shape (3,)"),
     ({"x_train": np.zeros((4, 5, 5, 5)), "y_train": np.zeros(4, int), "x_test": np.zeros((2, 5, 5, 5)),
