@@ -27,7 +27,8 @@ INTERRUPTED = "interrupted:"  # prefix of fail_reason for trials that did not ge
 # 4 (issue 20): attention modules draw their parameters from a stream of their own
 # (poolnas.models.factory.attention_seed), so a config with attention trains to other numbers
 # than before with the same seed (the backbone's init and the data order do not move);
-# trainer.subsets (default fixed = as before) added. Nothing to migrate.
+# trainer.subsets (default fixed = as before) added; trainer.channels_last: auto is
+# channels-last on the CPU too (older configs with auto read as off).
 TRIAL_CONFIG_VERSION = 4
 
 

@@ -45,8 +45,21 @@ def _schedule_and_se_bias_as_trained(doc: dict[str, Any]) -> None:
         attention.setdefault("se_bias", False)
 
 
+def _contiguous_on_cpu_as_trained(doc: dict[str, Any]) -> None:
+    """Version 4: ``trainer.channels_last: auto`` is channels-last on the CPU too (it was
+    contiguous there). A config stored before with ``auto`` reads as ``off``, the layout a
+    CPU run had (the bits of a CPU run depend on it; a CUDA run, channels-last under
+    ``auto`` before, only loses speed when retrained from it)."""
+    trainer = doc.get("trainer")
+    if trainer is None:
+        trainer = doc["trainer"] = {}
+    if isinstance(trainer, dict) and trainer.get("channels_last", "auto") == "auto":
+        trainer["channels_last"] = "off"
+
+
 # (version that introduced the change, migration of a config stored before it)
-_MIGRATIONS = ((2, _nesterov_follows_the_recipe), (3, _schedule_and_se_bias_as_trained))
+_MIGRATIONS = ((2, _nesterov_follows_the_recipe), (3, _schedule_and_se_bias_as_trained),
+               (4, _contiguous_on_cpu_as_trained))
 
 
 class MigratedConfig(NamedTuple):

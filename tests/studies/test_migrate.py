@@ -63,3 +63,18 @@ def test_version_3_keeps_old_configs_fixed_schedule_and_bias_free_se():
     assert kept.config["attention"]["schedule"] == "linear" and kept.config["attention"]["se_bias"] is False
     new = config_from_dict({})
     assert (new.attention.schedule, new.attention.se_bias) == ("linear", True)
+
+
+def test_channels_last_auto_before_version_4_reads_as_the_contiguous_layout_it_trained():
+    # before version 4, channels_last: auto was contiguous on the CPU (issue 20 item 6)
+    assert TRIAL_CONFIG_VERSION >= 4
+    cfg = synthetic.make_config({"attention.pooling": "mix"})
+    cfg["trainer"]["channels_last"] = "auto"
+    old = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: 3})
+    assert old.dropped == [] and old.config["trainer"]["channels_last"] == "off"
+    cfg["trainer"]["channels_last"] = "on"  # an explicit choice stays
+    assert migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: 3}).config["trainer"][
+        "channels_last"] == "on"
+    cfg["trainer"]["channels_last"] = "auto"
+    new = migrate_config({TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION})
+    assert new.config["trainer"]["channels_last"] == "auto"
