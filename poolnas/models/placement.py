@@ -86,7 +86,9 @@ def default_input_size(config: TrialConfig) -> int:
     trainer = config.trainer
     if trainer.dataset == "synthetic":
         return trainer.image_size or 32
-    return DATASET_INPUT_SIZE.get(trainer.dataset, 32)
+    if trainer.dataset == "imagefolder" and (trainer.crop or trainer.resize):
+        return int(trainer.crop or trainer.resize)  # the images the trainer makes (crop: default resize)
+    return DATASET_INPUT_SIZE.get(trainer.dataset, 32)  # npz, imagefolder at its own size: 32
 
 
 def natural_input_size(config: TrialConfig) -> int:

@@ -222,3 +222,13 @@ def test_sweep_on_an_image_folder_and_an_npz(tmp_path, digits_folder, digits_npz
         assert {t.user_attrs["config"]["trainer"]["dataset"] for t in trials} == {dataset}
         assert all(0.0 <= t.value <= 1.0 for t in trials)
 
+
+
+def test_cost_is_counted_at_the_size_the_trainer_makes():
+    from poolnas.config import config_from_dict
+    from poolnas.models import model_cost
+
+    digits = config_from_dict(_trial({"dataset": "digits"}))
+    for trainer in ({"resize": 8}, {"resize": 12, "crop": 8}):
+        mine = config_from_dict(_trial({"dataset": "imagefolder", **trainer}))
+        assert model_cost(mine)["flops"] == model_cost(digits)["flops"]  # 8x8 inputs, as digits
