@@ -67,6 +67,16 @@ class Param:
         n = int(math.floor((self.high - self.low) / self.step + 1e-9))  # type: ignore[operator]
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]  # type: ignore[operator]
 
+    def count(self) -> int:
+        """How many values :meth:`enumerate` gives, computed without building them."""
+        if self.kind in ("choice", "grid", "value"):
+            return len(self.values)
+        if self.kind == "int":
+            return max(0, (int(self.high) - int(self.low)) // int(self.step or 1) + 1)  # type: ignore[arg-type]
+        if self.step is None:
+            raise ValueError(f"{self.name}: a float range without step has no finite grid")
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1  # type: ignore[operator]
+
     def representatives(self) -> list[Any]:
         """Values that bound what the parameter can take (all choices; a range's two ends)."""
         if self.kind in ("float", "int"):

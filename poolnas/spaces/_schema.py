@@ -51,6 +51,10 @@ class Objective(_Strict):
     mode: Literal["max", "min"] = "max"
 
 
+MAX_REPEATS = 1000  # seeds per configuration (repeats, repeats.max, seeds:)
+MIN_CPU = 0.01  # resources.cpu: at most 100 trials per CPU (1e-6 allowed 2,000,000 at once)
+
+
 class Repeats(_Strict):
     """``repeats: {min: 2, max: 10, racing: true}``: adaptive seeds (poolnas.evidence.racing).
 
@@ -58,8 +62,8 @@ class Repeats(_Strict):
     only to configurations still within noise of the best. Without ``racing`` every
     configuration runs ``max`` seeds."""
 
-    min: int = Field(..., ge=1)
-    max: int = Field(..., ge=1)
+    min: int = Field(..., ge=1, le=MAX_REPEATS)
+    max: int = Field(..., ge=1, le=MAX_REPEATS)
     racing: bool = True
 
     @model_validator(mode="after")
@@ -77,8 +81,9 @@ class Scheduler(_Strict):
 
 
 class Resources(_Strict):
-    cpu: float = Field(1.0, gt=0.0)
-    gpu: float = Field(0.0, ge=0.0)  # fractional: 0.25 = four trials per GPU
+    cpu: float = Field(1.0, ge=MIN_CPU, le=1024, allow_inf_nan=False,
+                       description=f"CPUs per trial, at least {MIN_CPU} (at most 1/{MIN_CPU:g} trials per CPU)")
+    gpu: float = Field(0.0, ge=0.0, le=64, allow_inf_nan=False)  # fractional: 0.25 = four trials per GPU
 
 
 class Distribution(_Strict):
@@ -121,9 +126,9 @@ class SpaceFile(_Strict):
         default_factory=Objective, description="one objective, or a list: a multi-objective study")
     sampler: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
     trials: int | None = Field(None, ge=1, description="configurations to sample; grid: default the whole grid")
-    repeats: Annotated[int, Field(ge=1)] | Repeats = Field(
+    repeats: Annotated[int, Field(ge=1, le=MAX_REPEATS)] | Repeats = Field(
         1, description="seeds per configuration, or {min, max, racing}")
-    seeds: list[int] | None = Field(None, min_length=1, description="explicit seeds (default 0..repeats-1)")
+    seeds: list[int] | None = Field(None, min_length=1, max_length=MAX_REPEATS, description="explicit seeds (default 0..repeats-1)")
     baseline: dict[str, Any] | None = Field(
         None, description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")
     margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(

@@ -31,11 +31,15 @@ from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._paths import config_paths, get_path, is_section, set_path
 from poolnas.spaces._schema import DIST_KINDS, Distribution, SpaceFile
 
-__all__ = ["Space", "asha_max_t", "load_space", "max_epochs", "space_from_dict"]
+__all__ = ["MAX_GRID_CELLS", "Space", "asha_max_t", "check_grid_size", "grid_size", "load_space", "max_epochs",
+           "space_from_dict"]
 
 _DIST_KEYS = (*DIST_KINDS, "log", "step", "when", "link")
 _FINITE_SAMPLERS = ("grid", "bruteforce")
 _MODEL_CHECK_LIMIT = 512  # combinations checked against the architecture before sampling them
+# The most configurations a finite space (sampler grid or bruteforce) may have: counted before
+# any is built (``grid_size``); a grid is walked in memory, and 100,000 trainings are years.
+MAX_GRID_CELLS = 100_000
 
 
 def _check_model(config: TrialConfig) -> None:
@@ -106,8 +110,14 @@ class Space:
     def num_configs(self) -> int:
         """Configurations a sweep runs: ``trials``, else (grid, bruteforce) the whole grid."""
         if self.trials is not None:
-            return self.trials if not self.is_finite() else min(self.trials, len(self._points))
-        return len(self._points)
+            return self.trials if not self.is_finite() else min(self.trials, self.grid_size())
+        return self.grid_size()
+
+    def grid_size(self, limit: int | None = None) -> int:
+        """Configurations of the finite space (``when:`` respected), counted without building
+        any: the parameters other ones depend on are walked, the others multiply. Above
+        ``limit`` it stops counting and returns a number over the limit."""
+        return grid_size(self.params, limit)
 
     def num_runs(self) -> int:
         """Trainings a sweep runs: configurations × seeds."""
@@ -180,11 +190,12 @@ class Space:
 
     @cached_property
     def _points(self) -> list[dict[str, Any]]:
-        """The grid, expanded once (``grid()`` hands out copies)."""
+        """The grid, expanded once (``grid()`` hands out copies); refused above MAX_GRID_CELLS."""
         for p in self.params:
             if not p.enumerable:
                 raise ConfigError(f"space.{p.name}", {"float": [p.low, p.high]},
                                   "a finite grid needs choice, grid, int or float with step")
+        check_grid_size(self.params)
         return _expand(self.params, lambda p: p.enumerate())
 
     def grid_cells(self) -> list[tuple[int, dict[str, Any], int]]:
@@ -194,6 +205,41 @@ class Space:
         Racing: the first ``min`` seeds only; the race adds the others."""
         points = [{k: label_of(v) for k, v in pt.items()} for pt in self._points[: self.num_configs()]]
         return [(i, pt, s) for s in self.initial_seeds() for i, pt in enumerate(points)]
+
+
+def grid_size(params: list[Param], limit: int | None = None) -> int:
+    """See :meth:`Space.grid_size`."""
+    from collections import Counter
+
+    parents = {name for p in params for name in p.when}
+    states: Counter[tuple[tuple[str, Any], ...]] = Counter({(): 1})
+    for p in params:
+        count = p.count()
+        nxt: Counter[tuple[tuple[str, Any], ...]] = Counter()
+        for state, n in states.items():
+            if not p.applies(dict(state)):
+                nxt[state] += n
+            elif p.name in parents and (limit is None or count <= limit):
+                for v in p.enumerate():
+                    nxt[(*state, (p.name, label_of(v)))] += n
+            else:
+                nxt[state] += n * count
+        states = nxt
+        total = sum(states.values())
+        if limit is not None and total > limit:
+            return total
+    return sum(states.values())
+
+
+def check_grid_size(params: list[Param], where: str | None = None) -> int:
+    """The grid's size; ConfigError (one line) above MAX_GRID_CELLS, naming the axes."""
+    size = grid_size(params, MAX_GRID_CELLS)
+    if size > MAX_GRID_CELLS:
+        axes = " x ".join(f"{p.name} ({p.count():,})" for p in params if p.count() > 1)
+        raise ConfigError("space", f"a grid of more than {MAX_GRID_CELLS:,} configurations",
+                          f"expected at most {MAX_GRID_CELLS:,} (axes: {axes}); use fewer values, a step, "
+                          "or sampler tpe/random with trials", where=where)
+    return size
 
 
 def _expand(params: list[Param], values_of: Any) -> list[dict[str, Any]]:
@@ -380,6 +426,8 @@ def _ordered(params: list[Param]) -> list[Param]:
 
 def _check_sweep(spec: SpaceFile, params: list[Param]) -> None:
     finite = all(p.enumerable for p in params)
+    if spec.sampler in _FINITE_SAMPLERS and finite:
+        check_grid_size(params)  # counted, never built
     if spec.trials is None and not (spec.sampler in _FINITE_SAMPLERS and finite):
         raise ConfigError("trials", None, f"expected a number of trials for sampler {spec.sampler}")
     sched = spec.scheduler

@@ -17,7 +17,7 @@ def summary(space: Space) -> str:
     searched = [p.name for p in space.searched]
     seeds = space.seeds()
     if space.is_finite() and space.sampler in ("grid", "bruteforce"):
-        size = f"grid {len(space.grid())} configurations"
+        size = f"grid {space.grid_size()} configurations"
         if space.trials is not None:
             size += f" (trials: {space.num_configs()})"
     else:
