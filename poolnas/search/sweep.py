@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from poolnas.errors import ConfigError, StorageFault, SweepInterrupted
 from poolnas.process_settings import optuna_verbosity
-from poolnas.records import StudyAttrs, TrialAttrs, check_study_name
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, check_study_name
 from poolnas.search._lease import hold_lease
 from poolnas.search._prepare import discard_if_empty, prepare_study
 from poolnas.search._ray import quiet_ray_logs
@@ -52,7 +52,15 @@ class SweepResult:
     tune_started: float = 0.0  # perf_counter when Tune's fit began (timings)
     peak_rss_mb: float | None = None  # the most resident memory a trial's worker held (MiB)
     out_of_memory: int = 0  # trials of this run stored FAIL "out of memory: ..."
+    interrupted: int = 0  # of the FAIL trials: stopped by the sweep (fail_reason "interrupted: ..."), retried
     events: list[tuple[float, str, str]] = field(default_factory=list, repr=False)
+
+
+def interrupted_count(trials: list[Any]) -> int:
+    """FAIL trials that the sweep stopped while they ran (``fail_reason`` "interrupted: ..."):
+    not failures of their own; the sweep runs them again."""
+    return sum(1 for t in trials if t.state.name == "FAIL"
+               and str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "").startswith(INTERRUPTED))
 
 
 def best_trial(study: Any) -> dict[str, Any] | None:
@@ -202,7 +210,7 @@ def run_sweep(
                        best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
                        metric=view.metric, mode=view.mode,
                        tune_started=tune_started, events=list(live.events),
-                       peak_rss_mb=memory[0], out_of_memory=memory[1])
+                       peak_rss_mb=memory[0], out_of_memory=memory[1], interrupted=interrupted_count(final))
 
 
 def _started(final: list[Any], before: dict[str, int]) -> int:
@@ -216,7 +224,7 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
     from poolnas.search._live import LiveView
 
     return LiveView(study=name, metric=view.metric, mode=view.mode, target=plan.runs_target,
-                    counts=plan.counts,
+                    counts={**plan.counts, "INTERRUPTED": interrupted_count(plan.study.get_trials(deepcopy=False))},
                     best=(best["mean"], best["number"], best.get("n", 1)) if best else None,
                     stream=stream or sys.stderr, enabled=not quiet, epochs=view.max_epochs,
                     best_of=lambda: best_trial(plan.study))

@@ -52,3 +52,22 @@ def pct_text(value: float | None, *, sign: bool = False, digits: int = PCT_DIGIT
     if _bad(value):
         return "–"
     return format(float(value), ("+" if sign else "") + f".{digits}f")  # type: ignore[arg-type]
+
+
+def objective_text(value: float | None, metric: str | None, std: float | None = None,
+                   n: int | None = None) -> str:
+    """A value of ``metric`` as a person reads it: accuracies (``ACCURACY_METRICS``, stored in
+    [0, 1]) in percent at :data:`PCT_DIGITS` decimals (``70.52%``), other metrics to 4
+    significant digits; with ``std`` the spread labelled: ``70.52% ± 0.30 (std, n=3)``."""
+    from poolnas.config import ACCURACY_METRICS
+
+    if _bad(value):
+        return "–"
+    pct = metric in ACCURACY_METRICS
+    scale = 100.0 if pct else 1.0
+    main = (f"{pct_text(scale * value)}%" if pct  # type: ignore[operator]
+            else f"{value:.4g}")
+    if std is None or _bad(std) or (n is not None and n < 2):
+        return main + (" (one seed)" if n == 1 else "")
+    spread = pct_text(scale * std) if pct else f"{std:.2g}"
+    return f"{main} ± {spread} (std{f', n={n}' if n else ''})"

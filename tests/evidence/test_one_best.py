@@ -30,11 +30,11 @@ def test_summary_studies_report_and_export_agree(sqlite_url):
     res = SweepResult(study="one-best", storage=sqlite_url, counts={"COMPLETE": 7}, ran=7, recovered=0,
                       target=7, best=b, metric="test_acc", mode="max")
     text = format_summary(res)
-    assert "best test_acc (max) = 0.8000 ± 0.0100 over 3 seeds" in text
+    assert "best test_acc (max) = 80.00% ± 1.00 (std, n=3), mean over seeds" in text
     assert "reported on test data" in text
     (row,) = list_studies(open_storage(sqlite_url))
     assert abs(row.best - 0.80) < 1e-9 and row.best_n == 3
-    assert "0.8000 ± 0.0100 (n=3, best run #" in format_studies([row])
+    assert "80.00% ± 1.00 (std, n=3), mean over seeds (best seed: trial " in format_studies([row])
     data = from_study(study)
     assert rank_configurations(data, 1)[0].config["attention"]["pooling"] == "srp-ms"
     assert evidence_of(data).best.params["attention.pooling"] == "srp-ms"

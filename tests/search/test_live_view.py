@@ -38,7 +38,8 @@ def test_best_is_the_one_best_with_its_seeds_and_the_race_is_shown() -> None:
     live = LiveView(study="s", metric="val_acc", mode="max", target=12, stream=io.StringIO(),
                     best_of=lambda: best)
     live.told("COMPLETE", 0.99, 9)  # a lucky single run does not become "best"
-    assert "best val_acc 0.9100 (mean of 3 seeds, best run 7)" in live.line()
+    assert "best val_acc 91.00% (mean of 3 seeds; its best seed: trial 7)" in live.line()
+    assert "best run" not in live.line()
     live.race = SimpleNamespace(status=RaceStatus("k1", ("k2", "k3"), ("k4",), ()))
     line = live.line()
     assert "race: 3 within noise, 1 out, 0 at max seeds" in line and "of ≤ 12" in line
@@ -67,3 +68,21 @@ def test_summary_prints_the_searched_params_and_what_differs_from_the_defaults()
     assert "attention.reduction=4" in text and "trainer.epochs=4" in text
     assert "trainer.batch_size" not in text and "seed" not in text.split("best configuration:")[1]
     assert "poolnas export --study q" in text
+
+
+def test_interrupted_trials_are_counted_as_such_not_as_failed() -> None:
+    """A trial the sweep stopped (stored FAIL "interrupted: ...", run again) is not a failure:
+    the live line and the summary count it apart; a real failure still reads "failed"."""
+    out = io.StringIO()
+    live = LiveView(study="s", metric="test_acc", mode="max", target=4, stream=out,
+                    counts={"COMPLETE": 1, "FAIL": 2, "INTERRUPTED": 1})
+    assert "1 failed, 1 interrupted (retried) of 4" in live.line()
+    live.told("FAIL", None, 5, "interrupted: the sweep stopped (SIGINT) while it ran; run again on resume")
+    live.told("FAIL", None, 6, "ValueError: bad")
+    assert "2 failed, 2 interrupted (retried) of 4" in live.line()
+    assert "trial 6 failed: ValueError: bad" in out.getvalue() and "trial 5 failed" not in out.getvalue()
+    live.told("COMPLETE", 0.8, 7)
+    assert "best test_acc 80.00% (trial 7)" in live.line()
+    res = SweepResult(study="q", storage="sqlite:///x.db", counts={"COMPLETE": 4, "FAIL": 3}, ran=7,
+                      recovered=0, target=4, metric="test_acc", mode="max", interrupted=2)
+    assert "(4 complete, 0 pruned, 1 failed, 2 interrupted and retried, 0 running" in format_summary(res)
