@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["MAX_LINE", "ConfigError", "NonFiniteLossError", "StorageFault", "StorageUnreachableError",
-           "SweepInterrupted", "closest", "one_line", "short_repr"]
+           "SweepInterrupted", "closest", "one_line", "short_repr", "terminal_cell", "terminal_text"]
 
 MAX_LINE = 400  # characters of one error line on stderr
 
@@ -25,6 +25,31 @@ def short_repr(value: Any) -> str:
     """``repr(value)`` for small values; at most 200 characters for big or deep ones."""
     text = _REPR.repr(value)
     return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "…"
+
+
+MAX_CELL = 60  # characters of one cell of a terminal table (a 10 kB study name padded every row)
+
+
+def terminal_text(text: Any, *, keep_newlines: bool = False) -> str:
+    """``text`` safe for a terminal: control characters (ESC of ``\\x1b[2J``, OSC title
+    sequences, BEL, CR, DEL, C1 codes; newlines unless ``keep_newlines``) shown escaped, as
+    ``\\x1b``, never sent raw."""
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029":
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def terminal_cell(value: Any, width: int = MAX_CELL) -> str:
+    """One table cell: :func:`terminal_text` on one line, cut to ``width`` characters with …."""
+    text = terminal_text(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def one_line(text: str, limit: int = MAX_LINE) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from poolnas.errors import terminal_cell
 from poolnas.evidence import best_configuration
 from poolnas.records import StudyAttrs, study_objectives
 from poolnas.studies.reader import state_counts
@@ -49,15 +50,12 @@ def list_studies(storage: Any) -> list[StudySummary]:
 
 
 def best_text(r: StudySummary) -> str:
-    """The one best of a study as text: mean (± std, n), accuracies in percent, and the trial of
-    its best seed."""
-    from poolnas.studies.units import objective_text
-
+    """The one best of a study as text: mean (± std, n) and its best run."""
     if r.best is None:
         return "-"
     if r.best_n <= 1:  # one run: no spread to show
-        return f"{objective_text(r.best, r.metric)} (trial {r.best_trial})"
-    return f"{objective_text(r.best, r.metric, r.best_std, r.best_n)}, mean over seeds (best seed: trial {r.best_trial})"
+        return f"{r.best:.4f} (#{r.best_trial})"
+    return f"{r.best:.4f} ± {r.best_std:.4f} (n={r.best_n}, best run #{r.best_trial})"
 
 
 def _metric_text(r: StudySummary) -> str:
@@ -72,11 +70,11 @@ def format_studies(rows: list[StudySummary]) -> str:
     lines = [head]
     for r in rows:
         c = r.counts
-        lines.append([r.name, str(sum(c.values())), str(c.get("COMPLETE", 0)),
+        lines.append([terminal_cell(r.name), str(sum(c.values())), str(c.get("COMPLETE", 0)),
                       str(c.get("PRUNED", 0)), str(c.get("FAIL", 0)), str(c.get("RUNNING", 0)),
                       str(c.get("WAITING", 0)),
                       best_text(r),
-                      _metric_text(r)])
+                      terminal_cell(_metric_text(r))])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in lines)

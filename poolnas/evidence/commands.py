@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from poolnas.config import ACCURACY_METRICS
-from poolnas.errors import ConfigError, closest
+from poolnas.errors import ConfigError, closest, terminal_cell
 from poolnas.evidence._study import Evidence
 from poolnas.evidence.pareto import cost_means
 
@@ -108,11 +108,12 @@ def _param_keys(ev: Evidence) -> list[str]:
 
 
 def _cell(value: Any) -> str:
+    """A parameter's cell: control characters escaped, at most MAX_CELL characters."""
     if value is None:
         return ""
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return terminal_cell(",".join(map(str, value)))
+    return f"{value:g}" if isinstance(value, float) else terminal_cell(value)
 
 
 def format_table(ev: Evidence, study: str) -> str:
@@ -140,7 +141,7 @@ def format_table(ev: Evidence, study: str) -> str:
     many = f" (best of {ev.baseline_matches} matching)" if ev.baseline_matches > 1 else ""
     objs = (f"objectives {', '.join(f'{m} ({o})' for m, o in ev.objectives)} (best: the first's best mean)"
             if ev.multi_objective else f"{ev.metric} ({ev.mode})")
-    lines = [f"study {study}: {len(ev.configs)} configurations, {objs}; "
+    lines = [f"study {terminal_cell(study)}: {len(ev.configs)} configurations, {objs}; "
              f"baseline {ev.baseline_text()}{many} from {ev.baseline_source}; Δ paired over shared "
              f"seeds (Welch when none); family: {family_text(ev)}", table]
     lines.append(f"front (*): the Pareto front of {_over(ev)}, means over seeds; GMACs: multiply-"

@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
+from poolnas.errors import terminal_cell
+
 __all__ = ["LiveView"]
 
 
@@ -29,7 +31,7 @@ class LiveView(Callback):
                  counts: dict[str, int] | None = None, best: tuple[float, int] | None = None,
                  stream: TextIO | None = None, enabled: bool = True, epochs: int = 1,
                  best_of: Any = None) -> None:
-        self.study, self.metric, self.mode, self.target = study, metric, mode, target
+        self.study, self.metric, self.mode, self.target = terminal_cell(study), metric, mode, target
         self.epochs = max(1, int(epochs))  # of a full trial
         self.race: Any = None  # poolnas.search._race.Race when seeds race (its last status)
         self._epochs_seen: dict[str, int] = {}  # epochs reported per trial, this run
@@ -37,8 +39,7 @@ class LiveView(Callback):
         counts = counts or {}
         self.complete = counts.get("COMPLETE", 0)
         self.pruned = counts.get("PRUNED", 0)
-        self.interrupted = int(counts.get("INTERRUPTED", 0))  # FAIL "interrupted: ..." (retried)
-        self.failed = counts.get("FAIL", 0) - self.interrupted
+        self.failed = counts.get("FAIL", 0)
         self.running: set[str] = set()
         self.best = best  # (mean, trial number[, n]) of the best configuration
         # reads the one best (poolnas.evidence: the best mean over finished seeds) after each
@@ -92,12 +93,10 @@ class LiveView(Callback):
             self.complete += 1
         elif state == "PRUNED":
             self.pruned += 1
-        elif state == "FAIL" and reason and reason.startswith("interrupted:"):
-            self.interrupted += 1  # the sweep stopped it; it runs again: not a failure
         elif state == "FAIL":
             self.failed += 1
-            if reason:
-                self.note(f"{self.study}: trial {number} failed: {reason}")
+            if reason and not reason.startswith("interrupted:"):
+                self.note(f"{self.study}: trial {number} failed: {terminal_cell(reason, 300)}")
         if value is not None and state == "COMPLETE":
             if self.best_of is not None:
                 best = self.best_of()
@@ -126,7 +125,7 @@ class LiveView(Callback):
         elapsed = time.monotonic() - self._start
         if done == 0 or elapsed <= 0:
             return None
-        finished = self.complete + self.pruned + self.failed  # interrupted ones run again
+        finished = self.complete + self.pruned + self.failed
         running_epochs = sum(self._epochs_seen.get(t, 0) for t in self.running)
         left = max(0, (self.target - finished) * self.epochs - running_epochs)
         return left * elapsed / done
@@ -145,20 +144,17 @@ class LiveView(Callback):
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._start
-        from poolnas.studies.units import objective_text
-
         if self.best and len(self.best) > 2 and self.best[2] > 1:
-            best = (f"best {self.metric} {objective_text(self.best[0], self.metric)} (mean of {self.best[2]} "
-                    f"seeds; its best seed: trial {self.best[1]})")
+            best = (f"best {self.metric} {self.best[0]:.4f} (mean of {self.best[2]} seeds, "
+                    f"best run {self.best[1]})")
         elif self.best:
-            best = f"best {self.metric} {objective_text(self.best[0], self.metric)} (trial {self.best[1]})"
+            best = f"best {self.metric} {self.best[0]:.4f} (trial {self.best[1]})"
         else:
             best = f"best {self.metric} -"
         left = self.time_left()
         eta = "" if left is None else f", {'≤ ' if self.race is not None else ''}~{self._clock(left)} left"
         return (f"{self.study}: {self.complete} complete, {len(self.running)} running, "
-                f"{self.pruned} pruned, {self.failed} failed"
-                f"{f', {self.interrupted} interrupted (retried)' if self.interrupted else ''} of {'≤ ' if self.race is not None else ''}"
+                f"{self.pruned} pruned, {self.failed} failed of {'≤ ' if self.race is not None else ''}"
                 f"{self.target} | {best}{self._race_text()} | {self._clock(elapsed)}{eta}")
 
     def render(self, force: bool = False) -> None:

@@ -16,7 +16,7 @@ import sys
 import yaml
 
 from poolnas.dashboards.listing import format_studies, list_studies
-from poolnas.errors import StorageFault, SweepInterrupted
+from poolnas.errors import StorageFault, SweepInterrupted, terminal_cell, terminal_text
 from poolnas.search._lease import LeaseLostError
 from poolnas.search.sweep import SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url, scrub_secrets, url_secrets
@@ -27,12 +27,10 @@ __all__ = ["sweep_command", "studies_command", "format_summary"]
 def format_summary(res: SweepResult) -> str:
     """The end of a sweep: counts per state, the best trial and its configuration (YAML)."""
     c = res.counts
-    stopped = getattr(res, "interrupted", 0)  # stored FAIL, but stopped by the sweep and retried
     lines = [
         f"study {res.study} in {res.storage}: {sum(c.values())} trials "
-        f"({c.get('COMPLETE', 0)} complete, {c.get('PRUNED', 0)} pruned, {c.get('FAIL', 0) - stopped} failed, "
-        + (f"{stopped} interrupted and retried, " if stopped else "")
-        + f"{c.get('RUNNING', 0)} running, {c.get('WAITING', 0)} waiting); target {res.target}",
+        f"({c.get('COMPLETE', 0)} complete, {c.get('PRUNED', 0)} pruned, {c.get('FAIL', 0)} failed, "
+        f"{c.get('RUNNING', 0)} running, {c.get('WAITING', 0)} waiting); target {res.target}",
     ]
     if res.recovered:
         lines.append(f"{res.recovered} trials left running by an earlier sweep were marked FAIL "
@@ -47,13 +45,11 @@ def format_summary(res: SweepResult) -> str:
     if res.best is None:
         lines.append(f"no complete trial yet: no best {res.metric}")
     else:
-        from poolnas.studies.units import objective_text
-
         b = res.best
         n = b.get("n", 1)
-        value = objective_text(b.get("mean", b["value"]), res.metric, b.get("std"), n)
-        over = f", mean over seeds (trials {b['trials']})" if n > 1 and b.get("std") is not None else ""
-        lines.append(f"best {res.metric} ({res.mode}) = {value}{over}: "
+        spread = (f" ± {b['std']:.4f} over {n} seeds (trials {b['trials']})"
+                  if n > 1 and b.get("std") is not None else "")
+        lines.append(f"best {res.metric} ({res.mode}) = {b.get('mean', b['value']):.4f}{spread}: "
                      f"trial {b['number']}" + (" (its best seed)" if n > 1 else ""))
         lines += [f"note: {note}" for note in b.get("notes", [])]
         lines += _best_config_lines(b, res.study)
@@ -87,7 +83,8 @@ def _best_config_lines(best: dict, study: str) -> list[str]:
         differs = {k: v for k, v in _flat(config).items()
                    if k != "seed" and k not in searched and defaults.get(k, object()) != v}
         if differs:
-            lines.append("  fixed, not the default: " + ", ".join(f"{k}={v}" for k, v in differs.items()))
+            lines.append("  fixed, not the default: " + ", ".join(terminal_cell(f"{k}={v}")
+                                                                  for k, v in differs.items()))
     lines.append(f"  the whole config: poolnas export --study {shlex.quote(study)}")
     return lines
 
@@ -167,7 +164,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"poolnas: error: {type(err).__name__}: {_scrub(str(err), password)}",
               file=sys.stderr)
         return 1
-    print(format_summary(res))
+    print(terminal_text(format_summary(res), keep_newlines=True))  # no raw escape sequences
     _print_verdict(args, res)
     if args.report:
         _write_report(args, res)
