@@ -192,9 +192,13 @@ def difference(a: Configuration, b: Configuration, level: float = 0.95) -> Inter
     return Interval(delta, None, None, "none", len(shared), None)
 
 
+def _zero_width(iv: Interval) -> bool:
+    return iv.low is not None and iv.high is not None and iv.high - iv.low <= 1e-12 * max(1.0, abs(iv.delta))
+
+
 def mde_of(iv: Interval, alpha_each: float, power: float = POWER) -> float | None:
     """The smallest true |Δ| this comparison detects with ``power`` at its n, spread and α'."""
-    if iv.se is None or iv.df is None or iv.se <= 0.0:
+    if iv.se is None or iv.df is None or iv.se <= 0.0 or _zero_width(iv):
         return None
     return (t_quantile(iv.df, 1.0 - alpha_each / 2.0) + t_quantile(iv.df, power)) * iv.se
 
@@ -205,10 +209,6 @@ def mean_interval(conf: Configuration, level: float = 0.95) -> tuple[float, floa
         return None
     half = t_quantile(conf.n - 1, 1.0 - (1.0 - level) / 2.0) * math.sqrt(_var(conf.values) / conf.n)
     return conf.mean - half, conf.mean + half
-
-
-def _zero_width(iv: Interval) -> bool:
-    return iv.low is not None and iv.high is not None and iv.high - iv.low <= 1e-12 * max(1.0, abs(iv.delta))
 
 
 def _verdict(iv: Interval, maximize: bool, margin: float | None = None) -> str:
