@@ -185,6 +185,23 @@ def _params_text(conf: Any) -> str:
     return ", ".join(f"{k}={label(v)}" for k, v in conf.params.items()) or "(no searched parameter)"
 
 
+def _failures(data: StudyData, most: int = 8) -> str:
+    """The failed trials' reasons (``fail_reason``), the most frequent first, or ""."""
+    from collections import Counter
+
+    from optuna.trial import TrialState
+
+    from poolnas.records import INTERRUPTED, TrialAttrs
+
+    reasons = Counter(str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "no reason stored")
+                      for t in data.trials if t.state == TrialState.FAIL)
+    shown = [(r, n) for r, n in reasons.most_common() if not r.startswith(INTERRUPTED)][:most]
+    if not shown:
+        return ""
+    items = "".join(f"<li>{n} × <code>{html.escape(r[:500])}</code></li>" for r, n in shown)
+    return f"<p class='note'>{sum(reasons.values())} failed trials; their reasons:</p><ul>{items}</ul>"
+
+
 def _best_table(data: StudyData, top: int) -> str:
     """Every configuration (the best ``top``): parameters that do not apply are blank (no λ
     for gap); std "–" for one seed; Δ and interval against the baseline; ≈ within noise of
@@ -192,7 +209,7 @@ def _best_table(data: StudyData, top: int) -> str:
     ev = evidence_of(data)
     configs = ev.configs[:top]
     if not configs:
-        return "<p class='note'>No complete trials yet.</p>"
+        return "<p class='note'>No complete trials yet.</p>" + _failures(data)
     keys = _param_keys(configs)
     near = {id(c.config) for c in ev.near_best}
     entries = {e.config_key: e for e in rank_configurations(data, top)}

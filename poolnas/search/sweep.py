@@ -164,6 +164,10 @@ def run_sweep(
         ConnectionError: the database or the Ray cluster cannot be reached.
     """
     view = SpaceView(_load_space(space))
+    if trial_fn is None:  # the real trainer: its data must be there before anything starts
+        from poolnas.search._data import check_space_data
+
+        check_space_data(view.space)
     url = resolve_storage_url(storage)
     address = ray_address or os.environ.get("RAY_ADDRESS") or None
     if address:  # fail before anything is written
