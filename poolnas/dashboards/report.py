@@ -169,6 +169,10 @@ def _num(value: float | None, data: StudyData, fmt: str = ".2f", sign: bool = Fa
     return format(data.display(value), ("+" if sign else "") + fmt)
 
 
+def _pct(data: StudyData) -> str:
+    return "%" if data.is_accuracy else ""
+
+
 def _interval(comp: Any, data: StudyData) -> str:
     if comp is None or comp.ci_low is None:
         return "–"
@@ -256,8 +260,8 @@ def _verdict_html(data: StudyData) -> str:
     else:
         many = f" (the best of {ev.baseline_matches} that match)" if ev.baseline_matches > 1 else ""
         parts.append(f"<p id='verdict-baseline'>Baseline ({html.escape(ev.baseline_source)}): "
-                     f"<b>{html.escape(ev.baseline_text())}</b>{many}: {_num(base.mean, data)} ± "
-                     f"{_num(base.std, data)} (n={base.n}).</p>")
+                     f"<b>{html.escape(ev.baseline_text())}</b>{many}: {_num(base.mean, data)}{_pct(data)} ± "
+                     f"{_num(base.std, data)} (std, n={base.n}).</p>")
         from poolnas.evidence.commands import family_text, verdict_notes
 
         scale = 100.0 if data.is_accuracy else 1.0
@@ -271,8 +275,8 @@ def _verdict_html(data: StudyData) -> str:
     best = ev.best
     near = [c for c in ev.near_best if c.config is not best]
     parts.append(f"<h3>Best and those indistinguishable from it</h3><p id='verdict-best'>Best: "
-                 f"<b>{html.escape(_params_text(best))}</b>, {_num(best.mean, data)} ± {_num(best.std, data)} "
-                 f"(n={best.n}).</p>")
+                 f"<b>{html.escape(_params_text(best))}</b>, {_num(best.mean, data)}{_pct(data)} ± "
+                 f"{_num(best.std, data)} (std, n={best.n}; a mean over seeds).</p>")
     parts.append(f"<ul id='verdict-near'>{_comparison_rows(near, data, 'best')}</ul>" if near else
                  "<p id='verdict-near'>No other configuration is indistinguishable from it (simultaneous "
                  "95% over every other configuration)"
