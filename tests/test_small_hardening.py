@@ -52,7 +52,8 @@ def test_duplicate_keys_are_refused_naming_the_line(tmp_path: Path) -> None:
 def test_a_5000_digit_integer_is_one_line(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"big.{suffix}"
     big = "9" * 5000
-    path.write_text(f"study: a\ntrials: {big}\n" if suffix == "yaml" else f'{{"study": "a", "trials": {big}}}')
+    text = f"study: a\ntrials: {big}\n" if suffix == "yaml" else f'{{"study": "a", "trials": {big}}}'
+    path.write_text(text)
     _one_line(_validate(path), "digits")
 
 

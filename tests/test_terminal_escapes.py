@@ -32,7 +32,8 @@ def test_terminal_text_and_cell() -> None:
 def hostile_url(sqlite_url: str) -> str:
     for name in (HOSTILE, "y" * 10_000, "plain"):
         study = S.create(name, sqlite_url)
-        S.fill(study, [({"attention.pooling": "gap"}, [0.5, 0.6]), ({"attention.pooling": "max"}, [0.7, 0.8])])
+        S.fill(study, [({"attention.pooling": "gap"}, [0.5, 0.6]),
+                       ({"attention.pooling": "max"}, [0.7, 0.8])])
     return sqlite_url
 
 

@@ -82,7 +82,8 @@ class Scheduler(_Strict):
 
 class Resources(_Strict):
     cpu: float = Field(1.0, ge=MIN_CPU, le=1024, allow_inf_nan=False,
-                       description=f"CPUs per trial, at least {MIN_CPU} (at most 1/{MIN_CPU:g} trials per CPU)")
+                       description=f"CPUs per trial, at least {MIN_CPU} "
+                                   f"(at most 1/{MIN_CPU:g} trials per CPU)")
     gpu: float = Field(0.0, ge=0.0, le=64, allow_inf_nan=False)  # fractional: 0.25 = four trials per GPU
 
 

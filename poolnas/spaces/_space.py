@@ -31,8 +31,8 @@ from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._paths import config_paths, get_path, is_section, set_path
 from poolnas.spaces._schema import DIST_KINDS, Distribution, SpaceFile
 
-__all__ = ["MAX_GRID_CELLS", "Space", "asha_max_t", "check_grid_size", "grid_size", "load_space", "max_epochs",
-           "space_from_dict"]
+__all__ = ["MAX_GRID_CELLS", "Space", "asha_max_t", "check_grid_size", "grid_size", "load_space",
+           "max_epochs", "space_from_dict"]
 
 _DIST_KEYS = (*DIST_KINDS, "log", "step", "when", "link")
 _FINITE_SAMPLERS = ("grid", "bruteforce")
