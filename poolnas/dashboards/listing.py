@@ -26,6 +26,7 @@ class StudySummary:
     best_n: int = 0  # seeds the best configuration's mean is over (poolnas.evidence)
     best_std: float | None = None  # None for one seed
     objectives: list[tuple[str, str]] | None = None  # (metric, mode); several: multi-objective
+    fail_reason: str | None = None  # the most frequent reason of its failed trials (not interrupted)
 
 
 def list_studies(storage: Any) -> list[StudySummary]:
@@ -45,8 +46,20 @@ def list_studies(storage: Any) -> list[StudySummary]:
                                             if best else None),
                                 metric=objectives[0][0] if stored else None, direction=direction,
                                 best_n=best.n if best else 0, best_std=best.std if best else None,
-                                objectives=objectives))
+                                objectives=objectives, fail_reason=_fail_reason(trials)))
     return out
+
+
+def _fail_reason(trials: list[Any]) -> str | None:
+    """The most frequent ``fail_reason`` of the FAIL trials (interrupted ones left out)."""
+    from collections import Counter
+
+    from poolnas.records import INTERRUPTED, TrialAttrs
+
+    reasons = Counter(str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "no reason stored")
+                      for t in trials if t.state.name == "FAIL")
+    common = [r for r, _ in reasons.most_common() if not r.startswith(INTERRUPTED)]
+    return common[0] if common else None
 
 
 def best_text(r: StudySummary) -> str:
@@ -76,5 +89,10 @@ def format_studies(rows: list[StudySummary]) -> str:
                       best_text(r),
                       terminal_cell(_metric_text(r))])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                     for row in lines)
+    table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                      for row in lines)
+    # a study none of whose trials finished: why they failed (one line each)
+    notes = [f"{terminal_cell(r.name)}: no trial finished; {r.counts.get('FAIL', 0)} failed, most "
+             f"often: {terminal_cell(r.fail_reason, 200)}" for r in rows
+             if r.fail_reason and not r.counts.get("COMPLETE") and not r.counts.get("PRUNED")]
+    return "\n".join([table, *notes])

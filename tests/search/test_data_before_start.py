@@ -67,3 +67,20 @@ def test_the_report_names_why_trials_failed(sqlite_url: str) -> None:
     assert "No complete trials yet" in page and "3 failed trials" in page
     shown = "ConfigError: trainer.data_dir: &#x27;/x&#x27; &lt;b&gt;missing&lt;/b&gt;"
     assert f"3 × <code>{shown}</code>" in page
+
+
+def test_studies_says_why_no_trial_finished(sqlite_url: str, capsys) -> None:
+    import optuna
+
+    from poolnas.cli import main
+    from poolnas.records import TrialAttrs
+    from poolnas.testing import synthetic_studies as S
+
+    study = S.create("nodata", sqlite_url)
+    for reason in ("ConfigError: trainer.data_dir: '/x'", "ConfigError: trainer.data_dir: '/x'",
+                   "interrupted: the sweep stopped"):
+        study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                                  user_attrs={TrialAttrs.FAIL_REASON: reason}))
+    assert main(["studies", "--storage", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "nodata: no trial finished; 3 failed, most often: ConfigError: trainer.data_dir: '/x'" in out
