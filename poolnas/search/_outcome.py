@@ -268,21 +268,13 @@ class TrialOutcomes(Callback):
                 self.session.on_fault(err, f"epoch {step} of trial {ot_trial.number}")
 
     def _attrs(self, tid: str, attrs: dict[str, Any], reason: str | None) -> dict[str, Any]:
-        values: dict[str, Any] = {TrialAttrs.CURVES: attrs.get("curves") or self._curves.get(tid) or {}}
-        if attrs:
-            values.update({
-                TrialAttrs.METRICS: attrs.get("metrics") or {},
-                TrialAttrs.N_PARAMS: attrs.get("n_params"),
-                TrialAttrs.DEVICE: attrs.get("device"),
-                TrialAttrs.WALL_TIME: attrs.get("wall_time"),
-                TrialAttrs.CHECKPOINT: attrs.get("checkpoint"),
-            })
-            for key in (TrialAttrs.ENVIRONMENT, TrialAttrs.COST):
-                if attrs.get(key) is not None:
-                    values[key] = attrs[key]
-        else:
+        """The user attributes to store: the worker's (``_trainable.trial_attrs``, already under
+        their ``TrialAttrs`` names) as they are, plus what only the driver knows."""
+        values: dict[str, Any] = dict(attrs)
+        values[TrialAttrs.CURVES] = attrs.get(TrialAttrs.CURVES) or self._curves.get(tid) or {}
+        if not attrs:
             values[TrialAttrs.WALL_TIME] = time.time() - self.session.started.get(tid, time.time())
-        node = attrs.get("node") or self._nodes.get(tid)
+        node = attrs.get(TrialAttrs.NODE) or self._nodes.get(tid)
         if node:
             values[TrialAttrs.NODE] = node
         if tid in self._rss:

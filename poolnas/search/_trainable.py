@@ -24,6 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from poolnas.errors import NonFiniteLossError
+from poolnas.records import TrialAttrs
+
 __all__ = ["OUTCOME_KEY", "INVALID_KEY", "NODE_KEY", "RSS_KEY", "failure_reason",
            "run_trial", "trial_attrs"]
 
@@ -31,14 +34,12 @@ OUTCOME_KEY = "poolnas_outcome"  # the last result: {"status": "complete"|"fail"
 INVALID_KEY = "poolnas_invalid"  # in a suggested config: the reason it cannot run
 NODE_KEY = "poolnas_node"  # in each result: where the trial runs
 RSS_KEY = "poolnas_peak_rss_mb"  # in each result: the worker's peak resident memory so far
-# What the trainer returns that each trial keeps (TrialAttrs), besides metrics and curves.
-_PLAIN_ATTRS = ("n_params", "wall_time", "environment", "cost")
+# What the trainer returns that each trial keeps as it is (TrialAttrs), besides the rest below.
+_PLAIN_ATTRS = (TrialAttrs.N_PARAMS, TrialAttrs.WALL_TIME, TrialAttrs.ENVIRONMENT, TrialAttrs.COST)
 
 
 def failure_reason(err: BaseException) -> str:
     """One line naming what went wrong: NaN loss, out of memory, or the exception."""
-    from poolnas.errors import NonFiniteLossError
-
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     if isinstance(err, NonFiniteLossError):
         return f"nan: {text}"
@@ -90,17 +91,18 @@ def _plain(value: Any) -> Any:
 
 def trial_attrs(result: dict[str, Any], metrics: dict[str, float], node: str,
                 wall_time: float) -> dict[str, Any]:
-    """The user attributes of a finished trial from what the trial function returned: every
-    attribute the trainer reports (metrics, curves, n_params, device, wall_time, checkpoint,
-    environment, cost) plus the node it ran on."""
-    attrs: dict[str, Any] = {"metrics": metrics, "curves": result.get("curves") or {}, "node": node}
+    """The user attributes of a finished trial (``TrialAttrs`` names) from what the trial
+    function returned: every attribute the trainer reports (metrics, curves, n_params, device,
+    wall_time, checkpoint, environment, cost) plus the node it ran on. The one place a
+    trainer's result is reshaped: the driver stores these as they are (``_outcome``)."""
+    attrs: dict[str, Any] = {TrialAttrs.METRICS: metrics, TrialAttrs.CURVES: result.get("curves") or {},
+                             TrialAttrs.NODE: node}
     for key in _PLAIN_ATTRS:
         if result.get(key) is not None:
             attrs[key] = result[key]
-    attrs.setdefault("wall_time", wall_time)
-    attrs["wall_time"] = float(attrs["wall_time"])
-    attrs["device"] = str(result["device"]) if result.get("device") is not None else None
-    attrs["checkpoint"] = str(result["checkpoint"]) if result.get("checkpoint") else None
+    attrs[TrialAttrs.WALL_TIME] = float(attrs.get(TrialAttrs.WALL_TIME, wall_time))
+    attrs[TrialAttrs.DEVICE] = str(result["device"]) if result.get("device") is not None else None
+    attrs[TrialAttrs.CHECKPOINT] = str(result["checkpoint"]) if result.get("checkpoint") else None
     return _plain(attrs)
 
 
@@ -117,11 +119,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     if trial_fn is None:
         from poolnas.trainers import train as trial_fn
     node = _node_name()
-    try:
-        cfg = config_from_dict(config["trial_config"])
-    except Exception as err:  # validated by the driver already; be safe anyway
-        tune.report(_fail(failure_reason(err), node))
-        return
+    cfg = config_from_dict(config["trial_config"])  # validated by the driver's searcher: rebuilt only
     epochs = cfg.trainer.epochs
     held: list[dict[str, Any]] = []
     calls = 0
