@@ -79,8 +79,10 @@ class Result:
         var = max(self.bias_adj_sq / a - (self.bias_adj / a) ** 2, 0.0)
         return {"bias_adj_se": math.sqrt(var / a), "fw": self.fw / s,
                 "power": self.power / s if cell.scenario != "null" else math.nan,
-                "bias_naive": self.bias_naive / max(self.naive_count, 1), "bias_adj": self.bias_adj / max(self.adj_count, 1),
-                "dropped": self.dropped / s if cell.design == "racing" and cell.scenario != "null" else math.nan,
+                "bias_naive": self.bias_naive / max(self.naive_count, 1),
+                "bias_adj": self.bias_adj / max(self.adj_count, 1),
+                "dropped": (self.dropped / s if cell.design == "racing" and cell.scenario != "null"
+                            else math.nan),
                 "trials": self.trials / (s * (cell.k + 1) * MAX)}
 
 
@@ -90,7 +92,9 @@ def _config(j: int) -> dict[str, Any]:
 
 
 def _params(j: int) -> dict[str, Any]:
-    return {"attention.pooling": "gap"} if j == 0 else {"attention.pooling": "mix", "attention.mix_alpha": j / 1000.0}
+    if j == 0:
+        return {"attention.pooling": "gap"}
+    return {"attention.pooling": "mix", "attention.mix_alpha": j / 1000.0}
 
 
 class _Study:
@@ -262,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         r = simulate(cell, args.studies, rng).row(cell)
         design = f"fixed {cell.n}" if cell.design == "fixed" else f"racing {MIN}-{MAX}"
         print(f"| {cell.k} | {cell.sigma:g} | {cell.tails} | {design} | {cell.scenario} | {r['fw']:.3f} | "
-              f"{_fmt(r['power'])} | {r['bias_naive']:+.2f} | {r['bias_adj']:+.2f} ± {r['bias_adj_se']:.2f} | "
+              f"{_fmt(r['power'])} | {r['bias_naive']:+.2f} | "
+              f"{r['bias_adj']:+.2f} ± {r['bias_adj_se']:.2f} | "
               f"{_fmt(r['dropped'])} | "
               f"{r['trials']:.2f} |", flush=True)
     print(f"# {time.time() - t0:.0f} s")

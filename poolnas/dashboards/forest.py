@@ -40,8 +40,10 @@ def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> Any:
             name=f"{verdict}: Δ with its simultaneous 95% interval",
             marker={"color": color, "size": 10, "symbol": "square"},
             error_x={"type": "data", "symmetric": False,
-                     "array": [(c.ci_high - c.delta) * scale if c.ci_high is not None else 0 for _, c in part],
-                     "arrayminus": [(c.delta - c.ci_low) * scale if c.ci_low is not None else 0 for _, c in part]},
+                     "array": [(c.ci_high - c.delta) * scale if c.ci_high is not None else 0
+                               for _, c in part],
+                     "arrayminus": [(c.delta - c.ci_low) * scale if c.ci_low is not None else 0
+                                    for _, c in part]},
             customdata=[[_interval(c, scale), c.n_pairs, "–" if c.mde is None else f"±{c.mde * scale:.2f}",
                          c.verdict] for _, c in part],
             hovertemplate="%{y}<br>Δ %{x:+.2f} " + unit + ", interval %{customdata[0]}<br>n_pairs "
@@ -63,7 +65,8 @@ def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> Any:
     if ev.margin is not None:
         sub += f"; dotted: the equivalence margin ±{ev.margin * scale:g}"
     fig.update_layout(
-        title=f"Δ vs baseline {ev.baseline_text()} ({ev.metric}{', ' + unit if unit else ''})<br><sup>{sub}</sup>",
+        title=(f"Δ vs baseline {ev.baseline_text()} ({ev.metric}{', ' + unit if unit else ''})"
+               f"<br><sup>{sub}</sup>"),
         xaxis_title=f"Δ {ev.metric}{' (' + unit + ')' if unit else ''} vs baseline", template="plotly_white",
         legend={"orientation": "h", "y": -0.25}, height=max(350, 40 * len(rows) + 200))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(reversed(names)))

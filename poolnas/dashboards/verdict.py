@@ -93,7 +93,8 @@ def _get_verdict_info(data: StudyData) -> _VerdictInfo:
         c = best_at[x]
         comp = ev.comparison_of(c)
         base_mean = ev.baseline_config.mean if ev.baseline_config is not None else None
-        if comp is not None and base_mean is not None and comp.verdict != "baseline" and comp.delta is not None:
+        vs_base = comp is not None and comp.verdict != "baseline" and comp.delta is not None
+        if comp is not None and base_mean is not None and vs_base:
             at = base_mean + comp.delta
             has = comp.ci_low is not None and comp.ci_high is not None
             columns.append(_Column(x, _describe(c, x_key), data.display(at),
@@ -124,7 +125,8 @@ def plot_verdict(data: StudyData) -> Any:
     if info.baseline is not None:
         name, mean, _, _ = info.baseline
         xs = [c.x for c in cols] or ["all"]
-        fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[mean, mean], mode="lines", name=f"baseline {name} (mean)",
+        fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[mean, mean], mode="lines",
+                                 name=f"baseline {name} (mean)",
                                  line={"dash": "dash", "color": "#555"}, hoverinfo="skip"))
     others = [d for d in info.dots if not d.best_at_x]
     best = [d for d in info.dots if d.best_at_x]

@@ -160,7 +160,8 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     return Evidence(metric=metric, mode=mode, configs=configs, best=configs[0] if configs else None,
                     baseline=partial, baseline_source=source, baseline_config=base,
                     baseline_matches=hits, comparisons=comparisons,
-                    near_best=indistinguishable(configs, mode, level=level, looks=looks, final=final), notes=notes,
+                    near_best=indistinguishable(configs, mode, level=level, looks=looks, final=final),
+                    notes=notes,
                     family=family, looks=looks, margin=margin, best_effect=effect,
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
 

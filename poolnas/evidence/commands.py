@@ -30,7 +30,8 @@ from poolnas.errors import ConfigError, closest, terminal_cell
 from poolnas.evidence._study import Evidence
 from poolnas.evidence.pareto import cost_means
 
-__all__ = ["compare_command", "format_json", "format_plan", "format_table", "parse_baseline", "parse_positive"]
+__all__ = ["compare_command", "format_json", "format_plan", "format_table", "parse_baseline",
+           "parse_positive"]
 
 
 
@@ -172,13 +173,15 @@ def verdict_notes(ev: Evidence, scale: float = 1.0) -> list[str]:
            "level); n too small: fewer than two runs, or a zero-width interval (the same difference on "
            "every seed)"]
     if ev.margin is not None:
-        out.append(f"equivalent: the simultaneous interval lies inside the margin ±{ev.margin * scale:g}{pts} "
+        out.append("equivalent: the simultaneous interval lies inside the margin "
+                   f"±{ev.margin * scale:g}{pts} "
                    "(TOST at the family's level)")
     eff = ev.best_effect
     if eff is not None:
         same = ("both halves picked the same configuration" if eff.agrees
                 else "the halves picked different configurations")
-        out.append(f"best's Δ corrected for selection: {_num(eff.delta, scale, '.2f', True)}{pts} (picked on half "
+        out.append(f"best's Δ corrected for selection: {_num(eff.delta, scale, '.2f', True)}{pts} "
+                   "(picked on half "
                    f"the seeds, measured on the other, both ways; {eff.n_held_out} held-out pairs; {same}); "
                    "the Δ in the table is the best's over the seeds it was picked on, inflated by the pick")
     return out
@@ -238,9 +241,11 @@ def format_plan(ev: Evidence, delta: float, study: str, as_json: bool = False) -
         return (f"study {study}: to detect ±{_num(delta, s, 'g')}{pts} against the baseline in every one of "
                 f"{p.family} comparisons (80% power, each at α' = {p.alpha_each:.2g}): {why}; spread of the "
                 f"differences {sd}\n")
-    hours = "–" if p.hours is None else f"{p.hours:.1f} h of trials at one at a time ({p.trial_seconds:.0f} s each)"
-    return (f"study {study}: to detect ±{_num(delta, s, 'g')}{pts} against the baseline with 80% power in every "
-            f"one of {p.family} comparisons (each at α' = {p.alpha_each:.2g}): {p.seeds} seeds per configuration "
+    hours = ("–" if p.hours is None else
+             f"{p.hours:.1f} h of trials at one at a time ({p.trial_seconds:.0f} s each)")
+    return (f"study {study}: to detect ±{_num(delta, s, 'g')}{pts} against the baseline with 80% power "
+            f"in every one of {p.family} comparisons (each at α' = {p.alpha_each:.2g}): {p.seeds} seeds "
+            "per configuration "
             f"({p.seeds_typical} at the typical spread {sd}), {p.trials} trials for {p.configurations} "
             f"configurations, {hours}; from this study's spread and trial times\n")
 

@@ -63,9 +63,10 @@ class RaceStatus:
 
 
 def _in_race(conf: Configuration, best: Configuration, policy: RacingPolicy) -> bool:
-    """Within noise of the best (or too few runs to tell), at ``policy.level`` per pair. An interval of zero width (the same difference on every
-    shared seed, as accuracies on a small test set move in steps) measures no spread yet: it
-    keeps the configuration in the race until ``max`` seeds."""
+    """Within noise of the best (or too few runs to tell), at ``policy.level`` per pair. An
+    interval of zero width (the same difference on every shared seed, as accuracies on a small
+    test set move in steps) measures no spread yet: it keeps the configuration in the race
+    until ``max`` seeds."""
     iv = difference(conf, best, policy.level)
     if iv.low is None or iv.high is None:
         return True

@@ -89,12 +89,13 @@ def test_baseline_flag_overrides_and_bad_input_exits_2(study_url, capsys):
 
 @pytest.mark.integration
 def test_margin_and_plan(study_url, capsys):
-    assert main(["compare", "--study", "cmp", "--storage", study_url, "--margin", "0.5", "--format", "json"]) == 0
+    cmd = ["compare", "--study", "cmp", "--storage", study_url]
+    assert main([*cmd, "--margin", "0.5", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     rows = {r["params"]["attention.pooling"]: r for r in doc["configurations"]}
     assert rows["mix"]["verdict"] == "equivalent" and doc["margin"] == 0.5
     assert rows["srp-ms"]["verdict"] == "better"  # a difference outranks the margin
-    assert main(["compare", "--study", "cmp", "--storage", study_url, "--plan", "0.01", "--format", "json"]) == 0
+    assert main([*cmd, "--plan", "0.01", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert plan["family"] == 3 and plan["seeds"] >= 2 and plan["trials"] == plan["seeds"] * 4
     assert main(["compare", "--study", "cmp", "--storage", study_url, "--plan", "0.01"]) == 0
