@@ -86,7 +86,10 @@ class StudySearcher(Searcher):
         view, study = self.session.view, self.session.study
         origin = ot_trial.user_attrs.get(TrialAttrs.ORIGIN)
         params, seed = view.sample(ot_trial)
-        if view.repeated and origin is None:
+        # A new configuration's other seeds are queued, except under the grid sampler, which
+        # runs every cell x seed itself, seed-major: every configuration's seed s before any
+        # configuration's seed s + 1, so a sweep stopped early has tried every configuration.
+        if view.repeated and origin is None and view.sampler != "grid":
             base = {k: v for k, v in ot_trial.params.items() if k != "seed"}
             for s in view.initial_seeds:  # racing: the first min seeds; the race adds more
                 if s != seed:

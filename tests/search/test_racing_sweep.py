@@ -176,3 +176,23 @@ def test_racing_grid_sweep_gives_seeds_only_to_configurations_within_noise(tmp_p
     assert len(seeds["max"]) >= 3 and len(seeds["avgmax"]) >= 3  # raced on
     assert len(trials) < len(MEANS) * 5  # fewer runs than fixed max repeats
     assert result.best["params"]["attention.pooling"] in ("max", "avgmax")
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("ray_local")
+def test_fixed_repeats_grid_sweep_runs_seed_major(tmp_path: Path) -> None:
+    """Fixed repeats under the grid sampler: every configuration's seed s starts before any
+    configuration's seed s + 1 (a sweep stopped early has tried every configuration; the
+    queued repeats made it configuration-major before)."""
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    url = f"sqlite:///{tmp_path}/s.db"
+    doc = grid_space("seed-major", pooling=list(MEANS))
+    doc["repeats"] = 3
+    run_sweep(space_from_dict(doc), storage=url, quiet=True,
+              trial_fn=functools.partial(known_means_trial), max_concurrent=1)
+    trials = optuna.load_study(study_name="seed-major", storage=url).get_trials()
+    order = sorted(trials, key=lambda t: (t.datetime_start, t.number))
+    assert [t.params["seed"] for t in order] == [s for s in range(3) for _ in MEANS]
+    assert [t.params["attention.pooling"] for t in order[: len(MEANS)]] == list(MEANS)
