@@ -174,7 +174,8 @@ def inspect_sqlite(path: str, url: str = "") -> tuple[str, list[str]]:
                           "what is readable)")
     if not tables:
         return "empty", []
-    optuna = "studies" in tables and ("alembic_version" in tables or "version_info" in tables)
+    # any of Optuna's own tables: another process may be creating the schema this moment
+    optuna = bool({"studies", "version_info", "alembic_version"} & set(tables))
     return ("optuna" if optuna else "foreign"), tables
 
 

@@ -40,7 +40,7 @@ def test_good_names_pass() -> None:
 def test_the_python_api_refuses_a_path_before_writing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     with pytest.raises(ConfigError, match="study"):
-        run_sweep(grid_space("ok"), storage=url, study=f"{tmp_path}/outside", quiet=True)
+        run_sweep(space_from_dict(grid_space("ok")), storage=url, study=f"{tmp_path}/outside", quiet=True)
     assert list(tmp_path.iterdir()) == []
 
 
