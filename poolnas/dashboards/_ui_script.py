@@ -1,6 +1,7 @@
 """The script the dashboard server adds to optuna-dashboard's page (``/poolnas/dashboard.js``).
 
-It puts a small bar in the corner linking poolnas's pages (the list of studies and, on a
+It labels optuna-dashboard's "Best Trial" card as one seed (poolnas's best is a mean over
+seeds), puts a small bar in the corner linking poolnas's pages (the list of studies and, on a
 study's page, its report with the paper figures) and, when the server is read-only, hides
 and disables the UI's write controls as React draws them: creating, renaming and deleting
 studies, editing notes, trial forms (tell/fail), artifact uploads. The server refuses those
@@ -83,7 +84,22 @@ _TEMPLATE = r"""(function () {
     if (m) bar.appendChild(link("/poolnas/study/" + m[1], "report & paper figures"));
   }
 
+  // optuna-dashboard's "Best Trial" is the best single run (one seed); poolnas's best is
+  // the best mean over seeds: say so where the card is drawn.
+  function noteBestTrial() {
+    var els = document.querySelectorAll("h1, h2, h3, h4, h5, h6, .MuiTypography-root, .MuiCardHeader-title");
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      if (el.getAttribute("data-poolnas-best") === "1" || el.children.length) continue;
+      var text = (el.textContent || "").trim();
+      if (text !== "Best Trial" && text !== "Best Trials") continue;
+      el.setAttribute("data-poolnas-best", "1");
+      el.textContent = text + " (one seed; poolnas's best is the best mean over seeds: see the report)";
+    }
+  }
+
   function update() {
+    noteBestTrial();
     if (READ_ONLY) hideWriteControls();
     if (document.body) drawBar();
   }

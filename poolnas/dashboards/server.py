@@ -94,6 +94,9 @@ class _PoolnasRoutes:
     def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # wsgiref hands PATH_INFO as latin-1 decoded bytes; study names may be UTF-8.
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
+        if path == "":  # poolnas's pages first
+            start_response("302 Found", [("Location", "/poolnas/"), ("Content-Length", "0")])
+            return [b""]
         if path == "/poolnas":
             return _page("200 OK", self._index(), start_response)
         if path == _SCRIPT_PATH:
@@ -104,6 +107,10 @@ class _PoolnasRoutes:
             return self._study_redirect(path[len("/poolnas/study/"):], start_response)
         if path.startswith("/api/studies/") and path.endswith("/param_importances"):
             return self._importances(path.split("/")[3], start_response)
+        parts = path.split("/")
+        if (len(parts) == 4 and parts[1:3] == ["api", "studies"] and parts[3].isdigit()
+                and environ.get("REQUEST_METHOD") == "GET"):
+            return self._study_detail(int(parts[3]), environ, start_response)
         dashboard = path == "/dashboard" or path.startswith("/dashboard/")
         if dashboard and environ.get("REQUEST_METHOD") == "GET":
             return self._dashboard_page(environ, start_response)
@@ -146,15 +153,59 @@ class _PoolnasRoutes:
         return [b""]
 
     def _index(self) -> str:
-        from poolnas.dashboards.listing import best_text, list_studies
+        """poolnas's first page: every study with its verdict, failures and links
+        (:mod:`poolnas.dashboards._index_page`), each row redrawn when its trial counts change."""
+        from optuna.trial import TrialState
 
-        # each study with its one best (poolnas.evidence: the best mean over finished seeds)
-        items = "".join(f"<li><a href='/poolnas/report/{quote(r.name, safe='')}'>{html.escape(r.name)}</a>"
-                        f" — best {html.escape(r.metric or 'objective')}: {html.escape(best_text(r))}</li>"
-                        for r in list_studies(self.storage)) or "<li>no studies yet</li>"
-        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas studies</title></head>"
-                f"<body><h1>poolnas studies</h1><p>{html.escape(redact_url(str(self.storage.url)))} · "
-                f"<a href='/dashboard'>optuna-dashboard</a></p><ul>{items}</ul></body></html>")
+        from poolnas.dashboards._index_page import index_page, study_row
+
+        rows = []
+        for summary in sorted(self.storage.get_all_studies(), key=lambda s: s.study_name):
+            sid = self.storage.get_study_id_from_name(summary.study_name)
+            stamp = tuple(self.storage.get_n_trials(sid, state) for state in TrialState)
+            key = "index:" + summary.study_name
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, study_row(self.storage, summary.study_name))
+                with self._lock:
+                    self._cache[key] = cached
+            rows.append(cached[1])
+        return index_page(self.storage, rows, redact_url(str(self.storage.url)))
+
+    def _study_detail(self, study_id: int, environ: dict[str, Any],
+                      start_response: StartResponse) -> list[bytes]:
+        """optuna-dashboard's study JSON with ``objective_names`` from poolnas's ``objective``
+        attribute when the study stores none (its axes say "test_acc", not "Objective 0").
+        Added to the answer only: nothing is written to the storage."""
+        from poolnas.dashboards._index_page import objective_names
+
+        seen: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]],
+                    exc_info: Any = None) -> Callable[[bytes], None]:
+            seen[:] = [status, headers]
+            return lambda _data: None
+
+        chunks = self.dashboard(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        status, headers = seen
+        if status.startswith("200"):
+            try:
+                doc = json.loads(body)
+                if not doc.get("objective_names"):
+                    user = self.storage.get_study_user_attrs(study_id)
+                    doc["objective_names"] = objective_names(user, doc.get("directions") or [])
+                    body = json.dumps(doc).encode()
+                    headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "etag")]
+                    headers.append(("Content-Length", str(len(body))))
+            except (ValueError, KeyError, AttributeError):
+                pass  # not the JSON we know: passed through unchanged
+        start_response(status, headers)
+        return [body]
 
     def _importances(self, study_id: str, start_response: StartResponse) -> list[bytes]:
         """optuna-dashboard's importances answered by poolnas (issue 13): the report's numbers,
@@ -230,8 +281,8 @@ def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_writ
     ``allow_write`` asks for it."""
     server = make_dashboard_server(storage, host, port, allow_write=allow_write)
     shown = f"[{host}]" if ":" in host else host
-    print(f"poolnas dashboard on http://{shown}:{server.server_port}/dashboard "
-          f"(reports: /poolnas/; {'read-write' if allow_write else 'read-only'}; "
+    print(f"poolnas dashboard on http://{shown}:{server.server_port}/poolnas/ "
+          f"(optuna-dashboard: /dashboard; {'read-write' if allow_write else 'read-only'}; "
           f"storage {redact_url(str(storage.url))}); Ctrl-C stops it", file=sys.stderr)
     try:
         server.serve_forever()

@@ -99,9 +99,28 @@ def test_serving_writes_no_study_attributes(storage):
 def test_index_names_each_studys_one_best(storage):
     """The dashboard's study list names the best configuration the way every command does:
     the best mean over its seeds, with n (poolnas.dashboards.listing.list_studies)."""
-    from poolnas.dashboards.listing import best_text, list_studies
+    from poolnas.dashboards._index_page import objective_names
+    from poolnas.dashboards.listing import list_studies
+    from poolnas.studies.units import objective_text
 
-    status, body = _call(create_app(storage), "GET", "/poolnas/")
+    app = create_app(storage)
+    status, body = _call(app, "GET", "/poolnas/")
     row = list_studies(storage)[0]
     assert status.startswith("200") and row.best_n == 2
-    assert f"best {row.metric}: {best_text(row)}".encode() in body.replace(b"&#x27;", b"'")
+    page = body.decode()
+    assert objective_text(row.best, row.metric, row.best_std, row.best_n) in page  # percent, std labelled
+    assert "mean over 2 seeds" in page and "id='poolnas-studies'" in page and "<style>" in page
+    sid = storage.get_study_id_from_name("served")
+    assert f"href='/dashboard/studies/{sid}'" in page and "href='/poolnas/report/served'" in page
+    assert "best single run (one seed)" in page
+    # poolnas's pages first; optuna-dashboard's study JSON names the objective, nothing written
+    seen: list[Any] = []
+    app({"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.input": io.BytesIO()},
+        lambda status, headers, exc=None: seen.extend([status, dict(headers)]))
+    assert seen[0].startswith("302") and seen[1]["Location"] == "/poolnas/"
+    before = storage.get_study_system_attrs(sid)
+    status, body = _call(app, "GET", f"/api/studies/{sid}")
+    assert json.loads(body)["objective_names"] == objective_names(storage.get_study_user_attrs(sid), ["maximize"])
+    assert json.loads(body)["objective_names"][0] == row.metric and storage.get_study_system_attrs(sid) == before
+    assert b"poolnas's best is the best mean over seeds" in _call(app, "GET", "/poolnas/dashboard.js")[1]
+
