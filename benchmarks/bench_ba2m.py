@@ -2,7 +2,8 @@
 
 Three sides, interleaved step by step in one run (so load from other processes hits all
 alike): ``plain`` (ResNet-20, no attention), ``ba2m`` (BA2M after the last block of each of the
-three stages, ``batch_attention.stages: [1, 2, 3]``, as poolnas builds it now: the affinity's column means computed a block of images at a time,
+three stages, ``batch_attention.stages: [1, 2, 3]``, as poolnas builds it now: the affinity's
+column means computed a block of images at a time,
 :mod:`poolnas.attention._affinity`) and ``ba2m-full-softmax`` (the same module with the
 formulation it replaced: ``bmm -> softmax -> mean`` over the whole ``N x HW x HW`` matrix).
 A step is forward, cross-entropy, backward (no optimiser step: the same for all sides).

@@ -81,10 +81,10 @@ def main() -> None:
           f"({time.perf_counter() - t0:.0f} s)")
     print(f"  {'design':22s} {'mean diff':>9s} {'sd diff':>8s} {'sd a':>6s} {'sd b':>6s}")
     for name, (a, b) in designs.items():
-        d = [y - x for x, y in zip(a, b)]
+        d = [y - x for x, y in zip(a, b, strict=True)]
         print(f"  {name:22s} {statistics.mean(d):9.2f} {statistics.stdev(d):8.2f} "
               f"{statistics.stdev(a):6.2f} {statistics.stdev(b):6.2f}")
-    sd = {k: statistics.stdev([y - x for x, y in zip(*v)]) for k, v in designs.items()}
+    sd = {k: statistics.stdev([y - x for x, y in zip(*v, strict=True)]) for k, v in designs.items()}
     print(f"  sd ratio independent / crn: {sd['independent'] / sd['crn']:.2f}")
     print(f"# load after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

@@ -17,7 +17,8 @@ numbers of the last run.
 
 The poolnas sides run with the trainer's defaults (``channels_last: auto``: channels-last on
 the CPU too); also interleaved in the same rounds: the poolnas loop contiguous
-(``channels_last: off``, the minimal loop's layout; ratio channels_last / contiguous) and, with ``--amp``, a loop under CPU bf16 autocast (ratio to
+(``channels_last: off``, the minimal loop's layout; ratio channels_last / contiguous) and,
+with ``--amp``, a loop under CPU bf16 autocast (ratio to
 float32): the measurements behind the CPU defaults (docs/trainers.md, "Loop").
 
 Usage: python benchmarks/bench_trainer.py [--rounds 3] [--samples 1024] [--threads 2] [--size 16]
@@ -154,7 +155,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, python {platform.python_version()}, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"python {platform.python_version()}, "
           f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
     common = dict(arch="resnet20", size=args.size, samples=args.samples, batch=128, epochs=args.epochs,

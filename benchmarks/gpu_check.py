@@ -40,7 +40,8 @@ from poolnas.trainers.augment import augment_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- gpu_check:begin -->", "<!-- gpu_check:end -->"
-CUDA_TESTS = ["tests/trainers/test_loop.py", "tests/trainers/test_augment.py", "tests/trainers/test_commands.py"]
+CUDA_TESTS = ["tests/trainers/test_loop.py", "tests/trainers/test_augment.py",
+              "tests/trainers/test_commands.py"]
 
 # (full size on a GPU, toy size on the CPU)
 SIZES = {
@@ -104,7 +105,8 @@ def _epoch(model: Callable, opt: torch.optim.Optimizer, x: torch.Tensor, y: torc
     return time.perf_counter() - t0
 
 
-def _test_pass(model: Callable, x: torch.Tensor, y: torch.Tensor, dev: torch.device, bf16: bool) -> tuple[float, float]:
+def _test_pass(model: Callable, x: torch.Tensor, y: torch.Tensor, dev: torch.device,
+               bf16: bool) -> tuple[float, float]:
     """(seconds, accuracy) of one pass over (x, y) in eval mode."""
     _sync(dev)
     t0 = time.perf_counter()
@@ -261,7 +263,8 @@ def _machine(dev: torch.device, toy: bool) -> dict[str, Any]:
     return info
 
 
-def run(*, toy: bool, budget_s: float, skip_tests: bool, skip_sweep: bool, skip_compile: bool) -> dict[str, Any]:
+def run(*, toy: bool, budget_s: float, skip_tests: bool, skip_sweep: bool,
+        skip_compile: bool) -> dict[str, Any]:
     dev = torch.device("cuda" if torch.cuda.is_available() and not toy else "cpu")
     toy = toy or dev.type != "cuda"
     if dev.type == "cuda":
@@ -276,7 +279,8 @@ def run(*, toy: bool, budget_s: float, skip_tests: bool, skip_sweep: bool, skip_
         ("resnet_epoch", lambda: resnet_epochs(dev, toy, budget, skip_compile), None),
         ("fp32_vs_bf16", lambda: fp32_vs_bf16(dev, toy), None),
         ("fractional_sweep", lambda: fractional_sweep(toy),
-         "--skip-sweep" if skip_sweep else "no CUDA (Ray gives no GPU to a trial)" if dev.type != "cuda" else None),
+         "--skip-sweep" if skip_sweep
+         else "no CUDA (Ray gives no GPU to a trial)" if dev.type != "cuda" else None),
     ]
     for name, fn, skip in sections:
         if skip:
@@ -314,13 +318,15 @@ def markdown(result: dict[str, Any]) -> str:
              "`benchmarks/gpu_check.py --out gpu_check.json --docs docs/benchmarks.md`: one run,",
              "one JSON; the script rewrites this section (targets: issue 20).", ""]
     if gpu:
-        lines.append(f"Machine: {m.get('gpu')}, CUDA {m.get('cuda')}, torch {m['torch']}, Python {m['python']}, "
+        lines.append(f"Machine: {m.get('gpu')}, CUDA {m.get('cuda')}, torch {m['torch']}, "
+                     f"Python {m['python']}, "
                      f"load {m['load']}, {m['date_utc']} UTC; the whole check took {result['total_s']} s.")
     else:
         lines += ["Not measured: no GPU was at hand. The script has run only at toy size on the CPU",
                   "(in CI: tests/test_gpu_check.py); every figure below is \"not measured\"."]
     lines += ["", "| measurement | value | target |", "|---|---|---|",
-              f"| CUDA tests (`-k cuda` in {', '.join(CUDA_TESTS)}) | {val('cuda_tests', 'summary')} | pass |"]
+              f"| CUDA tests (`-k cuda` in {', '.join(CUDA_TESTS)}) | {val('cuda_tests', 'summary')} "
+              "| pass |"]
     for name in ("eager fp32 batch 128", "eager fp32 batch 512", "eager bf16 channels_last batch 512",
                  "compile bf16 channels_last batch 512", "compile+CUDA graphs bf16 channels_last batch 512"):
         lines.append(f"| ResNet-56 epoch of 50,000 32x32 images, {name} (s) | "
@@ -328,10 +334,12 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [
         f"| test pass of 10,000 images, eager fp32 (s) | "
         f"{val('resnet_epoch', 'variants', 'eager fp32 batch 128', 'test_pass_s_per_10k')} | - |",
-        f"| input pipeline alone, batch 512 (images/s) | {val('input_pipeline', 'images_per_s', 'batch 512')} | - |",
+        f"| input pipeline alone, batch 512 (images/s) | "
+        f"{val('input_pipeline', 'images_per_s', 'batch 512')} | - |",
         f"| Fashion-MNIST step, fp32 / bf16 (ms) | {val('fp32_vs_bf16', 'fp32', 'step_ms')} / "
         f"{val('fp32_vs_bf16', 'bf16', 'step_ms')} | - |",
-        f"| Fashion-MNIST test accuracy bf16 - fp32 (points) | {val('fp32_vs_bf16', 'acc_diff_points')} | within noise |",
+        f"| Fashion-MNIST test accuracy bf16 - fp32 (points) | {val('fp32_vs_bf16', 'acc_diff_points')} "
+        "| within noise |",
         f"| 4 trials at 0.25 GPU vs one at a time (speed-up) | "
         f"{val('fractional_sweep', 'speedup_fractional_over_one_at_a_time')} | >= 2.5x |",
         END]

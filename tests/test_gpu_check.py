@@ -25,11 +25,13 @@ def gpu_check():
 def test_toy_run_writes_the_json_and_a_not_measured_docs_section(gpu_check, tmp_path):
     out, docs = tmp_path / "gpu_check.json", tmp_path / "benchmarks.md"
     docs.write_text("# Benchmarks\n\n## Other\n\ntext\n")
-    assert gpu_check.main(["--toy", "--skip-tests", "--skip-sweep", "--out", str(out), "--docs", str(docs)]) == 0
+    argv = ["--toy", "--skip-tests", "--skip-sweep", "--out", str(out), "--docs", str(docs)]
+    assert gpu_check.main(argv) == 0
     result = json.loads(out.read_text())
     assert result["machine"]["toy"] is True and result["machine"]["device"] == "cpu"
     s = result["sections"]
-    assert s["cuda_tests"] == {"skipped": "--skip-tests"} and s["fractional_sweep"] == {"skipped": "--skip-sweep"}
+    assert s["cuda_tests"] == {"skipped": "--skip-tests"}
+    assert s["fractional_sweep"] == {"skipped": "--skip-sweep"}
     eager = s["resnet_epoch"]["variants"]["eager fp32 batch 128"]
     assert eager["epoch_s"] > 0 and eager["images_per_s"] > 0
     assert "skipped" in s["resnet_epoch"]["variants"]["compile bf16 channels_last batch 512"]
@@ -47,7 +49,8 @@ def test_toy_run_writes_the_json_and_a_not_measured_docs_section(gpu_check, tmp_
 
 
 def test_the_docs_section_shows_figures_only_from_a_gpu_run(gpu_check):
-    result = {"machine": {"toy": False, "gpu": "NVIDIA H200", "cuda": "13.0", "torch": "2.x", "python": "3.11",
+    result = {"machine": {"toy": False, "gpu": "NVIDIA H200", "cuda": "13.0", "torch": "2.x",
+                          "python": "3.11",
                           "load": [0.1], "date_utc": "2026-12-02 00:00"}, "total_s": 300.0,
               "sections": {"resnet_epoch": {"variants": {"eager fp32 batch 128": {"epoch_s": 2.5}}}}}
     text = gpu_check.markdown(result)

@@ -26,7 +26,8 @@ import torch
 
 from poolnas.config import TrainerConfig
 
-__all__ = ["available_cores", "cgroup_cpus", "cpu_has_bf16", "describe_environment", "resolve_threads", "trial_state"]
+__all__ = ["available_cores", "cgroup_cpus", "cpu_has_bf16", "describe_environment", "resolve_threads",
+           "trial_state"]
 
 
 def _read(path: Path) -> str | None:

@@ -44,7 +44,7 @@ def test_matches_the_full_softmax_in_value_and_gradient(monkeypatch, block, n, r
     got64 = _values_and_grads(softmax_column_mean, f, g, w)
     got32 = _values_and_grads(softmax_column_mean, f.float(), g.float(), w.float())
     old32 = _values_and_grads(brute, f.float(), g.float(), w.float())
-    for name, t, a, b, old in zip(("value", "grad f", "grad g"), truth, got64, got32, old32):
+    for name, t, a, b, old in zip(("value", "grad f", "grad g"), truth, got64, got32, old32, strict=True):
         assert a.dtype == torch.float64 and b.dtype == torch.float32 and a.shape == t.shape
         size = float(t.abs().max())
         assert float((a - t).abs().max()) <= 1e-12 * size, name
@@ -62,7 +62,7 @@ def test_extreme_logits_stay_finite_and_close():
     w = torch.randn(6, 30, generator=gen)
     truth = _values_and_grads(brute, f.double(), g.double(), w.double())
     got = _values_and_grads(softmax_column_mean, f, g, w)
-    for t, b in zip(truth, got):
+    for t, b in zip(truth, got, strict=True):
         assert bool(torch.isfinite(b).all())
         assert float((b.double() - t).abs().max()) <= 1e-3 * float(t.abs().max())
 
@@ -109,6 +109,6 @@ def test_ba2m_module_outputs_and_gradients_unchanged(monkeypatch, channels, redu
     monkeypatch.setattr(ba2m_module, "softmax_column_mean", brute)
     want = run()
     assert len(got) == len(want) > 10  # output, input grad, the parameters of Eq. 6-8
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         assert a is not None and b is not None
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)

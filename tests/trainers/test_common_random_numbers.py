@@ -57,7 +57,7 @@ def test_configs_differing_only_in_attention_share_backbone_init_and_batches(mon
         assert init.keys() == want.keys() and len(init) > 50
         assert all(torch.equal(init[k], want[k]) for k in init), name
         assert len(run["batches"]) == len(ref["batches"])
-        assert all(torch.equal(a, b) for a, b in zip(run["batches"], ref["batches"])), name
+        assert all(torch.equal(a, b) for a, b in zip(run["batches"], ref["batches"], strict=True)), name
     # and another seed draws another backbone and other batches (the check can fail)
     other = _spy_train(monkeypatch, base.model_copy(update={"seed": 1}))
     assert not torch.equal(other["init"]["conv1.weight"], ref["init"]["conv1.weight"])
@@ -115,7 +115,7 @@ def test_subsets_per_seed_are_shared_by_the_configs_of_a_seed(monkeypatch, tiny)
     for pooling in ("gap", "srp-ms"):
         cfg = _with(base, pooling=pooling).model_copy(update={"seed": 3})
         got.append(_spy_train(monkeypatch, cfg)["batches"])
-    assert all(torch.equal(a, b) for a, b in zip(*got))
+    assert all(torch.equal(a, b) for a, b in zip(*got, strict=True))
 
 
 @pytest.mark.parametrize("value", ["per_seed", "random", 1])

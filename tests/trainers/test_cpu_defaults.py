@@ -48,7 +48,8 @@ def test_threads_default_to_no_more_than_the_cores(monkeypatch):
         assert resolve_threads(tc) == 2
         torch.set_num_threads(1)  # a Ray worker's OMP_NUM_THREADS = the trial's CPUs
         assert resolve_threads(tc) == 1
-        assert resolve_threads(config_from_dict({"trainer": {"num_threads": 3}}).trainer) == 3  # explicit wins
+        explicit = config_from_dict({"trainer": {"num_threads": 3}}).trainer
+        assert resolve_threads(explicit) == 3  # an explicit count wins
     finally:
         torch.set_num_threads(saved)
 
