@@ -214,7 +214,7 @@ def _build_run(config: TrialConfig, dev: torch.device, rr: ResolvedRecipe, data:
     _seed_everything(config.seed)
     model = build_model(config)
     amp_dtype, use_scaler = _amp_setup(config, dev)
-    # auto: on, on CUDA and on CPU (measured 1.3-1.4x on a 2-core AMD EPYC, docs/benchmarks.md)
+    # auto: on, on CUDA and on CPU (measured 1.1-1.4x on a 2-core AMD EPYC, docs/benchmarks.md)
     channels_last = tc.channels_last in ("on", "auto")
     if dev.type != "cpu" or channels_last:  # build_model builds on the CPU already
         model = model.to(dev, memory_format=torch.channels_last if channels_last else torch.preserve_format)
