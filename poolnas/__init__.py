@@ -11,18 +11,10 @@ For notebooks (imported on first use, so ``import poolnas`` stays light)::
 
 from __future__ import annotations
 
-from typing import Any
-
+from poolnas._lazy import lazy_exports
 from poolnas._version import __version__
 
+_EXPORTS = {"api": ("compare", "load", "plan", "sweep")}  # module of the package: the names it gives
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
 __all__ = ["__version__", "compare", "load", "plan", "sweep"]
-
-_API = ("compare", "load", "plan", "sweep")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        from poolnas import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'poolnas' has no attribute {name!r}")

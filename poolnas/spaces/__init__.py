@@ -9,9 +9,7 @@ the bridge to Optuna and Ray Tune, and presets that reproduce the papers' sweeps
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from poolnas._lazy import lazy_exports
 from poolnas.spaces._load import list_presets, preset_path
 from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._schema import Distribution, SpaceFile, space_json_schema
@@ -19,15 +17,8 @@ from poolnas.spaces._space import Space, load_space, space_from_dict
 
 # The sampler imports optuna: on first use (PEP 562), so that `poolnas space validate`
 # loads no optuna.
-_LAZY = {"GRID_CELL_ATTR", "GridPointSampler", "create_sampler"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module("poolnas.spaces._sampler"), name)
-    globals()[name] = value
-    return value
+_EXPORTS = {"_sampler": ("GRID_CELL_ATTR", "GridPointSampler", "create_sampler")}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "GRID_CELL_ATTR",
