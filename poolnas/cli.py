@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     space = p.add_subparsers(dest="space_command", required=True, parser_class=_Parser)
     q = space.add_parser("validate", help="check a space file; exit 2 with one line if bad")
     q.add_argument("file")
+    q.add_argument("--max-concurrent", type=_positive_int, default=None,
+                   help="trials at a time, as the sweep will run them (the run-time estimate)")
     q = space.add_parser("show", help="print a preset's YAML")
     q.add_argument("preset")
     space.add_parser("schema", help="print the JSON Schema of space files")

@@ -8,6 +8,14 @@ fixed cost per image plus MACs at a fixed rate, both measured on the 2-core deve
 machine (SE-ResNet-20, one thread: digits 8x8 at 1,671 images/s, Fashion-MNIST 28x28 at 276
 images/s for training). A GPU or another CPU changes everything: the live view of a running
 sweep gives the real estimate from the epochs it has timed.
+
+The estimate is a **lower bound for an idle machine**, and says so: the rates are those of
+the development CPU with nothing else running; other processes (a loaded machine, the
+load average said beside it) and slower cores only add time. A sweep of the SRP Fig. 3
+preset took 949 s on the 2-core machine under a load of about 4, where this model gives
+84 s. It runs as many trials at a time as the sweep will: ``cpu_count // resources.cpu``
+slots, at most ``--max-concurrent``. No network is built and nothing is trained: ``space
+validate`` stays a quick, torch-free check.
 """
 
 from __future__ import annotations
@@ -89,27 +97,43 @@ def _trial_seconds(doc: dict[str, Any]) -> float | None:
     return TRIAL_OVERHEAD_S + int(trainer.get("epochs", 200)) * epoch
 
 
-def estimate_seconds(space: Any) -> tuple[float, float] | None:
-    """(fewest, most) seconds of wall time on this machine's CPUs, or None when the space
-    uses a dataset or backbone the model does not know. Racing gives the range (every
-    configuration at ``min`` seeds .. all at ``max``); otherwise both are the same."""
+def slots_of(space: Any, max_concurrent: int | None = None) -> int:
+    """Trials at a time: ``cpu_count // resources.cpu`` on CPU (one on a GPU), at most
+    ``max_concurrent``."""
+    cpu = float(space.resources.cpu)
+    slots = max(1, int((os.cpu_count() or 1) // cpu)) if space.resources.gpu == 0 else 1
+    return min(slots, max_concurrent) if max_concurrent else slots
+
+
+def estimate_seconds(space: Any, max_concurrent: int | None = None) -> tuple[float, float] | None:
+    """(fewest, most) seconds of wall time on this machine's CPUs when idle (a lower bound),
+    or None when the space uses a dataset or backbone the model does not know. Racing gives
+    the range (every configuration at ``min`` seeds .. all at ``max``); otherwise both are
+    the same. ``max_concurrent``: the sweep's ``--max-concurrent``."""
     from poolnas.config import TrialConfig
 
     doc = TrialConfig.model_validate(space.base).model_dump(mode="json")
     per_trial = _trial_seconds(doc)
     if per_trial is None:
         return None
-    cpu = float(space.resources.cpu)
-    slots = max(1, int((os.cpu_count() or 1) // cpu)) if space.resources.gpu == 0 else 1
+    slots = slots_of(space, max_concurrent)
     configs = space.num_configs()
     lo = configs * len(space.initial_seeds())
     hi = configs * len(space.seeds())
     return (math.ceil(lo / slots) * per_trial, math.ceil(hi / slots) * per_trial)
 
 
-def format_estimate(space: Any) -> str:
-    """One line for ``space validate``."""
-    est = estimate_seconds(space)
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return None
+
+
+def format_estimate(space: Any, max_concurrent: int | None = None, load: float | None = None) -> str:
+    """One line for ``space validate``: a lower bound for an idle machine, the trials at a
+    time it assumes, and the machine's load now (``load``: per core; default: measured)."""
+    est = estimate_seconds(space, max_concurrent)
     if est is None:
         return "run time: no estimate for this dataset or backbone"
 
@@ -121,5 +145,12 @@ def format_estimate(space: Any) -> str:
 
     lo, hi = est
     span = text(hi) if math.isclose(lo, hi) else f"{text(lo)} to {text(hi)} (racing)"
-    return (f"run time: roughly {span} on {os.cpu_count()} CPU cores "
-            "(a model fitted on a 2-core CPU; the sweep's live view gives the real estimate)")
+    slots = slots_of(space, max_concurrent)
+    at_once = (f"{slots} trial{'s' * (slots != 1)} at a time"
+               + (f" (--max-concurrent {max_concurrent})" if max_concurrent and max_concurrent == slots else ""))
+    load = _load() if load is None else load
+    busy = (f"; the machine is loaded now ({load:.1f} per core): expect several times longer"
+            if load is not None and load > 0.5 else "")
+    return (f"run time: at least {span} with {at_once} on {os.cpu_count()} CPU cores: a lower bound for an "
+            f"idle machine (rates of the 2-core development CPU with nothing else running){busy}; "
+            "the sweep's live view gives the real estimate from its first epochs")

@@ -41,7 +41,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
     print(f"{args.file}: ok")
     print(summary(space))
-    print(format_estimate(space))
+    print(format_estimate(space, getattr(args, "max_concurrent", None)))
     return 0
 
 

@@ -39,3 +39,24 @@ def test_racing_gives_a_range_from_min_to_max_seeds() -> None:
     assert lo == hi > 0
     doc["base"]["trainer"]["epochs"] = 4
     assert estimate_seconds(space_from_dict(doc))[0] > lo  # more epochs, more time
+
+
+def test_estimate_is_a_labelled_lower_bound_and_counts_max_concurrent() -> None:
+    """One trial at a time takes (about) as many times longer as the slots it gives up; the
+    line says lower bound, idle machine, the trials at a time, and a load when there is one."""
+    import os
+
+    from poolnas.spaces._estimate import format_estimate, slots_of
+
+    space = load_space("quickstart")
+    slots = slots_of(space)
+    one = estimate_seconds(space, max_concurrent=1)
+    many = estimate_seconds(space)
+    assert slots_of(space, 1) == 1 and one[1] >= many[1]
+    if slots > 1:
+        assert one[1] > many[1]
+    line = format_estimate(space, 1, load=0.1)
+    assert "at least" in line and "lower bound for an idle machine" in line
+    assert "1 trial at a time (--max-concurrent 1)" in line and "loaded" not in line
+    assert "loaded now (4.5 per core)" in format_estimate(space, load=4.5)
+    assert f"on {os.cpu_count()} CPU cores" in line
