@@ -62,6 +62,7 @@ class TrialAttrs:
     COST = "cost"  # the model's cost numbers: {params, flops}
     ORIGIN = "origin"  # why the trial was queued: "grid", "repeat" (another seed), "retry"
     RETRY_OF = "retry_of"  # number of the interrupted trial this one runs again
+    TEST_CORRECT = "test_correct"  # the last test pass: {n, bits}, a bit per test example (base64)
     PEAK_RSS_MB = "peak_rss_mb"  # the peak resident memory of the worker that ran it (MiB)
 
 

@@ -35,7 +35,8 @@ INVALID_KEY = "poolnas_invalid"  # in a suggested config: the reason it cannot r
 NODE_KEY = "poolnas_node"  # in each result: where the trial runs
 RSS_KEY = "poolnas_peak_rss_mb"  # in each result: the worker's peak resident memory so far
 # What the trainer returns that each trial keeps as it is (TrialAttrs), besides the rest below.
-_PLAIN_ATTRS = (TrialAttrs.N_PARAMS, TrialAttrs.WALL_TIME, TrialAttrs.ENVIRONMENT, TrialAttrs.COST)
+_PLAIN_ATTRS = (TrialAttrs.N_PARAMS, TrialAttrs.WALL_TIME, TrialAttrs.ENVIRONMENT, TrialAttrs.COST,
+                TrialAttrs.TEST_CORRECT)
 
 
 def failure_reason(err: BaseException) -> str:

@@ -48,7 +48,7 @@ from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_avai
 from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
 from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
 from poolnas.trainers.environment import cpu_has_bf16, describe_environment, resolve_threads, trial_state
-from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
+from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy, pack_correct
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
 from poolnas.trainers.timing import StepTimer, cpu_load, measure_infer_ms
 
@@ -178,6 +178,7 @@ class _Run:
     regularize: bool  # SPEM's 0.1·Σp² joins the loss
     batch_size: int
     steps: int  # per epoch
+    test_correct: dict[str, Any] | None = None  # the last test pass, a bit per example (pack_correct)
 
     @property
     def tc(self) -> Any:
@@ -347,8 +348,11 @@ def _evaluate_epoch(run: _Run, epoch: int, train_loss: float, seen: int, t0: flo
     kw = {"channels_last": run.channels_last, "amp_dtype": run.amp_dtype}
     val_acc = evaluate_accuracy(run.model, run.data.val_x, run.data.val_y, **kw)
     last = epoch + 1 == run.tc.epochs
-    test_acc = (evaluate_accuracy(run.model, run.data.test_x, run.data.test_y, **kw)
+    hits: list[torch.Tensor] = []
+    test_acc = (evaluate_accuracy(run.model, run.data.test_x, run.data.test_y, correct_out=hits, **kw)
                 if last or run.tc.test_every == "epoch" else None)  # trainer.test_every: end
+    if hits:
+        run.test_correct = pack_correct(hits)
     return {"epoch": epoch + 1, "val_acc": val_acc, "test_acc": test_acc,
             "train_loss": train_loss, "epoch_time": time.perf_counter() - t0,
             "images_per_s": seen / train_time if train_time > 0 else 0.0}
@@ -437,7 +441,9 @@ def train(
 
     Returns:
         ``{"metrics", "curves", "n_params", "device", "wall_time", "checkpoint", "epochs",
-        "hparams", "environment", "cost"}``: final metrics (the last epoch's, plus
+        "hparams", "environment", "cost", "test_correct"}`` (``test_correct``: the last test
+        pass's per-example correctness, :func:`poolnas.trainers.metrics.pack_correct`, None
+        without one): final metrics (the last epoch's, plus
         ``train_step_ms`` and ``infer_ms``), per-epoch lists of each metric, parameter count,
         the device used, seconds spent training (summed over resumed runs), the checkpoint
         path or None, completed epochs, the resolved recipe, what reproducing the run needs
@@ -485,4 +491,5 @@ def train(
         "hparams": rr.as_dict(),
         "environment": environment,
         "cost": cost,
+        "test_correct": run.test_correct,
     }

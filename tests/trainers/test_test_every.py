@@ -41,3 +41,13 @@ def test_end_with_asha_on_test_acc_is_refused():
     space["base"].pop("seed")
     with pytest.raises(ConfigError, match="test_every"):
         space_from_dict(space)
+
+
+def test_the_last_test_pass_is_kept_a_bit_per_example():
+    """Per-example correctness (issue 19 item 6): the bits' mean is the final test_acc."""
+    from poolnas.trainers.metrics import unpack_correct
+
+    out = train(_config("end"))
+    bits = unpack_correct(out["test_correct"])
+    assert out["test_correct"]["n"] == len(bits) == 64  # test_subset
+    assert sum(bits) / len(bits) == pytest.approx(out["metrics"]["test_acc"])
