@@ -225,7 +225,8 @@ def line_figure(series: Sequence[Series], *, title: str, x_title: str, y_title: 
             line={"color": color, "width": 2.5}, marker=marker,
             error_y={"type": "data", "array": [d or 0 for d in s.std], "visible": markers_only,
                      "color": color},
-            customdata=[[n, "" if d is None else f" ± {d:.2f} (std)"] for n, d in zip(s.n, s.std, strict=True)],
+            customdata=[[n, "" if d is None else f" ± {d:.2f} (std)"]
+                        for n, d in zip(s.n, s.std, strict=True)],
             connectgaps=False,
             hovertemplate="%{x}: %{y:.2f}%{customdata[1]} (n=%{customdata[0]})<extra>" + s.name + "</extra>",
         ))

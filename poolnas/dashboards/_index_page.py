@@ -72,8 +72,10 @@ def study_row(storage: Any, name: str) -> str:
     if best is None:
         best_cell, verdict = "no complete trial yet", "–"
     else:
-        params = ", ".join(f"{k.split('.')[-1]}={label(v)}" for k, v in best.params.items()) or "(one configuration)"
-        best_cell = (f"<b>{html.escape(params)}</b><br>{html.escape(objective_text(best.mean, data.metric, best.std, best.n))}"
+        params = (", ".join(f"{k.split('.')[-1]}={label(v)}" for k, v in best.params.items())
+                  or "(one configuration)")
+        value = objective_text(best.mean, data.metric, best.std, best.n)
+        best_cell = (f"<b>{html.escape(params)}</b><br>{html.escape(value)}"
                      f"<br><span class='note'>mean over {best.n} seed{'s' * (best.n != 1)}</span>")
         comp = ev.comparison_of(best) if ev.baseline_config is not None else None
         if ev.baseline_config is None:

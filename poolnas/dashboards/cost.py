@@ -154,7 +154,8 @@ def plot_cost(data: StudyData, cost: str = "flops") -> Any:
     missing = f"; {info.missing} configuration(s) kept no {cost}" if info.missing else ""
     fig.update_layout(
         title=f"{info.y_label} against {info.cost}<br><sup>a point per configuration: mean over its seeds, "
-              f"error bars: 95% t-interval of the mean where n ≥ 2; stars: the Pareto front of {data.metric} "
+              f"error bars: 95% t-interval of the mean where n ≥ 2; stars: the Pareto front of "
+              f"{data.metric} "
               f"({data.mode}) against {cost} (min); open stars: dominated only within noise{missing}</sup>",
         xaxis_title=info.x_label + (" (log scale)" if info.axis_type == "log" else ""),
         yaxis_title=info.y_label, template="plotly_white", legend={"orientation": "h", "y": -0.2})

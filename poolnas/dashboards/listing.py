@@ -63,12 +63,16 @@ def _fail_reason(trials: list[Any]) -> str | None:
 
 
 def best_text(r: StudySummary) -> str:
-    """The one best of a study as text: mean (± std, n) and its best run."""
+    """The one best of a study as text: mean (± std, n), accuracies in percent, and the trial of
+    its best seed."""
+    from poolnas.studies.units import objective_text
+
     if r.best is None:
         return "-"
     if r.best_n <= 1:  # one run: no spread to show
-        return f"{r.best:.4f} (#{r.best_trial})"
-    return f"{r.best:.4f} ± {r.best_std:.4f} (n={r.best_n}, best run #{r.best_trial})"
+        return f"{objective_text(r.best, r.metric)} (trial {r.best_trial})"
+    return (f"{objective_text(r.best, r.metric, r.best_std, r.best_n)}, mean over seeds "
+            f"(best seed: trial {r.best_trial})")
 
 
 def _metric_text(r: StudySummary) -> str:

@@ -229,7 +229,8 @@ def _macs(model: nn.Module, input_shape: Shape, *, training: bool, batch: int = 
     if shapes is not None:
         def grab(module: nn.Module, args: tuple[Any, ...]) -> None:
             if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
-                shapes.setdefault(id(module), tuple(int(s) for s in args[0].shape[1:]))  # type: ignore[arg-type]
+                shape = tuple(int(s) for s in args[0].shape[1:])
+                shapes.setdefault(id(module), shape)  # type: ignore[arg-type]
 
         hooks = [m.register_forward_pre_hook(grab) for m in model.modules() if isinstance(m, AttentionModule)]
     was_training = model.training

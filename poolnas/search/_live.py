@@ -39,7 +39,8 @@ class LiveView(Callback):
         counts = counts or {}
         self.complete = counts.get("COMPLETE", 0)
         self.pruned = counts.get("PRUNED", 0)
-        self.failed = counts.get("FAIL", 0)
+        self.interrupted = int(counts.get("INTERRUPTED", 0))  # FAIL "interrupted: ..." (retried)
+        self.failed = counts.get("FAIL", 0) - self.interrupted
         self.running: set[str] = set()
         self.best = best  # (mean, trial number[, n]) of the best configuration
         # reads the one best (poolnas.evidence: the best mean over finished seeds) after each
@@ -93,9 +94,11 @@ class LiveView(Callback):
             self.complete += 1
         elif state == "PRUNED":
             self.pruned += 1
+        elif state == "FAIL" and reason and reason.startswith("interrupted:"):
+            self.interrupted += 1  # the sweep stopped it; it runs again: not a failure
         elif state == "FAIL":
             self.failed += 1
-            if reason and not reason.startswith("interrupted:"):
+            if reason:
                 self.note(f"{self.study}: trial {number} failed: {terminal_cell(reason, 300)}")
         if value is not None and state == "COMPLETE":
             if self.best_of is not None:
@@ -125,7 +128,7 @@ class LiveView(Callback):
         elapsed = time.monotonic() - self._start
         if done == 0 or elapsed <= 0:
             return None
-        finished = self.complete + self.pruned + self.failed
+        finished = self.complete + self.pruned + self.failed  # interrupted ones run again
         running_epochs = sum(self._epochs_seen.get(t, 0) for t in self.running)
         left = max(0, (self.target - finished) * self.epochs - running_epochs)
         return left * elapsed / done
@@ -144,17 +147,21 @@ class LiveView(Callback):
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._start
+        from poolnas.studies.units import objective_text
+
         if self.best and len(self.best) > 2 and self.best[2] > 1:
-            best = (f"best {self.metric} {self.best[0]:.4f} (mean of {self.best[2]} seeds, "
-                    f"best run {self.best[1]})")
+            best = (f"best {self.metric} {objective_text(self.best[0], self.metric)} (mean of {self.best[2]} "
+                    f"seeds; its best seed: trial {self.best[1]})")
         elif self.best:
-            best = f"best {self.metric} {self.best[0]:.4f} (trial {self.best[1]})"
+            best = f"best {self.metric} {objective_text(self.best[0], self.metric)} (trial {self.best[1]})"
         else:
             best = f"best {self.metric} -"
         left = self.time_left()
         eta = "" if left is None else f", {'≤ ' if self.race is not None else ''}~{self._clock(left)} left"
         return (f"{self.study}: {self.complete} complete, {len(self.running)} running, "
-                f"{self.pruned} pruned, {self.failed} failed of {'≤ ' if self.race is not None else ''}"
+                f"{self.pruned} pruned, {self.failed} failed"
+                f"{f', {self.interrupted} interrupted (retried)' if self.interrupted else ''} of "
+                f"{'≤ ' if self.race is not None else ''}"
                 f"{self.target} | {best}{self._race_text()} | {self._clock(elapsed)}{eta}")
 
     def render(self, force: bool = False) -> None:

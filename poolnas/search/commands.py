@@ -27,10 +27,13 @@ __all__ = ["sweep_command", "studies_command", "format_summary"]
 def format_summary(res: SweepResult) -> str:
     """The end of a sweep: counts per state, the best trial and its configuration (YAML)."""
     c = res.counts
+    stopped = getattr(res, "interrupted", 0)  # stored FAIL, but stopped by the sweep and retried
     lines = [
         f"study {res.study} in {res.storage}: {sum(c.values())} trials "
-        f"({c.get('COMPLETE', 0)} complete, {c.get('PRUNED', 0)} pruned, {c.get('FAIL', 0)} failed, "
-        f"{c.get('RUNNING', 0)} running, {c.get('WAITING', 0)} waiting); target {res.target}",
+        f"({c.get('COMPLETE', 0)} complete, {c.get('PRUNED', 0)} pruned, "
+        f"{c.get('FAIL', 0) - stopped} failed, "
+        + (f"{stopped} interrupted and retried, " if stopped else "")
+        + f"{c.get('RUNNING', 0)} running, {c.get('WAITING', 0)} waiting); target {res.target}",
     ]
     if res.recovered:
         lines.append(f"{res.recovered} trials left running by an earlier sweep were marked FAIL "
@@ -45,11 +48,13 @@ def format_summary(res: SweepResult) -> str:
     if res.best is None:
         lines.append(f"no complete trial yet: no best {res.metric}")
     else:
+        from poolnas.studies.units import objective_text
+
         b = res.best
         n = b.get("n", 1)
-        spread = (f" ± {b['std']:.4f} over {n} seeds (trials {b['trials']})"
-                  if n > 1 and b.get("std") is not None else "")
-        lines.append(f"best {res.metric} ({res.mode}) = {b.get('mean', b['value']):.4f}{spread}: "
+        value = objective_text(b.get("mean", b["value"]), res.metric, b.get("std"), n)
+        over = f", mean over seeds (trials {b['trials']})" if n > 1 and b.get("std") is not None else ""
+        lines.append(f"best {res.metric} ({res.mode}) = {value}{over}: "
                      f"trial {b['number']}" + (" (its best seed)" if n > 1 else ""))
         lines += [f"note: {note}" for note in b.get("notes", [])]
         lines += _best_config_lines(b, res.study)

@@ -147,7 +147,8 @@ def format_estimate(space: Any, max_concurrent: int | None = None, load: float |
     span = text(hi) if math.isclose(lo, hi) else f"{text(lo)} to {text(hi)} (racing)"
     slots = slots_of(space, max_concurrent)
     at_once = (f"{slots} trial{'s' * (slots != 1)} at a time"
-               + (f" (--max-concurrent {max_concurrent})" if max_concurrent and max_concurrent == slots else ""))
+               + (f" (--max-concurrent {max_concurrent})"
+                  if max_concurrent and max_concurrent == slots else ""))
     load = _load() if load is None else load
     busy = (f"; the machine is loaded now ({load:.1f} per core): expect several times longer"
             if load is not None and load > 0.5 else "")

@@ -27,8 +27,8 @@ def _study(name: str, table):
 @pytest.fixture
 def saam():
     table = [({"attention.pooling": "gap"}, [0.700, 0.705, 0.710])]
-    table += [({"attention.pooling": "score", "attention.paths": k}, [0.70 + k / 100, 0.71 + k / 100, 0.715 + k / 100])
-              for k in (1, 2, 4)]
+    table += [({"attention.pooling": "score", "attention.paths": k},
+               [0.70 + k / 100, 0.71 + k / 100, 0.715 + k / 100]) for k in (1, 2, 4)]
     return _study("saam", table)
 
 
@@ -36,7 +36,8 @@ def saam():
 def ba2m():
     table = [({"attention.pooling": "gap"}, [0.80, 0.81, 0.82])]
     table += [({"attention.pooling": "gap", "attention.batch_attention.enabled": True,
-                "attention.batch_attention.reduction": r}, [0.80 + r / 1000, 0.81, 0.82]) for r in (2, 4, 8, 16, 32)]
+                "attention.batch_attention.reduction": r}, [0.80 + r / 1000, 0.81, 0.82])
+              for r in (2, 4, 8, 16, 32)]
     return _study("ba2m", table)
 
 

@@ -120,7 +120,8 @@ def test_index_names_each_studys_one_best(storage):
     assert seen[0].startswith("302") and seen[1]["Location"] == "/poolnas/"
     before = storage.get_study_system_attrs(sid)
     status, body = _call(app, "GET", f"/api/studies/{sid}")
-    assert json.loads(body)["objective_names"] == objective_names(storage.get_study_user_attrs(sid), ["maximize"])
-    assert json.loads(body)["objective_names"][0] == row.metric and storage.get_study_system_attrs(sid) == before
+    names = json.loads(body)["objective_names"]
+    assert names == objective_names(storage.get_study_user_attrs(sid), ["maximize"])
+    assert names[0] == row.metric and storage.get_study_system_attrs(sid) == before
     assert b"poolnas's best is the best mean over seeds" in _call(app, "GET", "/poolnas/dashboard.js")[1]
 
