@@ -1,0 +1,42 @@
+"""scripts/redraw_figures.sh: one command redraws every figure of the study databases kept
+(docs/studies/*.db, here a temporary folder): a report and a PNG per figure per study."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from poolnas.testing import synthetic_studies as S
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "redraw_figures.sh"
+
+
+def test_redraw_every_figure_of_the_kept_studies(tmp_path) -> None:
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is needed for the PNGs (apt-get install chromium)")
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    url = f"sqlite:///{studies / 'kept.db'}"
+    study = S.create("kept", url)
+    S.fill(study, [({"attention.pooling": "score", "attention.paths": k}, [0.70 + k / 100, 0.71])
+                   for k in (1, 2, 4)] + [({"attention.pooling": "gap"}, [0.70, 0.705])])
+    before = (studies / "kept.db").read_bytes()
+    out = tmp_path / "img"
+    env = {**os.environ, "STUDIES": str(studies), "PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(SCRIPT), str(out)], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert "kept-saam-paths.png" in pngs and "kept-verdict.png" in pngs and (out / "kept.html").is_file()
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in out.glob("*.png"))
+    assert (studies / "kept.db").read_bytes() == before  # nothing written to the database
+    empty = subprocess.run(["bash", str(SCRIPT), str(out)], env={**env, "STUDIES": str(tmp_path / "none")},
+                           capture_output=True, text=True, timeout=60)
+    assert empty.returncode == 1 and "no study database" in empty.stderr
