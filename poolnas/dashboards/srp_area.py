@@ -162,11 +162,19 @@ def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | Non
     import plotly.graph_objects as go
 
     ran: list[_RanLine] = []
+    ss_what = ms_what = "the paper's setting"  # a config, or a kind the study did not run
     if data is not None:
         info = _get_study_area_info(data, samples=samples)
         ran = _get_ran_lines(data, info)
+        if _best(data, "srp-ss") is not None:
+            ss_what = "the study's best"
+        if _best(data, "srp-ms") is not None:
+            ms_what = "the study's best"
+        ss_what += "" if _best(data, "srp-ss") is not None else ", none ran"
+        ms_what += "" if _best(data, "srp-ms") is not None else ", none ran"
     else:
         info = _get_srp_area_info(config or {}, samples=samples)
+        ss_what = ms_what = "this config" if config else "the paper's setting"
     fig = go.Figure()
     for line in ran:
         fig.add_trace(go.Scatter(
@@ -180,10 +188,10 @@ def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | Non
                              fill="tonexty", fillcolor="rgba(31,119,180,0.2)",
                              name="MS-SRP 95% of draws"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ms_mean, mode="lines", line={"color": "#1f77b4"},
-                             name=f"MS-SRP mean (best: M={info.M})", customdata=info.ms_lam,
+                             name=f"MS-SRP mean, M={info.M} ({ms_what})", customdata=info.ms_lam,
                              hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
     fig.add_trace(go.Scatter(x=info.depth, y=info.ss_ratio, mode="lines", line={"color": "#d62728"},
-                             name="SS-SRP (best)", customdata=info.ss_lam,
+                             name=f"SS-SRP ({ss_what})", customdata=info.ss_lam,
                              hovertemplate="block %{x}: %{y:.3f} (λ=%{customdata:.2f})<extra></extra>"))
     fig.update_layout(
         title=f"SRP Fig. 7: region area ratio vs block depth, {info.arch}"

@@ -108,3 +108,14 @@ def test_heat_map_rounds_as_compare_does() -> None:
     assert f"{cell:.2f}" == compare_text == pct_text(100 * conf.mean)
     text = plot_srp_heatmap(data).data[0].text[0][0]
     assert text.startswith(compare_text + " ± ")
+
+
+def test_srp_area_legend_does_not_call_a_setting_that_did_not_run_the_best() -> None:
+    """Only MS-SRP ran: the SS line is the paper's setting, not "SS-SRP (best)"."""
+    from poolnas.dashboards.srp_area import plot_srp_area
+
+    data = _study("area", [({"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 3},
+                            [0.7, 0.71])])
+    names = [t.name for t in plot_srp_area(data, samples=50).data if t.name]
+    assert "SS-SRP (the paper's setting, none ran)" in names and "SS-SRP (best)" not in names
+    assert "MS-SRP mean, M=3 (the study's best)" in names
