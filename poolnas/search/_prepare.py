@@ -67,24 +67,43 @@ def _trial_params(trial: Any) -> dict[str, Any]:
 
 def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
                   trials: int | None, resume: bool, sampler: Any) -> StudyPlan:
-    """Create or load the study and queue what is left to run. Raises ConfigError (exit 2)
-    for a study that exists with another space, or ``--resume`` of a study that does not
-    exist; nothing is written then."""
-    import optuna
-    from optuna.trial import TrialState
-
-    names = {s.study_name for s in storage.get_all_studies()}
-    exists = study_name in names
+    """Create or load the study and queue what is left to run, in four steps: how many
+    configurations to run, the study (opened and checked, or created), the trials a killed
+    driver left RUNNING (failed as interrupted), and what remains (retries queued). Raises
+    ConfigError (exit 2) for a study that exists with another space, or ``--resume`` of a study
+    that does not exist; nothing is written then."""
+    exists = study_name in {s.study_name for s in storage.get_all_studies()}
     if resume and not exists:
         raise ConfigError("study", study_name,
                           f"no such study in {redact_url(url)}; run without --resume to start it")
-    directions = view.directions
+    configs = _configs_to_run(view, trials)
+    study = _open_study(storage, url, view, study_name, sampler, exists)
+    all_trials = study.get_trials(deepcopy=False)
+    counts = state_counts(all_trials)
+    recovered, retries = _fail_interrupted(storage, study_name, all_trials)
+    runs_target = configs * len(view.seeds)
+    remaining, enqueued = _remaining(study, view, sampler, trials, runs_target, retries)
+    return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
+                     recovered=recovered, enqueued=enqueued, counts=counts, configs=configs)
+
+
+def _configs_to_run(view: SpaceView, trials: int | None) -> int:
+    """``--trials``, else the space file's ``trials``, else every configuration of a finite space."""
     configs = trials if trials is not None else view.trials
-    if configs is None:
-        if not (view.is_grid or view.space.is_finite()):
-            raise ConfigError("trials", None, f"expected a number of trials for sampler "
-                                              f"{view.sampler!r} (in the space file or --trials N)")
-        configs = view.space.num_configs()
+    if configs is not None:
+        return configs
+    if not (view.is_grid or view.space.is_finite()):
+        raise ConfigError("trials", None, f"expected a number of trials for sampler "
+                                          f"{view.sampler!r} (in the space file or --trials N)")
+    return view.space.num_configs()
+
+
+def _open_study(storage: Any, url: str, view: SpaceView, study_name: str, sampler: Any,
+                exists: bool) -> Any:
+    """The study: loaded and checked against the space (same space, same directions), or
+    created with the space, the version and the objective(s) as study attributes."""
+    import optuna
+
     if exists:
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
         stored = study.user_attrs.get(StudyAttrs.SPACE)
@@ -93,20 +112,26 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
                               f"it exists in {redact_url(url)} with another space; "
                               "use another --study name or the same space file")
         have = [d.name.lower() for d in study.directions]
-        if have != directions:
+        if have != view.directions:
             raise ConfigError("objective", [m for m, _ in view.objectives],
                               f"study {study_name!r} exists with directions {have}")
-    else:
-        study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                                    directions=directions)
-        study.set_user_attr(StudyAttrs.SPACE, view.doc)
-        study.set_user_attr(StudyAttrs.VERSION, __version__)
-        objectives = [{"metric": m, "mode": md} for m, md in view.objectives]
-        # one objective: the {metric, mode} mapping older studies have; several: the list
-        study.set_user_attr(StudyAttrs.OBJECTIVE, objectives if view.multi_objective else objectives[0])
+        return study
+    study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
+                                directions=view.directions)
+    study.set_user_attr(StudyAttrs.SPACE, view.doc)
+    study.set_user_attr(StudyAttrs.VERSION, __version__)
+    objectives = [{"metric": m, "mode": md} for m, md in view.objectives]
+    # one objective: the {metric, mode} mapping older studies have; several: the list
+    study.set_user_attr(StudyAttrs.OBJECTIVE, objectives if view.multi_objective else objectives[0])
+    return study
 
-    all_trials = study.get_trials(deepcopy=False)
-    counts = state_counts(all_trials)
+
+def _fail_interrupted(storage: Any, study_name: str,
+                      all_trials: list[Any]) -> tuple[int, list[tuple[dict[str, Any], int]]]:
+    """Trials a killed driver left RUNNING, stored as FAIL ``interrupted:``; how many, and the
+    (params, number) of those to run again."""
+    from optuna.trial import TrialState
+
     recovered = 0
     retries: list[tuple[dict[str, Any], int]] = []
     study_id = storage.get_study_id_from_name(study_name)
@@ -120,9 +145,15 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
         recovered += 1
         if t.params:
             retries.append((dict(t.params), t.number))
+    return recovered, retries
+
+
+def _remaining(study: Any, view: SpaceView, sampler: Any, trials: int | None, runs_target: int,
+               retries: list[tuple[dict[str, Any], int]]) -> tuple[int, int]:
+    """Runs left to start, and how many interrupted trials were queued again."""
+    from optuna.trial import TrialState
 
     enqueued = 0
-    runs_target = configs * len(view.seeds)
     trials_now = study.get_trials(deepcopy=False)
     if view.racing:
         # Racing: configurations x max seeds at most; the searcher ends the sweep once no
@@ -140,8 +171,7 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
     else:
         enqueued = _enqueue_retries(study, trials_now, retries)
         remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
-    return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
-                     recovered=recovered, enqueued=enqueued, counts=counts, configs=configs)
+    return remaining, enqueued
 
 
 def _enqueue_retries(study: Any, trials_now: list[Any], retries: list[tuple[dict[str, Any], int]]) -> int:
