@@ -54,6 +54,10 @@ POOLING_FIELDS: dict[str, tuple[str, ...]] = {
     "attention.mix_alpha": ("mix",),
     "attention.paths": ("score",),
 }
+# SRP Sec. 4's defaults (the one place they are written): SS-SRP with λ = 0.8, MS-SRP (and
+# every other pooling, where λ is unused) with λ = 0.6 and M = 5.
+SRP_DEFAULT_LAM = {"srp-ss": 0.8, "srp-ms": 0.6}
+SRP_DEFAULT_M = 5
 
 # model.arch names (docs/models.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
 ARCH_PATTERNS = {
@@ -172,8 +176,8 @@ class AttentionConfig(_Section):
     pooling: Literal[POOLINGS] = "gap"  # type: ignore[valid-type]
     # SRP scale ratio λ (Eq. 2); not given: the SRP paper's main runs, SS 0.8, MS (and
     # everything else) 0.6 (_default_lam).
-    lam: float = Field(0.6, gt=0.0, le=1.0)
-    M: int = Field(5, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
+    lam: float = Field(SRP_DEFAULT_LAM["srp-ms"], gt=0.0, le=1.0)
+    M: int = Field(SRP_DEFAULT_M, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
     # linear: SRP's scheduled SRP, "used in all following experiments of SRP" (Sec. 4.2).
     schedule: Literal["fixed", "linear", "epochs"] = "linear"
     region: Literal["shared", "per-channel"] = "shared"  # one SRP region per sample or per map
@@ -197,7 +201,7 @@ class AttentionConfig(_Section):
     def _default_lam(cls, data: Any) -> Any:
         # SRP Sec. 4: SS-SRP with λ = 0.8, MS-SRP with λ = 0.6 (and M = 5).
         if isinstance(data, dict) and data.get("lam") is None:
-            data = {**data, "lam": 0.8 if data.get("pooling") == "srp-ss" else 0.6}
+            data = {**data, "lam": SRP_DEFAULT_LAM.get(data.get("pooling"), SRP_DEFAULT_LAM["srp-ms"])}
         return data
 
     @field_validator("mix_alpha")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poolnas.config import POOL_TYPES
+from poolnas.config import POOL_TYPES, SRP_DEFAULT_LAM, SRP_DEFAULT_M
 
 from ._base import Pool
 from ._checks import check_choice, check_int
@@ -30,7 +30,8 @@ def create_pool(pool_type: str, channels: int, **kwargs: Any) -> Pool:
     Args:
         pool_type: one of ``POOL_TYPES``.
         channels: C (checked; the ops themselves work for any C).
-        **kwargs: ``lam`` (SRP λ in (0, 1], default 0.6), ``M`` (srp-ms squares, default 5),
+        **kwargs: ``lam`` (SRP λ in (0, 1]; default the config's, ``SRP_DEFAULT_LAM``),
+            ``M`` (srp-ms squares, default ``SRP_DEFAULT_M``),
             ``region`` (``shared`` | ``per-channel``), ``over_epochs`` (SRP λ schedule over
             training time), ``mix_alpha`` (``learn`` | α in [0, 1]), ``paths`` (score K).
 
@@ -63,9 +64,9 @@ def create_pool(pool_type: str, channels: int, **kwargs: Any) -> Pool:
     if pool_type == "score":
         return ScorePool(kwargs.get("paths", 1))
     # srp-ss / srp-ms
-    num_regions = 1 if pool_type == "srp-ss" else kwargs.get("M", 5)
+    num_regions = 1 if pool_type == "srp-ss" else kwargs.get("M", SRP_DEFAULT_M)
     pool = SRPPool(
-        kwargs.get("lam", 0.6),
+        kwargs.get("lam", SRP_DEFAULT_LAM[pool_type]),
         num_regions,
         kwargs.get("region", "shared"),
         over_epochs=bool(kwargs.get("over_epochs", False)),
