@@ -19,8 +19,8 @@ from typing import Any
 from poolnas.config import TrialConfig
 from poolnas.errors import NonFiniteLossError
 
-__all__ = ["crashing_trial", "disk_filling_trial", "memory_trial", "nan_trial", "raising_trial",
-           "score_of", "sleep_trial"]
+__all__ = ["crashing_trial", "disk_filling_trial", "memory_trial", "modules_trial", "nan_trial",
+           "raising_trial", "score_of", "sleep_trial"]
 
 OnEpoch = Callable[[int, dict[str, float]], None] | None
 
@@ -121,3 +121,17 @@ def memory_trial(
             time.sleep(step_s)
         del held
     return sleep_trial(config, on_epoch=on_epoch)
+
+
+def modules_trial(config: TrialConfig, *, on_epoch: OnEpoch = None,
+                  inner: Callable[..., dict[str, Any]] | None = None, **_: Any) -> dict[str, Any]:
+    """``inner`` (``poolnas.trainers.train``, say; default ``sleep_trial``); its ``environment``
+    lists the top-level modules its worker process holds afterwards (``modules``), so a test
+    can check what a trial worker imports."""
+    import sys
+
+    out = dict((inner or sleep_trial)(config, on_epoch=on_epoch))
+    env = dict(out.get("environment") or {})
+    env["modules"] = sorted({name.split(".")[0] for name in list(sys.modules)})
+    out["environment"] = env
+    return out
