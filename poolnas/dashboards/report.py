@@ -268,6 +268,7 @@ def _verdict_html(data: StudyData) -> str:
         parts.append(f"<p id='verdict-family'>Family: {html.escape(family_text(ev))}.</p>")
         parts.append("<ul id='verdict-reading'>" + "".join(f"<li>{html.escape(n)}</li>"
                                                            for n in verdict_notes(ev, scale)) + "</ul>")
+        parts.append(_improvement_html(ev))
         better = ev.beats_baseline
         parts.append("<h3>Better than the baseline (simultaneous 95% interval above 0)</h3>" + (
             f"<ul id='verdict-better'>{_comparison_rows(better, data, 'baseline')}</ul>" if better else
@@ -286,6 +287,22 @@ def _verdict_html(data: StudyData) -> str:
         parts.append(f"<p class='note'>{few} of {len(ev.configs)} configurations ran one seed: no interval "
                      "can be given for them (\"n too small\"); run <code>repeats: 2</code> or more.</p>")
     return "".join(parts)
+
+
+def _improvement_html(ev: Any) -> str:
+    """P(best > baseline) over seeds and test examples, where the trials kept their test bits."""
+    from poolnas.evidence.improvement import probability_of_improvement
+
+    best, base = ev.best, ev.baseline_config
+    if best is None or base is None or best is base:
+        return ""
+    res = probability_of_improvement(best, base)
+    if res is None:
+        return ""
+    return (f"<p id='verdict-improvement'>P(best &gt; baseline) = {res.p:.2f}, 95% interval "
+            f"[{res.low:.2f}, {res.high:.2f}]: the probability that a run of the best beats a run of the "
+            f"baseline (probability of improvement, rliable's definition; bootstrap over {res.runs_a} and "
+            f"{res.runs_b} seeds and {res.examples} test examples, {res.boots} replicates).</p>")
 
 
 def _varied(data: StudyData) -> str:
