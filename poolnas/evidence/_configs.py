@@ -132,7 +132,8 @@ def _identity(trial: Any) -> tuple[str, dict[str, Any], dict[str, Any], int | No
     return key, params, config, seed if isinstance(seed, int) else None
 
 
-def configurations(trials: Iterable[Any], metric: str = "objective", mode: str = "max") -> list[Configuration]:
+def configurations(trials: Iterable[Any], metric: str = "objective",
+                   mode: str = "max") -> list[Configuration]:
     """COMPLETE trials with a finite objective, grouped into configurations, best first.
 
     Args:

@@ -1,4 +1,5 @@
-"""Sweeps: Ray Tune runs the trials, Optuna keeps the study in a database (docs/search.md, "What the database holds").
+"""Sweeps: Ray Tune runs the trials, Optuna keeps the study in a database (docs/search.md,
+"What the database holds").
 
 ``run_sweep(space, storage=..., ...)`` runs or continues a sweep; ``list_studies(storage)``
 summarises a storage; ``poolnas sweep`` / ``poolnas studies`` are in ``commands``.
