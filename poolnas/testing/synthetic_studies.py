@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from poolnas.config import config_from_dict
-from poolnas.records import StudyAttrs, TrialAttrs, config_key
+from poolnas.records import TRIAL_CONFIG_VERSION, StudyAttrs, TrialAttrs, config_key
 
 BASE: dict[str, Any] = {
     "model": {"arch": "resnet20", "num_classes": 10, "in_channels": 1},
@@ -72,6 +72,7 @@ def add_trial(study: optuna.Study, values: dict[str, Any], seed: int, value: flo
         user_attrs={
             TrialAttrs.CONFIG: config,
             TrialAttrs.CONFIG_KEY: config_key(config),
+            TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION,
             TrialAttrs.METRICS: {"val_acc": acc, "test_acc": acc, "train_loss": 1.0 - acc},
             TrialAttrs.CURVES: {"val_acc": [acc / 2, acc]},
             TrialAttrs.N_PARAMS: n_params,
@@ -131,6 +132,7 @@ def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: fl
         values=(([acc, flops] if len(study.directions) > 1 else [acc])
                 if state == TrialState.COMPLETE else None),
         user_attrs={TrialAttrs.CONFIG: config, TrialAttrs.CONFIG_KEY: config_key(config),
+                    TrialAttrs.CONFIG_VERSION: TRIAL_CONFIG_VERSION,
                     TrialAttrs.METRICS: metrics, TrialAttrs.COST: {"params": params, "flops": flops},
                     TrialAttrs.CURVES: {"test_acc": [acc / 2, acc]}, TrialAttrs.N_PARAMS: params,
                     TrialAttrs.CHECKPOINT: None},
