@@ -282,7 +282,8 @@ def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_writ
     server = make_dashboard_server(storage, host, port, allow_write=allow_write)
     shown = f"[{host}]" if ":" in host else host
     print(f"poolnas dashboard on http://{shown}:{server.server_port}/poolnas/ "
-          f"(optuna-dashboard: /dashboard; {'read-write' if allow_write else 'read-only'}; "
+          f"(optuna-dashboard: http://{shown}:{server.server_port}/dashboard; "
+          f"{'read-write' if allow_write else 'read-only'}; "
           f"storage {redact_url(str(storage.url))}); Ctrl-C stops it", file=sys.stderr)
     try:
         server.serve_forever()
