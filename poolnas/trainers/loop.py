@@ -46,7 +46,6 @@ from poolnas.trainers.augment import augment_batch
 from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
 from poolnas.trainers.data import DATASET_SHAPES, DataSplits, check_dataset_available, load_dataset
 from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
-from poolnas.trainers.datasets_custom import CUSTOM_DATASETS, custom_shape
 from poolnas.trainers.environment import cpu_has_bf16, describe_environment, resolve_threads, trial_state
 from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy, pack_correct
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
@@ -95,9 +94,6 @@ def prepare(config: TrialConfig, device: str | torch.device | None = None) -> tu
     check_dataset_available(config.trainer)
     if config.trainer.dataset in DATASET_SHAPES:
         c, k, _ = DATASET_SHAPES[config.trainer.dataset]
-        check_data_fits(config, c, k, config.trainer.dataset)
-    elif config.trainer.dataset in CUSTOM_DATASETS:  # read from the data: one image, the labels
-        c, k = custom_shape(config.trainer)
         check_data_fits(config, c, k, config.trainer.dataset)
     elif config.trainer.dataset in CUSTOM_DATASETS:  # read from the data: one image, the labels
         c, k = custom_shape(config.trainer)
