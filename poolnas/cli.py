@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="file (default: standard output)")
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.add_argument("--pareto", action="store_true",
-                   help="the Pareto set instead of the top K: with yaml, -o DIR gets one trainable file per entry")
+                   help="the Pareto set instead of the top K: with yaml, "
+                        "-o DIR gets one trainable file per entry")
     p.add_argument("--format", choices=["yaml", "json", "csv"], default=None,
                    help="default: from the output's suffix, else yaml")
 

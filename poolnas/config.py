@@ -312,7 +312,8 @@ def _field_names(model: type[BaseModel], path: list[str]) -> list[str]:
     current: Any = model
     for part in path:
         field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
             return []
         current = field.annotation
     return [f.alias or name for name, f in current.model_fields.items()]  # as users write them
@@ -347,7 +348,8 @@ def config_from_dict(data: dict[str, Any] | None, *, where: str | None = None) -
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError("(document)", type(data).__name__, "expected a mapping with model, attention, trainer, seed", where=where)
+        raise ConfigError("(document)", type(data).__name__,
+                          "expected a mapping with model, attention, trainer, seed", where=where)
     try:
         return TrialConfig.model_validate(data)
     except ValidationError as err:

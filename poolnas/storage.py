@@ -335,7 +335,8 @@ def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: boo
             check_schema_revision(url, engine_kwargs)
         storage = _rdb_storage(url, engine_kwargs, create=create)
     except (SQLAlchemyError, StorageInternalError, ImportError, OSError) as err:
-        raise StorageUnreachableError(f"cannot open storage {redact_url(url)}: {unreachable_reason(err, url)}") from None
+        raise StorageUnreachableError(
+            f"cannot open storage {redact_url(url)}: {unreachable_reason(err, url)}") from None
     if url.startswith("sqlite"):
         engine = storage.engine
         # Writers switch the file to WAL (persistent); readers leave its header as it is.

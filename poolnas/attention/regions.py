@@ -147,7 +147,8 @@ def sample_region_masks(
         channels = check_int(channels, "channels", 1)
     side_h, side_w = region_side(lam, height), region_side(lam, width)
     lead = (batch,) if channels is None else (batch, channels)
-    flat, union = _draw(math.prod(lead), Squares(height, width, side_h, side_w, num_regions), device, generator)
+    flat, union = _draw(math.prod(lead), Squares(height, width, side_h, side_w, num_regions), device,
+                        generator)
     masks = union.view(*lead, height, width).bool()
     if not return_corners:
         return masks

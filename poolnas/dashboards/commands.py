@@ -78,7 +78,8 @@ def dashboard_command(args: argparse.Namespace) -> int:
     try:
         serve(storage, args.host, args.port, allow_write=args.allow_write)
     except OSError as err:  # e.g. the port is taken
-        raise ConfigError("--port", args.port, f"could not listen on {args.host}:{args.port} ({err.strerror})") from None
+        raise ConfigError("--port", args.port,
+                          f"could not listen on {args.host}:{args.port} ({err.strerror})") from None
     return 0
 
 

@@ -121,7 +121,8 @@ def _load_note(data: StudyData) -> str:
         return (f"Step times were taken on a loaded machine (load up to {worst:.1f} per core; other "
                 "processes shared the cores): read them as upper bounds, and compare configurations "
                 "only within one study.")
-    return f"Step times: the fastest step of each run; the machine was not loaded (load ≤ {worst:.1f} per core)."
+    return (f"Step times: the fastest step of each run; the machine was not loaded "
+            f"(load ≤ {worst:.1f} per core).")
 
 
 def _pareto_html(data: StudyData) -> str:
@@ -134,7 +135,8 @@ def _pareto_html(data: StudyData) -> str:
     over = " against ".join(f"{m} ({o})" for m, o in ev.pareto_objectives)
     front = ev.front
     if not front:
-        return (f"<p class='note' id='pareto-none'>No Pareto front over {html.escape(over)}: no configuration "
+        return (f"<p class='note' id='pareto-none'>No Pareto front over {html.escape(over)}: "
+                "no configuration "
                 "kept every one of these metrics.</p>")
     rows = []
     for p in front:
@@ -142,7 +144,8 @@ def _pareto_html(data: StudyData) -> str:
         cost = cost_means(conf)
         rows.append([_params_text(conf), conf.n, _num(conf.mean, data),
                      f"[{_num(iv[0], data)}, {_num(iv[1], data)}]" if iv else "–",
-                     *[si_text(v) for v, (m, _) in zip(p.values[1:], objs, strict=True) if m not in COST_METRICS],
+                     *[si_text(v) for v, (m, _) in zip(p.values[1:], objs, strict=True)
+                       if m not in COST_METRICS],
                      count_text(cost["params"]), si_text(cost["flops"]),
                      si_text(metric_mean(conf, "train_flops")),
                      ms_text(cost["train_step_ms"]), ms_text(cost["infer_ms"]),
@@ -407,7 +410,8 @@ def write_pngs(figures: list[ReportFigure], folder: str | Path) -> list[Path]:
     return paths
 
 
-def write_report(study_name: str, storage: Any, path: str | Path, *, png_dir: str | Path | None = None) -> Path:
+def write_report(study_name: str, storage: Any, path: str | Path, *,
+                 png_dir: str | Path | None = None) -> Path:
     """Write the report of ``study_name`` on ``storage`` (URL or Optuna storage) to ``path``.
 
     Args:

@@ -47,7 +47,8 @@ def applies(data: StudyData) -> bool:
 def _get_spem_alpha_info(data: StudyData) -> _SpemAlphaInfo:
     split = varying(data, ["model.arch"], _is_mix)
     fixed = series_over(data, "attention.mix_alpha", split, where=_fixed)
-    learned = [(", ".join(label(v) for v in key), _display_stat(summarize(r.value for r in rows), data.display))
+    learned = [(", ".join(label(v) for v in key),
+                _display_stat(summarize(r.value for r in rows), data.display))
                for key, rows in sorted(group(data.rows, split, where=_learned).items(), key=str)]
     return _SpemAlphaInfo(fixed, learned, data.value_label(), BAND)
 

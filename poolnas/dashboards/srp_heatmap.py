@@ -114,7 +114,8 @@ def plot_srp_heatmap(data: StudyData) -> Any:
             colorscale="RdBu" if data.maximize else "RdBu_r",
             showscale=i == len(panels), colorbar={"title": {"text": f"Δ vs {info.reference}"}},
             hoverongaps=False,
-            hovertemplate="λ=%{x}, M=%{y}: %{customdata[1]:.3f}, Δ %{z:+.3f} (n=%{customdata[0]})<extra></extra>",
+            hovertemplate="λ=%{x}, M=%{y}: %{customdata[1]:.3f}, Δ %{z:+.3f} (n=%{customdata[0]})"
+                          "<extra></extra>",
         ), row=1, col=i)
         fig.update_xaxes(title_text="λ", type="category", row=1, col=i)
         fig.update_yaxes(title_text="M", type="category", row=1, col=i)

@@ -138,7 +138,8 @@ def format_table(ev: Evidence, study: str) -> str:
                      comp.verdict + (f" ({comp.method})" if comp.method in ("welch",) else ""),
                      *_cost_cells(c), "*" if ev.on_front(c) else ""])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                      for r in rows)
     many = f" (best of {ev.baseline_matches} matching)" if ev.baseline_matches > 1 else ""
     objs = (f"objectives {', '.join(f'{m} ({o})' for m, o in ev.objectives)} (best: the first's best mean)"
             if ev.multi_objective else f"{ev.metric} ({ev.mode})")

@@ -78,7 +78,8 @@ class ArchPlan:
         return self.family in ("resnext", "resnet50", "resnet-cifar-stem", "resnet-bottleneck")
 
 
-def _stage(in_ch: int, out_ch: int, n: int, stride: int, width: int = 0, groups: int = 1) -> tuple[BlockPlan, ...]:
+def _stage(in_ch: int, out_ch: int, n: int, stride: int, width: int = 0,
+           groups: int = 1) -> tuple[BlockPlan, ...]:
     blocks = [BlockPlan(in_ch, out_ch, stride, width, groups)]
     blocks += [BlockPlan(out_ch, out_ch, 1, width, groups) for _ in range(n - 1)]
     return tuple(blocks)

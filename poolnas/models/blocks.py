@@ -145,7 +145,8 @@ class Bottleneck(_AttentiveBlock):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+            self.downsample = nn.Sequential(conv1x1(in_channels, out_channels, stride),
+                                            nn.BatchNorm2d(out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -195,7 +196,8 @@ class PreActBasicBlock(_PreActBlock):
 class PreActBottleneck(_PreActBlock):
     """Pre-activation bottleneck (PreResNet-{9n+2}); projection shares the pre-activation."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 16, groups: int = 1):
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, width: int = 16,
+                 groups: int = 1):
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv1 = conv1x1(in_channels, width)

@@ -108,7 +108,8 @@ def _check_stages(stages: list[int] | None, plan: ArchPlan, field: str) -> list[
         return all_stages
     bad = [s for s in stages if s not in all_stages]
     if bad:
-        raise ConfigError(field, stages, f"{plan.name} has stages {all_stages}; stage {bad[0]} does not exist")
+        raise ConfigError(field, stages,
+                          f"{plan.name} has stages {all_stages}; stage {bad[0]} does not exist")
     return list(stages)
 
 
@@ -194,7 +195,8 @@ def check_model_config(config: TrialConfig) -> ArchPlan:
     return plan
 
 
-def attention_sites(config: TrialConfig, input_size: int | tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def attention_sites(config: TrialConfig,
+                    input_size: int | tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """The table of ``poolnas model show``: one dict per attention site, forward order.
 
     Args:

@@ -35,7 +35,8 @@ def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     if weight.shape[1] == in_channels:
         return weight
     if weight.ndim != 4 or weight.shape[1] != 3:
-        raise ValueError(f"cannot adapt a first conv of shape {tuple(weight.shape)} to {in_channels} channels")
+        raise ValueError(f"cannot adapt a first conv of shape {tuple(weight.shape)} "
+                         f"to {in_channels} channels")
     dtype, weight = weight.dtype, weight.float()
     if in_channels == 1:
         adapted = weight.sum(dim=1, keepdim=True)

@@ -228,7 +228,8 @@ def _make_live(view: SpaceView, name: str, plan: Any, best: dict | None, quiet: 
     from poolnas.search._live import LiveView
 
     return LiveView(study=name, metric=view.metric, mode=view.mode, target=plan.runs_target,
-                    counts={**plan.counts, "INTERRUPTED": interrupted_count(plan.study.get_trials(deepcopy=False))},
+                    counts={**plan.counts,
+                            "INTERRUPTED": interrupted_count(plan.study.get_trials(deepcopy=False))},
                     best=(best["mean"], best["number"], best.get("n", 1)) if best else None,
                     stream=stream or sys.stderr, enabled=not quiet, epochs=view.max_epochs,
                     best_of=lambda: best_trial(plan.study))

@@ -110,7 +110,8 @@ class Distribution(_Strict):
 
     def kinds(self) -> list[str]:
         alias = {"float_": "float", "int_": "int"}
-        return [alias.get(n, n) for n in ("choice", "grid", "float_", "int_", "value") if n in self.model_fields_set]
+        return [alias.get(n, n) for n in ("choice", "grid", "float_", "int_", "value")
+                if n in self.model_fields_set]
 
     @property
     def kind(self) -> str:
@@ -126,12 +127,15 @@ class SpaceFile(_Strict):
     objective: Objective | list[Objective] = Field(
         default_factory=Objective, description="one objective, or a list: a multi-objective study")
     sampler: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
-    trials: int | None = Field(None, ge=1, description="configurations to sample; grid: default the whole grid")
+    trials: int | None = Field(None, ge=1,
+                               description="configurations to sample; grid: default the whole grid")
     repeats: Annotated[int, Field(ge=1, le=MAX_REPEATS)] | Repeats = Field(
         1, description="seeds per configuration, or {min, max, racing}")
-    seeds: list[int] | None = Field(None, min_length=1, max_length=MAX_REPEATS, description="explicit seeds (default 0..repeats-1)")
+    seeds: list[int] | None = Field(None, min_length=1, max_length=MAX_REPEATS,
+                                    description="explicit seeds (default 0..repeats-1)")
     baseline: dict[str, Any] | None = Field(
-        None, description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")
+        None,
+        description="partial config every configuration is compared with, e.g. {attention.pooling: gap}")
     margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="equivalence margin in the objective's units (0.01: 1 point of accuracy): a "
         "comparison whose simultaneous interval lies inside ±margin is 'equivalent'")

@@ -41,7 +41,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # corrupt file, or pickled objects refused by weights_only
-        raise ConfigError("resume", str(path), f"expected a poolnas checkpoint ({type(err).__name__})") from None
+        raise ConfigError("resume", str(path),
+                          f"expected a poolnas checkpoint ({type(err).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ConfigError("resume", str(path), f"expected a poolnas checkpoint of format {CHECKPOINT_FORMAT}")
     return state

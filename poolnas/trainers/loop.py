@@ -51,7 +51,8 @@ from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy, pack_corre
 from poolnas.trainers.recipes import ResolvedRecipe, build_optimizer, lr_factor, resolve_recipe
 from poolnas.trainers.timing import StepTimer, cpu_load, measure_infer_ms
 
-__all__ = ["EpochCallback", "check_amp", "check_data_fits", "load_resume", "prepare", "resolve_device", "train"]
+__all__ = ["EpochCallback", "check_amp", "check_data_fits", "load_resume", "prepare", "resolve_device",
+           "train"]
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 CUDA_CHECK_EVERY = 50  # steps between NaN checks on CUDA (each one is a device sync)
@@ -84,7 +85,8 @@ def check_data_fits(config: TrialConfig, in_channels: int, num_classes: int, dat
                           f"expected {num_classes} for dataset {dataset}")
 
 
-def prepare(config: TrialConfig, device: str | torch.device | None = None) -> tuple[torch.device, ResolvedRecipe]:
+def prepare(config: TrialConfig,
+            device: str | torch.device | None = None) -> tuple[torch.device, ResolvedRecipe]:
     """Every cheap check of a config before anything is written or loaded.
 
     Checks the device, the data folder, that the model fits the data, the model section

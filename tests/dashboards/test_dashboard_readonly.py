@@ -168,7 +168,8 @@ def test_read_only_dashboard_hides_write_controls_and_links_the_report(browser, 
         # The bar links the study's report: follow it and see the paper figures drawn.
         browser.get(f"{base}/dashboard/studies/{sid}")
         link = _wait(lambda: browser.execute_script(
-            "const a = document.querySelector('#poolnas-bar a[href^=\"/poolnas/study/\"]'); return a && a.href"), 60)
+            "const a = document.querySelector('#poolnas-bar a[href^=\"/poolnas/study/\"]'); "
+            "return a && a.href"), 60)
         assert link and "read-only" in browser.find_element("id", "poolnas-bar").text
         browser.get(link)
         assert "/poolnas/report/ro-srp" in browser.current_url

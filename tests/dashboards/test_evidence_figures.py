@@ -115,7 +115,8 @@ def test_verdict_figure_every_seed_a_dot(study):
     # the verdict's interval (simultaneous over 4 comparisons), placed on the baseline's mean
     ref = stats.ttest_rel(srp, GAP).confidence_interval(1 - 0.05 / 4)
     base = 100 * sum(GAP) / 3
-    assert (cols["srp-ms"].low, cols["srp-ms"].high) == pytest.approx((base + 100 * ref.low, base + 100 * ref.high))
+    assert (cols["srp-ms"].low, cols["srp-ms"].high) == pytest.approx(
+        (base + 100 * ref.low, base + 100 * ref.high))
     assert cols["srp-ms"].mean == pytest.approx(100 * sum(srp) / 3) and cols["srp-ms"].verdict == "better"
     assert cols["srp-ms"].n_pairs == 3 and cols["gap"].low is None
     assert info.baseline[1] == pytest.approx(70.5)

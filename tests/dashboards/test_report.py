@@ -14,7 +14,8 @@ from poolnas.testing import synthetic_studies as S
 
 @pytest.fixture(scope="module")
 def srp_study():
-    study = S.create("srp-report", space={"study": "srp-report", "space": {"attention.lam": {"grid": [0.4, 0.8]}}})
+    study = S.create("srp-report",
+                     space={"study": "srp-report", "space": {"attention.lam": {"grid": [0.4, 0.8]}}})
     S.fill(study, [({"attention.pooling": p, "attention.lam": lam, "attention.M": 3}, [0.5 + lam / 10, 0.52])
                    for p in ("srp-ss", "srp-ms") for lam in (0.4, 0.8)])
     return study
@@ -65,12 +66,14 @@ def test_optuna_plots_sample_large_studies(srp_study):
                                             webgl_above=2)}
     assert "(4 of 8 trials)" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
     assert "fANOVA on 4 of 8" in plots["importances"].title
-    assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 2  # 4 trials; pooling and lam vary (seed never)
+    # 4 trials; pooling and lam vary (seed never)
+    assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 2
 
 
 def test_write_report_and_cli(sqlite_url, tmp_path, capsys):
     study = S.create("cli-report", sqlite_url)
-    S.fill(study, [({"attention.pooling": "srp-ss", "attention.lam": lam}, [0.6 + lam / 10]) for lam in (0.2, 0.6)])
+    S.fill(study, [({"attention.pooling": "srp-ss", "attention.lam": lam}, [0.6 + lam / 10])
+                   for lam in (0.2, 0.6)])
     path = write_report("cli-report", sqlite_url, tmp_path / "r.html")
     assert path.read_text().count("Plotly.newPlot") >= 3
     out = tmp_path / "cli.html"
@@ -92,7 +95,8 @@ def test_png_export_without_chromium_says_why(sqlite_url, tmp_path, monkeypatch,
     study = S.create("png", sqlite_url)
     S.fill(study, [({"attention.pooling": "gap"}, [0.5])])
     out = tmp_path / "r.html"
-    assert main(["report", "--study", "png", "--storage", sqlite_url, "-o", str(out), "--png", str(tmp_path / "p")]) == 1
+    assert main(["report", "--study", "png", "--storage", sqlite_url, "-o", str(out),
+                 "--png", str(tmp_path / "p")]) == 1
     err = capsys.readouterr().err
     assert out.is_file() and "PNG export skipped" in err and "Chromium" in err and "Google Chrome" in err
 
@@ -105,7 +109,8 @@ def test_seed_is_never_plotted_and_contour_follows_importances():
         for m in (1, 3):
             for red in (4, 16):
                 S.fill(study, [({"attention.pooling": "srp-ms", "attention.lam": lam, "attention.M": m,
-                                 "attention.reduction": red}, [0.5 + lam / 2 + m / 1000 + 0.01 * (red == 4), 0.51 + lam / 2])])
+                                 "attention.reduction": red},
+                                [0.5 + lam / 2 + m / 1000 + 0.01 * (red == 4), 0.51 + lam / 2])])
     plots = {p.key: p for p in optuna_plots(from_study(study), max_contour_params=2)}
     importances = plots["importances"].figure
     names = [str(n) for n in importances.data[0].y]

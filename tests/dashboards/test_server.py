@@ -66,7 +66,8 @@ def test_dashboard_page_gets_the_poolnas_script(storage):
     for allow_write, flag in ((False, b"READ_ONLY = true"), (True, b"READ_ONLY = false")):
         app = create_app(storage, allow_write=allow_write)
         status, body = _call(app, "GET", "/dashboard")
-        assert status.startswith("200") and b'<script defer src="/poolnas/dashboard.js"></script></head>' in body
+        assert status.startswith("200") and (b'<script defer src="/poolnas/dashboard.js">'
+                                             b'</script></head>') in body
         status, script = _call(app, "GET", "/poolnas/dashboard.js")
         assert status.startswith("200") and flag in script and b"DeleteIcon" in script
     status, body = _call(app, "GET", "/dashboard/studies/1/note")  # client-side routes too

@@ -18,7 +18,8 @@ MIX = [0.705, 0.700, 0.712]
 
 @pytest.fixture
 def study_url(sqlite_url):
-    study = synthetic.create("cmp", sqlite_url, space={"study": "cmp", "baseline": {"attention.pooling": "gap"}})
+    study = synthetic.create("cmp", sqlite_url,
+                             space={"study": "cmp", "baseline": {"attention.pooling": "gap"}})
     synthetic.fill(study, [
         ({"attention.pooling": "gap"}, GAP),
         ({"attention.pooling": "srp-ms", "attention.lam": 0.6, "attention.M": 5}, SRP),
@@ -77,7 +78,8 @@ def test_baseline_flag_overrides_and_bad_input_exits_2(study_url, capsys):
     assert main(["compare", "--study", "cmp", "--storage", study_url, "--baseline", "attention.pooling=mix",
                  "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["baseline"]["params"] == {"attention.pooling": "mix"} and doc["baseline"]["source"] == "--baseline"
+    assert (doc["baseline"]["params"] == {"attention.pooling": "mix"}
+            and doc["baseline"]["source"] == "--baseline")
     for bad, needle in [(["attention.pooling=score"], "ran no configuration"),
                         (["attention.poolin=gap"], "did you mean"),
                         (["pooling"], "KEY=VALUE")]:

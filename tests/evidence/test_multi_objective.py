@@ -121,4 +121,5 @@ def test_compare_on_a_study_without_cost_says_there_is_no_front(sqlite_url, caps
     assert "front: none, no configuration kept every one of test_acc (max) against flops (min)" in out
     assert main(["compare", "--study", "old", "--storage", sqlite_url, "--format", "json"]) == 0
     confs = json.loads(capsys.readouterr().out)["configurations"]
-    assert all(not c["pareto"] and c["cost"]["flops"] is None and c["cost"]["params"] == 1000.0 for c in confs)
+    assert all(not c["pareto"] and c["cost"]["flops"] is None and c["cost"]["params"] == 1000.0
+               for c in confs)

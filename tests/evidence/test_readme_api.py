@@ -20,7 +20,8 @@ def test_import_poolnas_stays_light():
     import subprocess
     import sys
 
-    code = "import poolnas, sys; print(sorted(m for m in ('pandas', 'optuna', 'torch', 'scipy') if m in sys.modules))"
+    code = ("import poolnas, sys; "
+            "print(sorted(m for m in ('pandas', 'optuna', 'torch', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

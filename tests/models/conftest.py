@@ -21,7 +21,8 @@ def tiny_resnext(monkeypatch):
         if plan.family != "resnext":
             return plan
         stages = tuple(
-            tuple(dataclasses.replace(b, in_channels=max(16, b.in_channels // 16), out_channels=b.out_channels // 16,
+            tuple(dataclasses.replace(b, in_channels=max(16, b.in_channels // 16),
+                                      out_channels=b.out_channels // 16,
                                       width=b.width // 32, groups=2) for b in blocks)
             for blocks in plan.stages)
         return dataclasses.replace(plan, stem_channels=16, stages=stages)

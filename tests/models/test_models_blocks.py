@@ -18,12 +18,14 @@ def _bn(name: str) -> list[str]:
 
 
 CASES = [
-    (PreActBasicBlock, (16, 32, 2), _bn("bn1") + ["conv1.weight"] + _bn("bn2") + ["conv2.weight", "shortcut.weight"],
+    (PreActBasicBlock, (16, 32, 2),
+     _bn("bn1") + ["conv1.weight"] + _bn("bn2") + ["conv2.weight", "shortcut.weight"],
      [(16, 32, 3, 2, 1), (32, 32, 3, 1, 1), (16, 32, 1, 2, 0)]),
     (PreActBasicBlock, (16, 16, 1), _bn("bn1") + ["conv1.weight"] + _bn("bn2") + ["conv2.weight"],
      [(16, 16, 3, 1, 1), (16, 16, 3, 1, 1)]),
     (PreActBottleneck, (16, 64, 2, 16),
-     _bn("bn1") + ["conv1.weight"] + _bn("bn2") + ["conv2.weight"] + _bn("bn3") + ["conv3.weight", "shortcut.weight"],
+     _bn("bn1") + ["conv1.weight"] + _bn("bn2") + ["conv2.weight"] + _bn("bn3")
+     + ["conv3.weight", "shortcut.weight"],
      [(16, 16, 1, 1, 0), (16, 16, 3, 2, 1), (16, 64, 1, 1, 0), (16, 64, 1, 2, 0)]),
 ]
 

@@ -13,7 +13,8 @@ from poolnas.models import build_model, check_model_config
 @pytest.mark.parametrize("kwargs,field", [
     ({"pooling": "gap", "placement": {"stages": [4]}}, "attention.placement.stages"),
     ({"pooling": "gap", "placement": {"stages": [1, 5]}}, "attention.placement.stages"),
-    ({"batch_attention": {"enabled": True, "stages": [4], "reduction": 4}}, "attention.batch_attention.stages"),
+    ({"batch_attention": {"enabled": True, "stages": [4], "reduction": 4}},
+     "attention.batch_attention.stages"),
     ({"pooling": "gap", "branch": "double", "placement": {"position": "pre"}}, "attention.branch"),
     ({"pooling": "srp-ms", "branch": "double", "placement": {"position": "post-add"}}, "attention.branch"),
     ({"pooling": "gap", "branch": "double", "placement": {"position": "between"}}, "attention.branch"),
@@ -43,13 +44,15 @@ def test_valid_edge_cases_pass() -> None:
     check_model_config(make_config("resnet20", pooling="gap", reduction=64))
     check_model_config(make_config("resnet20", batch_attention={"enabled": True, "reduction": 64}))
     # pooling none: branch is unused, so it is not an error
-    check_model_config(make_config("resnet20", pooling="none", branch="double", placement={"position": "pre"}))
+    check_model_config(make_config("resnet20", pooling="none", branch="double",
+                                   placement={"position": "pre"}))
 
 
 @pytest.mark.parametrize("arch", ["wrn-4-2", "wrn-10-0", "preresnet2", "resnet18", "resnext29-4x64d"])
 def test_degenerate_arch_names(arch) -> None:
-    config = TrialConfig.model_construct(model=ModelConfig.model_construct(arch=arch, num_classes=10, in_channels=3),
-                                         **{k: v for k, v in make_config().__dict__.items() if k != "model"})
+    config = TrialConfig.model_construct(
+        model=ModelConfig.model_construct(arch=arch, num_classes=10, in_channels=3),
+        **{k: v for k, v in make_config().__dict__.items() if k != "model"})
     with pytest.raises(ConfigError) as err:
         check_model_config(config)
     assert err.value.field == "model.arch"

@@ -38,7 +38,8 @@ def test_ba2m_once_after_each_of_its_stages() -> None:
         model = build_model(config)
     where = [(s, b) for s, b, block in _blocks(model) if block.batch_attn is not None]
     assert where == [(2, 3), (3, 5)]  # the last block of stages 2 and 3
-    attn = {s: sum(block.attn is not None for block in layer) for s, layer in enumerate(model.layers(), start=1)}
+    attn = {s: sum(block.attn is not None for block in layer)
+            for s, layer in enumerate(model.layers(), start=1)}
     assert attn == {1: 0, 2: 0, 3: 0, 4: 3}
 
 
@@ -198,7 +199,8 @@ def test_lambda_follows_the_depth_schedule(schedule, stages) -> None:
     assert n == 3 * len(stages or [1, 2, 3])
     expected = [1.0 + (lam - 1.0) * i / (n - 1) if schedule == "linear" else lam for i in range(n)]
     assert [m.lam for m in modules] == pytest.approx(expected)
-    assert [row["lam"] for row in attention_sites(config) if row["kind"] == "attention"] == pytest.approx(expected)
+    assert [row["lam"] for row in attention_sites(config)
+            if row["kind"] == "attention"] == pytest.approx(expected)
     if schedule == "linear":
         assert modules[0].lam == pytest.approx(1.0) and modules[-1].lam == pytest.approx(lam)
 
@@ -214,7 +216,8 @@ def test_sites_table_spatial_sizes() -> None:
         (1, 256, (56, 56)), (2, 512, (28, 28)), (3, 1024, (14, 14)), (4, 2048, (7, 7))}
     rows = attention_sites(make_config("resnet20", pooling="gap", dataset="fashion-mnist"))
     assert [r["spatial"] for r in rows[::3]] == [(28, 28), (14, 14), (7, 7)]
-    rows = attention_sites(make_config("resnet20", pooling="gap", dataset="digits", placement={"position": "pre"}))
+    rows = attention_sites(make_config("resnet20", pooling="gap", dataset="digits",
+                                       placement={"position": "pre"}))
     assert [(r["channels"], r["spatial"]) for r in rows[::3]] == [(16, (8, 8)), (16, (8, 8)), (32, (4, 4))]
 
 

@@ -29,7 +29,8 @@ def test_show_prints_count_and_every_site(tmp_path, capsys) -> None:
     lines = out.splitlines()
     table = lines[lines.index(next(line for line in lines if line.startswith("#"))):]
     assert len(table) == 1 + 18  # header + 9 blocks in each of stages 2 and 3
-    assert table[1].split()[:9] == ["0", "2", "0", "residual", "layer2.0.attn", "32", "16x16", "srp-ms", "1.000"]
+    assert table[1].split()[:9] == ["0", "2", "0", "residual", "layer2.0.attn", "32", "16x16", "srp-ms",
+                                    "1.000"]
     assert table[-1].split()[-1] == "0.600"
     assert table[-1].split()[6] == "8x8"
 

@@ -86,7 +86,8 @@ def test_missing_fashion_folder_names_it(tmp_path, monkeypatch):
     assert err.value.field == "trainer.data_dir" and "FashionMNIST" in str(err.value)
 
 
-@pytest.mark.parametrize("name,folder", [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python")])
+@pytest.mark.parametrize("name,folder",
+                         [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python")])
 def test_missing_cifar_folder_names_it(tmp_path, name, folder):
     with pytest.raises(ConfigError) as err:
         load_dataset(TrainerConfig(dataset=name, data_dir=str(tmp_path)))

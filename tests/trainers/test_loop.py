@@ -12,7 +12,8 @@ from poolnas.trainers.loop import train
 from poolnas.trainers.recipes import resolve_recipe
 
 KEYS = {"val_acc", "test_acc", "train_loss", "epoch_time", "images_per_s", "epoch"}
-COST_KEYS = {"train_step_ms", "train_step_median_ms", "infer_ms", "cpu_load", "params", "flops", "train_flops"}
+COST_KEYS = {"train_step_ms", "train_step_median_ms", "infer_ms", "cpu_load", "params", "flops",
+             "train_flops"}
 
 
 def _stable(result):
