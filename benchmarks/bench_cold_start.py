@@ -8,7 +8,8 @@ is warm and every run measures imports and work, not the disk); the median and t
 wall time and the median CPU time (user + system: on a loaded machine, the estimate of the
 wall time on an idle one) are printed. The study the storage commands read is a small SQLite
 file made here (two configurations × three seeds, with poolnas's trial attributes).
-``--importtime`` also prints, per command, the heaviest top-level imports from ``python -X importtime``, and which of
+``--importtime`` also prints, per command, the heaviest top-level imports from ``python -X importtime``, and
+which of
 torch, ray, plotly, pandas, sklearn, scipy the command imported; ``--libraries`` the import
 cost of each library on these paths (and of the heavy ones they avoid).
 

@@ -26,7 +26,8 @@ Like the equations, no activation sits between these layers.
   (module off, Sec. III-D) evaluates the network it trained; the bound keeps one sample
   from taking the whole batch (N·softmax can reach N: on digits, ResNet-20 with BA2M on
   its three stages diverged with a cap of 4 and trained with 1.5) and keeps the weights
-  near 1, which is what makes "module off" and "module on" agree at test time. In eval with ``in_eval`` the batch mean is replaced by its running
+  near 1, which is what makes "module off" and "module on" agree at test time. In eval with ``in_eval`` the
+  batch mean is replaced by its running
   estimate (a buffer, like BN's), so a test image's weight does not depend on the other
   images of its batch: the same predictions at every test batch size (the paper's
   "all the results are 21.63%" for test batches 1 ... 256).

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-
 from ._checks import check_fraction
 from .srp_geometry import SCHEDULES, scheduled_lambda  # noqa: F401 - this module's API
 from .srp_pool import SRPPool

@@ -4,7 +4,8 @@ cheap for large studies and guarded where a plot cannot be drawn.
 The trials already read into :class:`StudyData` are handed to the plots in an in-memory Study
 (``add_trials``, public API; no storage query). ``seed`` is never a plotted parameter. Above
 ``max_trials`` complete trials, the parallel coordinate, contour and slice plots draw a
-sample (every best trial kept, the rest drawn at random with a fixed seed) and say so in their title; the history always shows every trial. Importances
+sample (every best trial kept, the rest drawn at random with a fixed seed) and say so in their title; the
+history always shows every trial. Importances
 use fANOVA with fewer, shallower trees on at most ``max_importance_trials`` trials.
 In a multi-objective study every plot is of the first objective (the in-memory Study is
 single-objective, holding each trial's first value).

@@ -23,12 +23,12 @@ import yaml
 
 from poolnas.dashboards._curves import sort_values
 from poolnas.dashboards.export import rank_configurations
-from poolnas.storage import atomic_write_text
 from poolnas.dashboards.figures import FIGURES, paper_figures
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
 from poolnas.evidence import evidence_of
 from poolnas.records import StudyAttrs
+from poolnas.storage import atomic_write_text
 from poolnas.studies.reader import StudyData, label, load_study
 from poolnas.studies.units import count_text, ms_text, si_text
 

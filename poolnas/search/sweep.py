@@ -4,7 +4,8 @@ Ray Tune runs the trials (local Ray by default, a cluster by address), a searche
 public ``Searcher`` interface (``_searcher``) asks Optuna for each trial's parameters on the
 study in the database, one Tune callback (``_outcome``) stores each trial's outcome, ASHA or
 FIFO decides when to stop, and a concurrency limit keeps the sampler informed. SIGINT/SIGTERM
-stop it cleanly (``_signals``); a storage fault stops it with one line. The trial function is injectable (``trial_fn``) so the orchestration can be
+stop it cleanly (``_signals``); a storage fault stops it with one line. The trial function is injectable
+(``trial_fn``) so the orchestration can be
 tested with trials of a known length and outcome (``poolnas.testing.fake_trials``).
 """
 
@@ -280,7 +281,8 @@ def _tune(view: SpaceView, db: Any, name: str, sampler: Any, num_samples: int, l
           ray_address: str | None, max_concurrent: int | None,
           trial_fn: Callable[..., dict[str, Any]] | None, num_cpus: int | None,
           configs: int = 0) -> tuple[float, float, float, tuple[float | None, int]]:
-    """Run Tune (``configs``: configurations the sweep samples in all, for racing). Raises SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted)
+    """Run Tune (``configs``: configurations the sweep samples in all, for racing). Raises SweepInterrupted
+    (SIGINT/SIGTERM; open trials stored as interrupted)
     or StorageFault (the database refused a write; the sweep stopped)."""
     import optuna
     import ray

@@ -33,8 +33,12 @@ import torch
 
 from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
-from poolnas.trainers.datasets_custom import (CUSTOM_DATASETS, check_custom_available, custom_arrays,
-                                              custom_augment)
+from poolnas.trainers.datasets_custom import (
+    CUSTOM_DATASETS,
+    check_custom_available,
+    custom_arrays,
+    custom_augment,
+)
 
 __all__ = [
     "AUGMENT",

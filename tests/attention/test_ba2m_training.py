@@ -1,7 +1,8 @@
 """BA2M's test-time claims on a real training run (BA2M Sec. III-D): the paper reports the
 same error for test batches 1 ... 256 with the module on, and turns it off at inference.
 
-ResNet-20 with BA2M after stages 1 and 2 (or before the classifier), trained on digits for a few epochs (seconds on
+ResNet-20 with BA2M after stages 1 and 2 (or before the classifier), trained on digits for a few epochs
+(seconds on
 one CPU thread). Under the default formulation (weights of mean 1, bounded, a running
 normaliser in eval) eval accuracy with the module off is within 1 point of eval with it
 on at batch 64, and the predictions are the same at test batch 1, 8 and 64. Under the

@@ -87,7 +87,7 @@ def test_discrete_axes_delta_fill_and_baseline_strip_in_chromium(browser, tmp_pa
     saam, ba2m = state["saam-paths"], state["ba2m-reduction"]
     assert saam["ticks"] == ["1", "2", "4"]  # no 1.5, no 3
     assert ba2m["ticks"] == ["2", "4", "8", "16", "32"]
-    gaps = [b - a for a, b in zip(ba2m["pos"], ba2m["pos"][1:])]
+    gaps = [b - a for a, b in zip(ba2m["pos"], ba2m["pos"][1:], strict=False)]
     assert max(gaps) - min(gaps) < 2  # a log2 axis: powers of two evenly spaced (px)
     for fig in (saam, ba2m):
         assert fig["fill"] and fig["fill"].replace(" ", "") != fig["line"].replace(" ", "")  # Δ fill

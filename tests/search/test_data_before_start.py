@@ -12,7 +12,7 @@ import pytest
 import yaml
 from _sweep_spaces import base_config, env_without_storage
 
-from poolnas.errors import ConfigError, MAX_LINE
+from poolnas.errors import MAX_LINE, ConfigError
 from poolnas.search._data import check_space_data
 from poolnas.spaces import space_from_dict
 
