@@ -27,6 +27,18 @@ DEPENDENCIES = ("optuna", "ray")
 # Undocumented string keys of Optuna's system attributes, and the one module that reads them.
 KNOWN_INTERNAL_KEYS = {"fixed_params"}
 KEY_ACCESSOR = "poolnas/records.py"
+# The two places poolnas reaches into Ray on purpose, because Ray 2.60 has no public way to do
+# what the sweep must (docs/search.md, "Guarantees"). Each is guarded: with a Ray that lacks
+# the internal, the sweep keeps Ray's own behaviour (and the loopback check after ray.init
+# still refuses a non-loopback node). Any other private import fails this test.
+ACCEPTED = {
+    # Ray keeps its local-only switch in ray_constants.ENABLE_RAY_CLUSTER, read at import:
+    # set while ray.init runs, so a notebook that imported ray first still gets loopback.
+    ("poolnas/search/_ray.py", "ray._private"),
+    # Tune's actor manager raises out of Tuner.fit for a worker Ray's memory monitor killed;
+    # one method is wrapped while a sweep runs so that trial fails "out of memory" instead.
+    ("poolnas/search/_oom.py", "ray.air.execution._internal.actor_manager"),
+}
 # Documented names that start with an underscore (os._exit, namedtuple's API).
 DOCUMENTED = {"_exit", "_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 
@@ -123,7 +135,8 @@ def _findings(path: Path, tree: ast.AST, defined: set[str]) -> list[str]:
 def test_poolnas_reads_no_private_internal_of_optuna_or_ray() -> None:
     trees = _trees()
     defined = _defined(trees)
-    found = [f for path, tree in trees for f in _findings(path, tree, defined)]
+    found = [f for path, tree in trees for f in _findings(path, tree, defined)
+             if not any(f.startswith(f"{where}:") and f": imports {module}:" in f for where, module in ACCEPTED)]
     assert not found, "private internals of a dependency read by poolnas:\n" + "\n".join(found)
 
 
