@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from poolnas.config import SRP_POOLINGS
+
 from ._checks import check_fraction
 from .srp_geometry import SCHEDULES, scheduled_lambda  # noqa: F401 - this module's API
 from .srp_pool import SRPPool
 
 if TYPE_CHECKING:
     from poolnas.config import AttentionConfig
-
-SRP_POOLINGS = ("srp-ss", "srp-ms")
-
-
-
 
 def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:
     """λ of the channel-attention site ``site_index`` of ``num_sites`` under ``cfg``'s

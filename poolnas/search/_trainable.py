@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import NonFiniteLossError
 from poolnas.records import TrialAttrs
 
@@ -146,7 +147,7 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     metrics = _numeric(result.get("metrics") or {})
     final.update(metrics)
     for key, value in metrics.items():
-        if key in ("val_acc", "test_acc", "train_loss") and not math.isfinite(value):
+        if key in (*ACCURACY_METRICS, "train_loss") and not math.isfinite(value):
             tune.report(_fail(f"nan: final metric {key} is {value}", node))
             return
     final[NODE_KEY] = node
