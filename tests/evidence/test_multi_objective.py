@@ -101,7 +101,7 @@ def test_studies_and_load_read_a_multi_objective_study(mo_url, capsys) -> None:
 
     assert main(["studies", "--storage", mo_url]) == 0
     out = capsys.readouterr().out
-    assert "mo" in out and "test_acc (max), flops (min)" in out and "0.8950" in out
+    assert "mo" in out and "test_acc (max), flops (min)" in out and "89.50%" in out
     res = poolnas.load("mo", storage=mo_url)
     assert res.objectives == [("test_acc", "max"), ("flops", "min")]
     assert res.best.params["attention.pooling"] == "score"

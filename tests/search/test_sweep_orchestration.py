@@ -68,8 +68,8 @@ def test_grid_sweep_runs_each_point_and_seed_once_with_attributes(
 
     study = optuna.load_study(study_name="grid", storage=url)
     assert study.user_attrs[StudyAttrs.OBJECTIVE] == {"metric": "val_acc", "mode": "max"}
-    space = study.user_attrs[StudyAttrs.SPACE]["space"]
-    assert space["attention.pooling"] == {"grid": ["gap", "max", "srp-ms"]}
+    stored = study.user_attrs[StudyAttrs.SPACE]["space"]
+    assert stored["attention.pooling"] == {"grid": ["gap", "max", "srp-ms"]}
     cells = _cells(study.trials)
     assert len(cells) == 8 and set(cells.values()) == {1}  # 4 grid points x 2 seeds, once each
     for t in study.trials:

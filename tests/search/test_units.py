@@ -111,7 +111,7 @@ def test_studies_lists_counts_per_state_and_best(tmp_path: Path, capsys: pytest.
     assert rows["a"].counts["COMPLETE"] == 2 and rows["a"].counts["FAIL"] == 1
     assert rows["a"].counts["PRUNED"] == 1 and rows["a"].best == 0.9 and rows["a"].best_trial == 1
     assert rows["b"].best is None
-    assert "0.9000 (#1)" in format_studies(list(rows.values()))
+    assert "90.00% (trial 1)" in format_studies(list(rows.values()))
     assert main(["studies", "--storage", url]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["study", "trials", "complete"]
