@@ -116,10 +116,8 @@ class _PoolnasRoutes:
             return self._dashboard_page(environ, start_response)
         return self.dashboard(environ, start_response)
 
-    def _dashboard_page(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        """optuna-dashboard's HTML page with our script tag before ``</head>``."""
-        environ = {k: v for k, v in environ.items()  # always the full page, never a 304
-                   if k not in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_NONE_MATCH", "HTTP_RANGE")}
+    def _dashboard_answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """optuna-dashboard's answer to ``environ``, whole: status, headers and body."""
         seen: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]],
@@ -132,7 +130,13 @@ class _PoolnasRoutes:
             body = b"".join(chunks)
         finally:
             getattr(chunks, "close", lambda: None)()
-        status, headers = seen
+        return seen[0], seen[1], body
+
+    def _dashboard_page(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """optuna-dashboard's HTML page with our script tag before ``</head>``."""
+        environ = {k: v for k, v in environ.items()  # always the full page, never a 304
+                   if k not in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_NONE_MATCH", "HTTP_RANGE")}
+        status, headers, body = self._dashboard_answer(environ)
         ctype = next((v for k, v in headers if k.lower() == "content-type"), "")
         if status.startswith("200") and ctype.startswith("text/html") and b"</head>" in body:
             body = body.replace(b"</head>", _SCRIPT_TAG + b"</head>", 1)
@@ -180,19 +184,7 @@ class _PoolnasRoutes:
         Added to the answer only: nothing is written to the storage."""
         from poolnas.dashboards._index_page import objective_names
 
-        seen: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]],
-                    exc_info: Any = None) -> Callable[[bytes], None]:
-            seen[:] = [status, headers]
-            return lambda _data: None
-
-        chunks = self.dashboard(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            getattr(chunks, "close", lambda: None)()
-        status, headers = seen
+        status, headers, body = self._dashboard_answer(environ)
         if status.startswith("200"):
             try:
                 doc = json.loads(body)
