@@ -42,10 +42,12 @@ def _run_sbatch(tmp_path: Path, env_extra: dict[str, str],
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
+    # one write per call: the script backgrounds its srun steps, and stubs that wrote a line
+    # in pieces interleaved under load
     stub = f"""#!/bin/bash
-printf '%s' "$(basename "$0")" >> {log}
-for a in "$@"; do printf '\\t%s' "$a" >> {log}; done
-printf '\\n' >> {log}
+line="$(basename "$0")"
+for a in "$@"; do line="$line"$'\\t'"$a"; done
+printf '%s\\n' "$line" >> {log}
 """
     outputs = {"scontrol": 'echo gpu01; echo gpu02; echo gpu03', "hostname": "echo 10.0.0.1 fe80::1"}
     for name in ("srun", "scontrol", "hostname", "sleep", "ray", "python"):
