@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from poolnas._version import __version__
 from poolnas.errors import ConfigError, StorageUnreachableError, one_line
+from poolnas.storage import scrub_secrets
 
 __all__ = ["build_parser", "main"]
 
@@ -208,8 +209,6 @@ def _handler_key(args: argparse.Namespace) -> str:
 
 def _scrubbed(text: str, args: argparse.Namespace) -> str:
     """An error line without the storage URL's secrets (password in any form)."""
-    from poolnas.storage import scrub_secrets
-
     url = getattr(args, "storage", None) or os.environ.get("POOLNAS_STORAGE")
     return scrub_secrets(text, url) if url else text
 

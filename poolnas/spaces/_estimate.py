@@ -25,6 +25,8 @@ import os
 import re
 from typing import Any
 
+from poolnas.config import TrialConfig
+
 __all__ = ["estimate_seconds", "format_estimate", "trial_macs"]
 
 PER_IMAGE_S = 328e-6  # fixed cost of one training image on one thread (seconds)
@@ -110,8 +112,6 @@ def estimate_seconds(space: Any, max_concurrent: int | None = None) -> tuple[flo
     or None when the space uses a dataset or backbone the model does not know. Racing gives
     the range (every configuration at ``min`` seeds .. all at ``max``); otherwise both are
     the same. ``max_concurrent``: the sweep's ``--max-concurrent``."""
-    from poolnas.config import TrialConfig
-
     doc = TrialConfig.model_validate(space.base).model_dump(mode="json")
     per_trial = _trial_seconds(doc)
     if per_trial is None:

@@ -17,6 +17,7 @@ Parameters and seeds as Optuna sees them (the contract with ``poolnas.search``):
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from pydantic import ValidationError
 
 from poolnas.config import TrialConfig, config_from_dict, format_validation_error
 from poolnas.errors import ConfigError, closest
-from poolnas.records import check_study_name
+from poolnas.models.placement import check_model_config
+from poolnas.records import check_study_name, flatten_partial
 from poolnas.spaces._load import load_document
 from poolnas.spaces._params import Param, label_of
 from poolnas.spaces._paths import config_paths, get_path, is_section, set_path
@@ -44,8 +46,6 @@ MAX_GRID_CELLS = 100_000
 
 def _check_model(config: TrialConfig) -> None:
     """poolnas.models' cheap cross-section checks (stages the arch has, double branch, ...)."""
-    from poolnas.models.placement import check_model_config  # no torch: plans, not tensors
-
     check_model_config(config)
 
 
@@ -209,8 +209,6 @@ class Space:
 
 def grid_size(params: list[Param], limit: int | None = None) -> int:
     """See :meth:`Space.grid_size`."""
-    from collections import Counter
-
     parents = {name for p in params for name in p.when}
     states: Counter[tuple[tuple[str, Any], ...]] = Counter({(): 1})
     for p in params:
@@ -523,8 +521,6 @@ def _check_baseline(spec: SpaceFile) -> None:
     """``baseline:`` (issue 13) names trial-config paths with values the config accepts."""
     if spec.baseline is None:
         return
-    from poolnas.records import flatten_partial
-
     flat = flatten_partial(spec.baseline)
     if not flat:
         raise ConfigError("baseline", spec.baseline,

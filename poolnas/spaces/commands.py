@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from poolnas.spaces._estimate import format_estimate
 from poolnas.spaces._load import preset_path
 from poolnas.spaces._schema import space_json_schema
 from poolnas.spaces._space import Space, load_space
@@ -37,8 +38,6 @@ def summary(space: Space) -> str:
 
 def validate_command(args: argparse.Namespace) -> int:
     space = load_space(args.file)
-    from poolnas.spaces._estimate import format_estimate
-
     print(f"{args.file}: ok")
     print(summary(space))
     print(format_estimate(space, getattr(args, "max_concurrent", None)))
