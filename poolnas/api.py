@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poolnas.config import ACCURACY_METRICS
 from poolnas.evidence._study import Evidence, study_evidence
 from poolnas.evidence.pareto import cost_means
-from poolnas.records import TrialAttrs
+from poolnas.records import TrialRecord, trial_record
 
 __all__ = ["StudyResults", "compare", "load", "plan", "sweep"]
 
@@ -29,27 +30,23 @@ def _cell(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _trials_frame(trials: list[Any]) -> Any:
+def _trials_frame(records: list[TrialRecord]) -> Any:
     import pandas as pd
 
-    records = []
-    for t in trials:
-        attrs = t.user_attrs
-        config = attrs.get(TrialAttrs.CONFIG) if isinstance(attrs.get(TrialAttrs.CONFIG), dict) else {}
-        metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
-        rec: dict[str, Any] = {
-            "number": t.number, "state": t.state.name,
-            "value": t.values[0] if t.values else None,  # the first objective
-            "values": list(t.values) if t.values else None,
-            "config_key": attrs.get(TrialAttrs.CONFIG_KEY),
-            "seed": config.get("seed", t.params.get("seed")),
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {
+            "number": r.number, "state": r.state,
+            "value": r.values[0] if r.values else None,  # the first objective, as stored
+            "values": list(r.values) if r.values else None,
+            "config_key": r.config_key if r.config else None,  # stored by poolnas trials only
+            "seed": r.seed,
         }
-        rec.update({k: _cell(v) for k, v in t.params.items() if k != "seed"})
-        rec.update({f"metrics.{k}": v for k, v in metrics.items()})
-        rec.update({"n_params": attrs.get(TrialAttrs.N_PARAMS), "wall_time": attrs.get(TrialAttrs.WALL_TIME),
-                    "fail_reason": attrs.get(TrialAttrs.FAIL_REASON)})
-        records.append(rec)
-    return pd.DataFrame.from_records(records)
+        row.update({k: _cell(v) for k, v in r.params.items() if k != "seed"})
+        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
+        row.update({"n_params": r.n_params, "wall_time": r.wall_time, "fail_reason": r.fail_reason})
+        rows.append(row)
+    return pd.DataFrame.from_records(rows)
 
 
 def _configurations_frame(ev: Evidence) -> Any:
@@ -97,6 +94,7 @@ class StudyResults:
     evidence: Evidence
     raw_trials: list[Any] = field(default_factory=list, repr=False)  # the FrozenTrials
     space: Any = field(default=None, repr=False)  # the stored space document
+    records: list[TrialRecord] = field(default_factory=list, repr=False)  # one per raw trial
 
     @property
     def best(self) -> Any:
@@ -138,7 +136,7 @@ class StudyResults:
         intervals, as in the report."""
         from poolnas.dashboards.forest import forest_figure
 
-        acc = self.metric in ("test_acc", "val_acc")
+        acc = self.metric in ACCURACY_METRICS
         return forest_figure(self.evidence, 100.0 if acc else 1.0, "points" if acc else "")
 
     def plan(self, delta: float) -> Any:
@@ -158,10 +156,13 @@ class StudyResults:
 
 
 def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
-             baseline: Mapping[str, Any] | None, objectives: Any = None) -> StudyResults:
-    ev = study_evidence(trials, metric, mode, space=space, baseline=baseline, objectives=objectives or None)
-    return StudyResults(name, metric, mode, _trials_frame(trials), _configurations_frame(ev), ev,
-                        raw_trials=trials, space=space)
+             baseline: Mapping[str, Any] | None, objectives: Any = None,
+             records: list[TrialRecord] | None = None) -> StudyResults:
+    """``records``: the trials' records when the study's reader built them already."""
+    records = records if records is not None else [trial_record(t) for t in trials]
+    ev = study_evidence(records, metric, mode, space=space, baseline=baseline, objectives=objectives or None)
+    return StudyResults(name, metric, mode, _trials_frame(records), _configurations_frame(ev), ev,
+                        raw_trials=trials, space=space, records=records)
 
 
 def load(study: str, storage: str | None = None, *,
@@ -177,7 +178,8 @@ def load(study: str, storage: str | None = None, *,
     from poolnas.studies.reader import load_study
 
     data = load_study(study, storage)
-    return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives)
+    return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives,
+                    data.records)
 
 
 def compare(study: str | StudyResults | Sequence[str | StudyResults], storage: str | None = None, *,
@@ -215,14 +217,14 @@ def compare(study: str | StudyResults | Sequence[str | StudyResults], storage: s
             res = load(one, storage, baseline=baseline)
         elif baseline is not None:  # the same trials against another baseline
             res = _results(one.name, one.metric, one.mode, one.raw_trials, one.space, baseline,
-                           one.objectives)
+                           one.objectives, one.records or None)
         else:
             res = one
         check_baseline(res.evidence, res.name)
         return res.configurations
     results = [load(s, storage) if isinstance(s, str) else s for s in items]
-    views = [SimpleNamespace(name=r.name, trials=r.raw_trials, metric=r.metric, mode=r.mode,
-                             objectives=tuple(r.objectives), space=r.space) for r in results]
+    views = [SimpleNamespace(name=r.name, trials=r.raw_trials, records=r.records, metric=r.metric,
+                             mode=r.mode, objectives=tuple(r.objectives), space=r.space) for r in results]
     ev, label = evidence_on(views, metric=metric, mode=mode, baseline=baseline)
     check_baseline(ev, label)
     return _configurations_frame(ev)

@@ -1,17 +1,19 @@
 """The trial and study records poolnas keeps in an Optuna study: the names of their user
-attributes, the version of the stored trial config, and the key that groups repeats
-(docs/search.md, "What the database holds"). Where the study is stored is ``poolnas.storage``'s business."""
+attributes, the version of the stored trial config, the key that groups repeats
+(docs/search.md, "What the database holds"), and :class:`TrialRecord`, a stored trial read
+once as every reader uses it. Where the study is stored is ``poolnas.storage``'s business."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["INTERRUPTED", "STUDY_NAME_PATTERN", "TRIAL_CONFIG_VERSION", "StudyAttrs", "TrialAttrs",
-           "check_study_name", "config_key", "enqueued_params", "flatten", "flatten_partial",
-           "study_objectives"]
+           "TrialRecord", "check_study_name", "config_key", "enqueued_params", "flatten",
+           "flatten_partial", "searched_params", "study_objectives", "trial_record"]
 
 # The one rule for a study name (a space file's ``study:``, ``--study``, the Python API): letters,
 # digits, ``_ . -``, not starting with a dot (no ``.`` or ``..``), at most 128 characters. No
@@ -80,16 +82,32 @@ def config_key(config: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
+# Types a config value has when it is no mapping (JSON's): flatten checks these first, since an
+# isinstance test against the Mapping ABC costs more than the rest of the loop.
+_LEAVES = frozenset({str, int, float, bool, type(None), tuple})
+
+
+def _flatten_into(out: dict[str, Any], doc: Mapping[str, Any], prefix: str) -> None:
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        kind = type(value)
+        if kind is dict:
+            _flatten_into(out, value, name + ".")
+        elif kind is list:
+            out[name] = tuple(value)
+        elif kind in _LEAVES:
+            out[name] = value
+        elif isinstance(value, Mapping):
+            _flatten_into(out, value, name + ".")
+        else:
+            out[name] = tuple(value) if isinstance(value, list) else value
+
+
 def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
     """Nested mapping -> {"a.b": value}; lists become tuples so values compare and hash."""
     out: dict[str, Any] = {}
     if isinstance(doc, Mapping):
-        for key, value in doc.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, Mapping):
-                out.update(flatten(value, name))
-            else:
-                out[name] = tuple(value) if isinstance(value, list) else value
+        _flatten_into(out, doc, f"{prefix}." if prefix else "")
     return out
 
 
@@ -102,6 +120,80 @@ def flatten_partial(partial: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[str(key)] = tuple(value) if isinstance(value, list) else value
     return out
+
+
+def _decoded(value: Any) -> Any:
+    """A list parameter comes back from Optuna as its JSON text ("[1, 2]", poolnas.spaces
+    stores list choices so): as a tuple; anything else as it is."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return tuple(parsed) if isinstance(parsed, list) else value
+    return value
+
+
+def searched_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's Optuna params without its seed, lists (stored as JSON text) as tuples."""
+    return {k: _decoded(v) for k, v in params.items() if k != "seed"}
+
+
+class TrialRecord(NamedTuple):
+    """One stored trial as every reader uses it (the figures' rows, the configurations over
+    seeds, ``export --format csv``, ``poolnas.load(...).trials``), built once per trial by
+    :func:`trial_record` from an Optuna FrozenTrial or a ``poolnas.studies`` LiteTrial."""
+
+    number: int
+    state: str  # Optuna's TrialState name: COMPLETE, PRUNED, FAIL, RUNNING, WAITING
+    values: tuple[float, ...] | None  # every objective's value as stored (None: none told)
+    value: float | None  # the first objective's value when finite, else None
+    config: dict[str, Any]  # the nested trial config ({} when the trial kept none)
+    # The config as dotted keys, lists as tuples (hashable); a trial without a config (one
+    # poolnas did not write): its params without the seed (searched_params).
+    flat: dict[str, Any]
+    # Equal for the repeats of one configuration over seeds: the stored key (the config's hash
+    # without its seed, config_key); a trial without a config: its params without the seed,
+    # or "trial N" when it has none (it stands alone).
+    config_key: str
+    seed: int | None  # the config's seed, else the "seed" param; None unless an int
+    params: dict[str, Any]  # Optuna's params as stored (the seed included)
+    metrics: dict[str, Any]  # the final metrics ({} when none were kept)
+    n_params: int | None
+    checkpoint: str | None
+    wall_time: float | None
+    fail_reason: str | None
+    user_attrs: dict[str, Any]  # everything the trial kept (curves, cost, test bits, ...)
+
+
+def trial_record(trial: Any) -> TrialRecord:
+    """The :class:`TrialRecord` of a trial in any state: anything with Optuna's FrozenTrial
+    fields ``number``, ``state`` (``.name``), ``values``, ``params`` and ``user_attrs``."""
+    attrs = trial.user_attrs
+    stored = trial.values
+    values = tuple(stored) if stored else None
+    first = values[0] if values else None
+    config = attrs.get(TrialAttrs.CONFIG)
+    if isinstance(config, dict):
+        flat = flatten(config)
+        key = attrs.get(TrialAttrs.CONFIG_KEY) or config_key(config)
+        seed = config.get("seed")
+    else:  # not a poolnas trial: its params are all we know
+        config = {}
+        flat = searched_params(trial.params)
+        key = repr(sorted(flat.items())) if flat else f"trial {trial.number}"
+        seed = trial.params.get("seed")
+    metrics = attrs.get(TrialAttrs.METRICS)
+    return TrialRecord(
+        number=trial.number, state=trial.state.name, values=values,
+        value=float(first) if first is not None and math.isfinite(first) else None,
+        config=config, flat=flat, config_key=str(key),
+        seed=seed if isinstance(seed, int) else None, params=dict(trial.params),
+        metrics=metrics if isinstance(metrics, dict) else {},
+        n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
+        wall_time=attrs.get(TrialAttrs.WALL_TIME), fail_reason=attrs.get(TrialAttrs.FAIL_REASON),
+        user_attrs=attrs,
+    )
 
 
 def _mode(direction: Any) -> str | None:

@@ -29,7 +29,7 @@ import yaml
 
 from poolnas.evidence import applies, evidence_of
 from poolnas.evidence.pareto import cost_means
-from poolnas.records import TrialAttrs, flatten
+from poolnas.records import TrialRecord
 from poolnas.studies.migrate import migrate_config
 from poolnas.studies.reader import StudyData, summarize
 
@@ -56,8 +56,8 @@ class ExportEntry(NamedTuple):
     value: float | None = None  # its objective value: what training the file again reproduces
 
 
-def _metric_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    metrics = [a.get(TrialAttrs.METRICS) if isinstance(a.get(TrialAttrs.METRICS), dict) else {} for a in runs]
+def _metric_stats(runs: list[TrialRecord]) -> dict[str, dict[str, float | None]]:
+    metrics = [r.metrics for r in runs]
     names = sorted({k for m in metrics for k, v in m.items() if isinstance(v, (int, float))})
     out = {}
     for name in names:
@@ -91,14 +91,14 @@ def pareto_entries(data: StudyData) -> list[ExportEntry]:
 
 def _entry(data: StudyData, rank: int, conf: Any) -> ExportEntry:
     i = conf.best_run(data.maximize)
-    attrs = conf.user_attrs[i]
-    migrated = migrate_config(attrs)
-    config = migrated.config if migrated.config is not None else dict(attrs.get(TrialAttrs.CONFIG) or {})
+    run = conf.runs[i]
+    migrated = migrate_config(run.user_attrs)
+    config = migrated.config if migrated.config is not None else dict(run.config)
     return ExportEntry(
         rank=rank, config_key=conf.key, config=config, mean=conf.mean, std=conf.std, n=conf.n,
-        metrics=_metric_stats(conf.user_attrs),
+        metrics=_metric_stats(conf.runs),
         seeds=sorted(s for s in conf.seeds if s is not None), trials=sorted(conf.trials),
-        n_params=attrs.get(TrialAttrs.N_PARAMS), checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
+        n_params=run.n_params, checkpoint=run.checkpoint,
         note=migrated.note, cost=cost_means(conf),
         trial=conf.trials[i], seed=conf.seeds[i], value=conf.values[i],
     )
@@ -201,39 +201,35 @@ def format_pareto(data: StudyData, entries: list[ExportEntry], fmt: str) -> str:
 def trials_csv(data: StudyData) -> str:
     """Every trial of the study as CSV (all states), configs flattened to dotted columns."""
     stats = {c.key: c for c in evidence_of(data).configs}
-    records = []
-    for t in data.trials:
-        attrs = t.user_attrs
-        config = attrs.get(TrialAttrs.CONFIG) if isinstance(attrs.get(TrialAttrs.CONFIG), dict) else {}
-        key = attrs.get(TrialAttrs.CONFIG_KEY)
+    rows = []
+    for r in data.records:
+        key = r.config_key if r.config else None  # trials poolnas did not write store none
         stat = stats.get(key) if key else None
-        rec: dict[str, Any] = {
-            "number": t.number, "state": t.state.name,
-            "value": t.values[0] if t.values else None,  # the first objective
+        row: dict[str, Any] = {
+            "number": r.number, "state": r.state,
+            "value": r.values[0] if r.values else None,  # the first objective, as stored
             "config_key": key, "group_mean": stat.mean if stat else None,
             "group_std": stat.std if stat else None,  # None (blank) for one seed
             "group_n": stat.n if stat else None,
-            "n_params": attrs.get(TrialAttrs.N_PARAMS), "checkpoint": attrs.get(TrialAttrs.CHECKPOINT),
-            "fail_reason": attrs.get(TrialAttrs.FAIL_REASON),
+            "n_params": r.n_params, "checkpoint": r.checkpoint, "fail_reason": r.fail_reason,
         }
         if data.multi_objective:  # every objective's value, in the study's order
-            rec.update({f"values.{m}": t.values[i] if t.values and i < len(t.values) else None
+            row.update({f"values.{m}": r.values[i] if r.values and i < len(r.values) else None
                         for i, (m, _) in enumerate(data.objectives)})
-        metrics = attrs.get(TrialAttrs.METRICS) if isinstance(attrs.get(TrialAttrs.METRICS), dict) else {}
-        rec.update({f"metrics.{k}": v for k, v in metrics.items()})
-        flat = flatten(config) if config else {f"params.{k}": v for k, v in t.params.items()}
-        flat = {k: v for k, v in flat.items() if applies(k, flat)}  # blank: no λ for gap
-        rec.update({k: json.dumps(list(v)) if isinstance(v, tuple) else v for k, v in flat.items()})
-        records.append(rec)
+        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
+        flat = r.flat if r.config else {f"params.{k}": v for k, v in r.params.items()}
+        row.update({k: json.dumps(list(v)) if isinstance(v, tuple) else v
+                    for k, v in flat.items() if applies(k, flat)})  # blank: no λ for gap
+        rows.append(row)
     fixed = ["number", "state", "value", "config_key", "group_mean", "group_std", "group_n",
              "n_params", "checkpoint", "fail_reason"]
-    extra = sorted({k for r in records for k in r} - set(fixed))
+    extra = sorted({k for r in rows for k in r} - set(fixed))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = fixed + extra
     writer.writerow([csv_cell(k) for k in columns])
-    for rec in records:
-        writer.writerow([csv_cell(rec.get(k)) for k in columns])
+    for row in rows:
+        writer.writerow([csv_cell(row.get(k)) for k in columns])
     return out.getvalue()
 
 

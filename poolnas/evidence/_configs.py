@@ -1,16 +1,16 @@
 """Configurations: a study's finished trials grouped over their seeds, and the one best.
 
 A configuration is a trial's parameters without its seed (docs/evidence.md). Trials
-are grouped by the ``config_key`` user attribute (a hash of the trial config without its
-seed, :func:`poolnas.records.config_key`); trials that kept no config group by their Optuna
-params without ``seed``. "Best" is the configuration with the best mean over its finished
-seeds, everywhere in poolnas: the sweep summary, ``studies``, the report, ``export``, the
-dashboard note and the λ that SRP Fig. 7 draws all call :func:`best_configuration`.
+are grouped by their record's ``config_key`` (:class:`poolnas.records.TrialRecord`: the
+``config_key`` user attribute, a hash of the trial config without its seed); trials that kept
+no config group by their Optuna params without ``seed``. "Best" is the configuration with
+the best mean over its finished seeds, everywhere in poolnas: the sweep summary, ``studies``,
+the report, ``export``, the dashboard note and the λ that SRP Fig. 7 draws all call
+:func:`best_configuration`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from poolnas.config import POOLING_FIELDS
-from poolnas.records import TrialAttrs, config_key, flatten, flatten_partial
+from poolnas.records import TrialRecord, flatten, flatten_partial, searched_params, trial_record
 
 __all__ = [
     "Configuration",
@@ -36,17 +36,6 @@ def applies(key: str, flat_config: Mapping[str, Any]) -> bool:
     return only is None or pooling is None or pooling in only
 
 
-def _decode(value: Any) -> Any:
-    """Optuna stores lists as their JSON text ("[1, 2]"): give them back as tuples."""
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return tuple(parsed) if isinstance(parsed, list) else value
-    return value
-
-
 @dataclass
 class Configuration:
     """One configuration of a study, over the seeds it finished.
@@ -58,6 +47,8 @@ class Configuration:
         seeds: one entry per run, in trial order (None for runs without a seed).
         values: the objective value of each run, aligned with ``seeds``.
         trials: the trial number of each run, aligned with ``seeds``.
+        user_attrs: the user attributes of each run, aligned with ``seeds``.
+        runs: the record of each run, aligned with ``seeds`` (when built from a study).
     """
 
     key: str
@@ -67,6 +58,7 @@ class Configuration:
     values: list[float] = field(default_factory=list)
     trials: list[int] = field(default_factory=list)
     user_attrs: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    runs: list[TrialRecord] = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
@@ -86,8 +78,11 @@ class Configuration:
 
     @cached_property
     def flat(self) -> dict[str, Any]:
-        """The config as dotted keys (the params where no config was kept); computed once (a
-        configuration's config does not change after ``configurations`` built it)."""
+        """The config without its seed as dotted keys (the params where no config was kept);
+        computed once (a configuration's config does not change after ``configurations`` built
+        it), from its runs' records where it has them (their config, flattened once)."""
+        if self.config and self.runs:  # the runs share the config but for the seed
+            return {k: v for k, v in self.runs[0].flat.items() if k != "seed"}
         return flatten(self.config) if self.config else dict(self.params)
 
     def by_seed(self) -> dict[int, float]:
@@ -107,29 +102,14 @@ class Configuration:
         return "–" if self.std is None else format(self.std * scale, fmt)
 
 
-def _value(trial: Any) -> float | None:
-    values = getattr(trial, "values", None)
-    if getattr(getattr(trial, "state", None), "name", None) != "COMPLETE" or not values:
-        return None
-    value = values[0]
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
-def _identity(trial: Any) -> tuple[str, dict[str, Any], dict[str, Any], int | None]:
-    attrs = trial.user_attrs
-    config = attrs.get(TrialAttrs.CONFIG)
-    params = {k: _decode(v) for k, v in trial.params.items() if k != "seed"}
-    if isinstance(config, dict):
-        seed = config.get("seed")
-        config = {k: v for k, v in config.items() if k != "seed"}
-        key = str(attrs.get(TrialAttrs.CONFIG_KEY) or config_key(config))
-    else:  # not a poolnas trial: its params are all we know (none: the trial stands alone)
-        seed = trial.params.get("seed")
-        config = {}
-        key = repr(sorted(params.items())) if params else f"trial {trial.number}"
-    flat = flatten(config) if config else params
-    params = {k: v for k, v in params.items() if applies(k, flat)}
-    return key, params, config, seed if isinstance(seed, int) else None
+def _identity(rec: TrialRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params that apply, config without the seed) of a run's record."""
+    if rec.config:
+        config = {k: v for k, v in rec.config.items() if k != "seed"}
+        params = searched_params(rec.params)
+    else:  # not a poolnas trial: its params are all we know (its record's flat)
+        config, params = {}, rec.flat
+    return {k: v for k, v in params.items() if applies(k, rec.flat)}, config
 
 
 def configurations(trials: Iterable[Any], metric: str = "objective",
@@ -137,29 +117,35 @@ def configurations(trials: Iterable[Any], metric: str = "objective",
     """COMPLETE trials with a finite objective, grouped into configurations, best first.
 
     Args:
-        trials: Optuna FrozenTrials (anything with state, values, params, user_attrs, number).
-        metric: the objective's name (kept for labels; the value is ``trial.values[0]``).
+        trials: the trials' records (:class:`poolnas.records.TrialRecord`, as a StudyData
+            holds them), or trials to build them from (Optuna FrozenTrials, LiteTrials:
+            anything with state, values, params, user_attrs, number).
+        metric: the objective's name (kept for labels; the value is the first objective's).
         mode: "max" or "min" (also accepts "maximize"/"minimize").
 
     A seed run twice (a retried trial that finished twice) counts once: the later run.
     Ranking: best mean; ties go to more seeds, then to the earlier first trial.
     """
     del metric  # the objective value is the trial's first value
+    records = [t if isinstance(t, TrialRecord) else trial_record(t) for t in trials]
     groups: dict[str, Configuration] = {}
-    for trial in sorted(trials, key=lambda t: t.number):
-        value = _value(trial)
-        if value is None:
+    for rec in sorted(records, key=lambda r: r.number):
+        if rec.state != "COMPLETE" or rec.value is None:
             continue
-        key, params, config, seed = _identity(trial)
-        conf = groups.setdefault(key, Configuration(key=key, params=params, config=config))
+        conf = groups.get(rec.config_key)
+        if conf is None:
+            params, config = _identity(rec)
+            conf = groups[rec.config_key] = Configuration(key=rec.config_key, params=params, config=config)
+        seed = rec.seed
         if seed is not None and seed in conf.seeds:  # a rerun of the same seed: keep the later
             i = conf.seeds.index(seed)
-            for seq in (conf.seeds, conf.values, conf.trials, conf.user_attrs):
+            for seq in (conf.seeds, conf.values, conf.trials, conf.user_attrs, conf.runs):
                 del seq[i]
         conf.seeds.append(seed)
-        conf.values.append(value)
-        conf.trials.append(trial.number)
-        conf.user_attrs.append(dict(trial.user_attrs))
+        conf.values.append(rec.value)
+        conf.trials.append(rec.number)
+        conf.user_attrs.append(dict(rec.user_attrs))
+        conf.runs.append(rec)
     return rank(list(groups.values()), mode)
 
 

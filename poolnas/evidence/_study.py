@@ -134,7 +134,8 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
     Pareto front.
 
     Args:
-        trials: the study's FrozenTrials (any state; only COMPLETE ones count).
+        trials: the study's trials or their records (any state; only COMPLETE ones count;
+            :func:`poolnas.evidence.configurations`).
         metric, mode: the objective ("max"/"min"); in a multi-objective study the first one
             (the best, the baseline comparison and the verdicts are on it).
         space: the stored space document (its ``baseline:`` is used unless ``baseline``).
@@ -171,6 +172,6 @@ def evidence_of(data: Any) -> Evidence:
     configurations over seeds, the one best, the baseline from the stored space file, verdicts,
     warnings; computed on first use and kept in ``data.cache``."""
     if "evidence" not in data.cache:
-        data.cache["evidence"] = study_evidence(data.trials, data.metric, data.mode, space=data.space,
+        data.cache["evidence"] = study_evidence(data.records, data.metric, data.mode, space=data.space,
                                                 objectives=data.objectives or None)
     return data.cache["evidence"]

@@ -1,7 +1,8 @@
-"""A study read once: its trials as plain rows, the objective, and grouping over seeds.
+"""A study read once: its trials as records, the objective, and grouping over seeds.
 
 Every figure, the report and the export work from one :class:`StudyData`, so a report of a
-5,000-trial study reads the storage once (``_rdb_read.read_trials``) and never again.
+5,000-trial study reads the storage once (``_rdb_read.read_trials``) and never again, and
+builds each trial's :class:`~poolnas.records.TrialRecord` once (``StudyData.records``).
 Figures read each trial's full config (``user_attrs["config"]``, docs/search.md), not
 its Optuna params, so fixed parts of a space (e.g. ``branch: one`` in ``base``) count too.
 """
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 
 from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest
-from poolnas.records import StudyAttrs, TrialAttrs, config_key, flatten, study_objectives
+from poolnas.records import StudyAttrs, TrialRecord, study_objectives, trial_record
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 from poolnas.studies._rdb_read import read_trials
 from poolnas.studies.sql_reader import open_reader
@@ -37,18 +38,9 @@ __all__ = [
 ]
 
 
-class TrialRow(NamedTuple):
-    """One complete trial with a finite objective value."""
-
-    number: int
-    value: float
-    config: dict[str, Any]  # the nested trial config ({} when the trial kept none)
-    flat: dict[str, Any]  # dotted keys -> values (lists as tuples, hashable)
-    config_key: str  # equal for repeats of one configuration over seeds
-    seed: int | None
-    metrics: dict[str, Any]
-    n_params: int | None
-    checkpoint: str | None
+# A complete trial with a finite objective value, as the figures group them (``StudyData.rows``):
+# the trial's record, whose ``value`` is then a float.
+TrialRow = TrialRecord
 
 
 class Stat(NamedTuple):
@@ -64,11 +56,12 @@ class StudyData(NamedTuple):
     storage: str  # redacted URL
     direction: str  # "maximize" | "minimize"
     metric: str  # objective metric name ("objective" when the study does not say)
-    rows: list[TrialRow]  # complete trials with a finite value
+    rows: list[TrialRow]  # the records of the complete trials with a finite value
     state_counts: dict[str, int]  # COMPLETE, PRUNED, FAIL, RUNNING, WAITING -> count
     space: Any  # the space file as stored (StudyAttrs.SPACE), or None
     user_attrs: dict[str, Any]
     trials: list[Any]  # every FrozenTrial, as fetched once (for Optuna's plots)
+    records: list[TrialRecord]  # every trial's record (any state), in the order of ``trials``
     cache: dict[str, Any]  # computed once per study read (the evidence)
     # (metric, mode) per objective, the first one leading (poolnas.evidence.pareto.study_objectives);
     # a multi-objective study has several: "best" and the figures are on the first one.
@@ -139,35 +132,6 @@ def state_counts(trials: list[Any]) -> dict[str, int]:
     return counts
 
 
-def _row(trial: Any) -> TrialRow | None:
-    value = trial.values[0] if trial.values else None  # the first objective leads
-    if value is None or not math.isfinite(value):
-        return None
-    attrs = trial.user_attrs
-    config = attrs.get(TrialAttrs.CONFIG)
-    if isinstance(config, dict):
-        flat = flatten(config)
-        key = attrs.get(TrialAttrs.CONFIG_KEY) or config_key(config)
-        seed = config.get("seed")
-    else:  # not a poolnas trial: its params are all we know
-        config = {}
-        flat = {k: tuple(v) if isinstance(v, list) else v for k, v in trial.params.items()}
-        seed = flat.pop("seed", None)
-        key = repr(sorted(flat.items(), key=lambda kv: kv[0]))
-    metrics = attrs.get(TrialAttrs.METRICS)
-    return TrialRow(
-        number=trial.number,
-        value=float(value),
-        config=config,
-        flat=flat,
-        config_key=str(key),
-        seed=seed if isinstance(seed, int) else None,
-        metrics=metrics if isinstance(metrics, dict) else {},
-        n_params=attrs.get(TrialAttrs.N_PARAMS),
-        checkpoint=attrs.get(TrialAttrs.CHECKPOINT),
-    )
-
-
 def from_study(study: Any, storage_url: str = "", storage: Any = None) -> StudyData:
     """Read an ``optuna.Study`` once into a :class:`StudyData` (``storage``: the RDBStorage it
     was loaded from, for the fast reader; without it Optuna's ``get_trials``)."""
@@ -183,23 +147,20 @@ def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directi
     metric, mode = objectives[0]
     direction = "maximize" if mode == "max" else "minimize"
     counts = dict.fromkeys(_STATES, 0)
-    rows = []
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-        if t.state.name == "COMPLETE":
-            row = _row(t)
-            if row is not None:
-                rows.append(row)
+    records = [trial_record(t) for t in trials]
+    for r in records:
+        counts[r.state] = counts.get(r.state, 0) + 1
     return StudyData(
         name=name,
         storage=redact_url(storage_url) if storage_url else "",
         direction=direction,
         metric=str(metric or "objective"),
-        rows=rows,
+        rows=[r for r in records if r.state == "COMPLETE" and r.value is not None],
         state_counts=counts,
         space=user_attrs.get(StudyAttrs.SPACE),
         user_attrs=user_attrs,
         trials=trials,
+        records=records,
         cache={},
         objectives=tuple(objectives),
     )
