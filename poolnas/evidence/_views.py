@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from poolnas.errors import ConfigError, closest
+from poolnas.evidence._study import TEST_DATA_NOTE, design_of, study_evidence
 from poolnas.evidence.pareto import _lookup
 from poolnas.records import TrialAttrs, flatten
 
@@ -168,8 +169,6 @@ def tag_studies(configs: Iterable[Any], keys_of: Mapping[str, set[str]]) -> None
 
 
 def _looks(space: Any) -> int:
-    from poolnas.evidence._study import design_of
-
     return design_of(space)[0]
 
 
@@ -186,8 +185,6 @@ def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str 
         baseline, margin: as :func:`poolnas.evidence.study_evidence` (default: the first
             study's space file ``baseline:`` that names one, else GAP).
     """
-    from poolnas.evidence._study import TEST_DATA_NOTE, study_evidence
-
     first = studies[0]
     objectives = [tuple(o) for s in studies for o in (s.objectives or ((s.metric, s.mode),))]
     if len(studies) == 1 and metric in (None, first.metric) and mode in (None, first.mode):

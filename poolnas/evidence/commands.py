@@ -25,10 +25,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
+
 from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest, terminal_cell
 from poolnas.evidence._study import Evidence
+from poolnas.evidence._views import evidence_on
 from poolnas.evidence.pareto import cost_means
+from poolnas.evidence.planning import plan
+from poolnas.spaces._paths import config_paths
+from poolnas.studies.reader import read_quick
 
 __all__ = ["compare_command", "format_json", "format_plan", "format_table", "parse_baseline",
            "parse_positive"]
@@ -39,10 +45,6 @@ def parse_baseline(items: Sequence[str] | None) -> dict[str, Any] | None:
     """``["attention.pooling=gap", "attention.lam=1.0"]`` -> dotted keys with YAML values."""
     if not items:
         return None
-    import yaml
-
-    from poolnas.spaces._paths import config_paths
-
     paths = config_paths()
     out: dict[str, Any] = {}
     for item in items:
@@ -227,8 +229,6 @@ def _family_json(ev: Evidence) -> dict[str, Any] | None:
 
 def format_plan(ev: Evidence, delta: float, study: str, as_json: bool = False) -> str:
     """``--plan DELTA``: seeds, trials and hours for every comparison to detect DELTA."""
-    from poolnas.evidence.planning import plan
-
     assert ev.baseline_config is not None
     p = plan(ev.configs, ev.baseline_config, delta)
     if as_json:
@@ -256,9 +256,6 @@ def _plain(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from poolnas.evidence._views import evidence_on
-    from poolnas.studies.reader import read_quick
-
     baseline = parse_baseline(args.baseline)
     margin = parse_positive("--margin", getattr(args, "margin", None))
     delta = parse_positive("--plan", getattr(args, "plan", None))
