@@ -16,7 +16,12 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
-from poolnas.records import INTERRUPTED, TrialAttrs
+import optuna
+
+from poolnas.evidence import evidence_of
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, study_objectives
+from poolnas.studies.reader import from_study, label
+from poolnas.studies.units import objective_text
 
 __all__ = ["index_page", "objective_names", "study_row"]
 
@@ -33,8 +38,6 @@ header{display:flex;justify-content:space-between;align-items:baseline;border-bo
 def objective_names(user_attrs: dict[str, Any], directions: list[Any]) -> list[str]:
     """The metric name of each objective (``test_acc``, ``flops``), from the study's poolnas
     ``objective`` attribute; "objective" where it names none."""
-    from poolnas.records import StudyAttrs, study_objectives
-
     return [m for m, _ in study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), directions)]
 
 
@@ -55,12 +58,6 @@ def _failures(trials: list[Any]) -> tuple[int, int, list[tuple[str, int]]]:
 
 def study_row(storage: Any, name: str) -> str:
     """One study's table row (its report's numbers; nothing is written)."""
-    import optuna
-
-    from poolnas.evidence import evidence_of
-    from poolnas.studies.reader import from_study, label
-    from poolnas.studies.units import objective_text
-
     study = optuna.load_study(study_name=name, storage=storage)
     sid = storage.get_study_id_from_name(name)
     data = from_study(study, "", storage)

@@ -7,11 +7,19 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
+from poolnas.dashboards.export import (
+    format_entries,
+    format_pareto,
+    pareto_entries,
+    pareto_files,
+    rank_configurations,
+    trials_csv,
+)
 from poolnas.errors import ConfigError
 from poolnas.evidence import evidence_of
-from poolnas.storage import atomic_write_text
+from poolnas.storage import atomic_write_text, open_storage
+from poolnas.studies.reader import StudyData, read_quick
 
 __all__ = ["dashboard_command", "export_command", "report_command"]
 
@@ -31,8 +39,8 @@ def _output_path(value: str, field: str = "--output", *, force: bool | None = No
 
 def report_command(args: argparse.Namespace) -> int:
     """Write the study's HTML report (and PNGs with --png DIR)."""
+    # lazy: the report imports every figure module and numpy, which `poolnas export` must not
     from poolnas.dashboards.report import PngExportError, write_report
-    from poolnas.storage import open_storage
 
     out = _output_path(args.output, force=bool(getattr(args, "force", False)))
     png_dir = Path(args.png).expanduser() if args.png is not None else None
@@ -69,8 +77,7 @@ def _check_host(host: str, *, allow_write: bool = False, public_ok: bool = False
 
 def dashboard_command(args: argparse.Namespace) -> int:
     """Serve optuna-dashboard with poolnas figures and report pages (read-only by default)."""
-    from poolnas.dashboards.server import serve
-    from poolnas.storage import open_storage
+    from poolnas.dashboards.server import serve  # lazy: as the report (the server imports it)
 
     _check_host(args.host, allow_write=args.allow_write,
                 public_ok=bool(getattr(args, "i_know_its_public", False)))
@@ -98,9 +105,7 @@ def _pareto_folder(value: str, force: bool) -> Path:
     return path
 
 
-def _export_pareto(args: argparse.Namespace, data: Any, fmt: str) -> int:
-    from poolnas.dashboards.export import format_pareto, pareto_entries, pareto_files
-
+def _export_pareto(args: argparse.Namespace, data: StudyData, fmt: str) -> int:
     if fmt == "csv":
         raise ConfigError("--format", "csv", "--pareto writes yaml (a file per entry) or json")
     folder = _pareto_folder(args.output, args.force) if args.output and fmt == "yaml" else None
@@ -138,9 +143,6 @@ def _export_format(args: argparse.Namespace, out: Path | None) -> str:
 def export_command(args: argparse.Namespace) -> int:
     """Write the best --top K configurations (yaml/json), every trial (csv) or, with
     --pareto, the Pareto set (a folder of trainable YAML files, or json)."""
-    from poolnas.dashboards.export import format_entries, rank_configurations, trials_csv
-    from poolnas.studies.reader import read_quick
-
     pareto = getattr(args, "pareto", False)
     if pareto:
         fmt = _export_format(args, Path(args.output) if args.output else None)

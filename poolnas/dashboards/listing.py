@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from poolnas.errors import terminal_cell
 from poolnas.evidence import best_configuration
-from poolnas.records import StudyAttrs, study_objectives
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, study_objectives
 from poolnas.studies.reader import state_counts
+from poolnas.studies.units import objective_text
 
 __all__ = ["StudySummary", "best_text", "list_studies", "format_studies"]
 
@@ -52,10 +54,6 @@ def list_studies(storage: Any) -> list[StudySummary]:
 
 def _fail_reason(trials: list[Any]) -> str | None:
     """The most frequent ``fail_reason`` of the FAIL trials (interrupted ones left out)."""
-    from collections import Counter
-
-    from poolnas.records import INTERRUPTED, TrialAttrs
-
     reasons = Counter(str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "no reason stored")
                       for t in trials if t.state.name == "FAIL")
     common = [r for r, _ in reasons.most_common() if not r.startswith(INTERRUPTED)]
@@ -65,8 +63,6 @@ def _fail_reason(trials: list[Any]) -> str | None:
 def best_text(r: StudySummary) -> str:
     """The one best of a study as text: mean (± std, n), accuracies in percent, and the trial of
     its best seed."""
-    from poolnas.studies.units import objective_text
-
     if r.best is None:
         return "-"
     if r.best_n <= 1:  # one run: no spread to show

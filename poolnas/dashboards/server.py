@@ -27,9 +27,14 @@ from typing import Any
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import optuna
+from optuna.trial import TrialState
+
+from poolnas.dashboards._index_page import index_page, objective_names, study_row
 from poolnas.dashboards._ui_script import dashboard_script
+from poolnas.dashboards.optuna_figures import param_importances
 from poolnas.dashboards.report import render_report
-from poolnas.storage import redact_url
+from poolnas.storage import redact_url, unreachable_reason
 from poolnas.studies.reader import from_study
 
 __all__ = ["ReadOnlyMiddleware", "create_app", "make_dashboard_server", "serve"]
@@ -83,8 +88,6 @@ class _PoolnasRoutes:
         try:
             return self._route(environ, start_response)
         except Exception as err:  # noqa: BLE001 - a clean page naming the cause, not a traceback
-            from poolnas.storage import unreachable_reason
-
             cause = unreachable_reason(err, str(getattr(self.storage, "url", "")))
             body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>poolnas: storage error"
                     f"</title></head><body><h1>Storage error</h1><p>{html.escape(cause)}</p><p>The "
@@ -159,10 +162,6 @@ class _PoolnasRoutes:
     def _index(self) -> str:
         """poolnas's first page: every study with its verdict, failures and links
         (:mod:`poolnas.dashboards._index_page`), each row redrawn when its trial counts change."""
-        from optuna.trial import TrialState
-
-        from poolnas.dashboards._index_page import index_page, study_row
-
         rows = []
         for summary in sorted(self.storage.get_all_studies(), key=lambda s: s.study_name):
             sid = self.storage.get_study_id_from_name(summary.study_name)
@@ -182,8 +181,6 @@ class _PoolnasRoutes:
         """optuna-dashboard's study JSON with ``objective_names`` from poolnas's ``objective``
         attribute when the study stores none (its axes say "test_acc", not "Objective 0").
         Added to the answer only: nothing is written to the storage."""
-        from poolnas.dashboards._index_page import objective_names
-
         status, headers, body = self._dashboard_answer(environ)
         if status.startswith("200"):
             try:
@@ -202,10 +199,6 @@ class _PoolnasRoutes:
     def _importances(self, study_id: str, start_response: StartResponse) -> list[bytes]:
         """optuna-dashboard's importances answered by poolnas (issue 13): the report's numbers,
         seed left out, in optuna-dashboard's JSON shape."""
-        import optuna
-
-        from poolnas.dashboards.optuna_figures import param_importances
-
         try:
             name = self.storage.get_study_name_from_id(int(study_id))
         except (KeyError, ValueError):
@@ -221,9 +214,6 @@ class _PoolnasRoutes:
                      "application/json")
 
     def _report(self, name: str, start_response: StartResponse) -> list[bytes]:
-        import optuna
-        from optuna.trial import TrialState
-
         try:
             study_id = self.storage.get_study_id_from_name(name)
         except KeyError:

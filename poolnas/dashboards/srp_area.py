@@ -14,7 +14,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_draws, union_area_mean
+from poolnas.config import config_from_dict
 from poolnas.evidence import evidence_of
+from poolnas.models.placement import check_model_config, plan_sites
 from poolnas.studies.reader import StudyData
 
 __all__ = ["applies", "plot_srp_area"]
@@ -37,9 +40,6 @@ class _SrpAreaInfo(NamedTuple):
 
 def _sites(config: dict[str, Any]) -> list[tuple[int, int]]:
     """(stage, H) of every attention site of the config's network, in depth order."""
-    from poolnas.config import config_from_dict
-    from poolnas.models import check_model_config, plan_sites
-
     cfg = config_from_dict(config)
     check_model_config(cfg)  # as attention_sites does, without its λ column (it imports torch)
     return [(int(site.stage), int(site.spatial[0])) for site in plan_sites(cfg)
@@ -48,8 +48,6 @@ def _sites(config: dict[str, Any]) -> list[tuple[int, int]]:
 
 def _union_ratios(size: int, lam: float, M: int, samples: int, seed: int) -> np.ndarray:
     """|union of M squares| / size² for ``samples`` draws of SRP's region sampler's law."""
-    from poolnas.attention.srp_geometry import union_area_draws
-
     return union_area_draws(size, lam, M, samples, seed)
 
 
@@ -65,8 +63,6 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
         samples: draws per block for MS-SRP's 95% band (its mean is exact).
         seed: seeds the draws, so the figure is reproducible.
     """
-    from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_mean
-
     schedule = config.get("attention", {}).get("schedule", "fixed")
     sites = _sites(config)
     rows: dict[str, list[Any]] = {k: [] for k in ("spatial", "stage", "ss_lam", "ss_ratio", "ms_lam",
@@ -126,8 +122,6 @@ class _RanLine(NamedTuple):
 def _get_ran_lines(data: StudyData, info: _SrpAreaInfo) -> list[_RanLine]:
     """One line per λ the study ran (besides the best's, drawn in full): SS and MS (its mean
     area at the best configuration's M) exactly."""
-    from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_mean
-
     ss, ms = _best(data, "srp-ss"), _best(data, "srp-ms")
     base = (ms or ss).config
     schedule = base.get("attention", {}).get("schedule", "fixed")
