@@ -152,14 +152,14 @@ def _space_doc(cell: Cell) -> dict[str, Any]:
             "space": {"attention.pooling": {"choice": ["gap", "mix"]}}}
 
 
-def _race(cell: Cell, world: _World, view: Any) -> _Study:
+def _race(cell: Cell, world: _World, space: Any) -> _Study:
     from poolnas.search._race import Race
 
     study = _Study()
     for j in range(cell.k + 1):  # every configuration's first min seeds (the searcher's queue)
         for s in range(MIN):
             _complete(study, world, j, s)
-    race = Race(view, cell.k + 1)
+    race = Race(space, cell.k + 1)
     key_to_j = {config_key(_config(j)): j for j in range(cell.k + 1)}
     while race.decide(study, running=0) == "ask":
         waiting = [t for t in study.trials if t.state.name == "WAITING"]
@@ -182,22 +182,21 @@ def _fixed(cell: Cell, world: _World) -> _Study:
     return study
 
 
-def _view(cell: Cell) -> Any:
-    from poolnas.search._space import SpaceView
+def _space(cell: Cell) -> Any:
     from poolnas.spaces import space_from_dict
 
-    return SpaceView(space_from_dict(_space_doc(cell)))
+    return space_from_dict(_space_doc(cell))
 
 
 def simulate(cell: Cell, studies: int, rng: random.Random) -> Result:
     res = Result()
-    view = _view(cell) if cell.design == "racing" else None
+    space = _space(cell) if cell.design == "racing" else None
     doc = _space_doc(cell)
     key_to_j = {config_key(_config(j)): j for j in range(cell.k + 1)}
     for _ in range(studies):
         world = _World(cell, rng)
         world.separated_best = False
-        study = _race(cell, world, view) if view is not None else _fixed(cell, world)
+        study = _race(cell, world, space) if space is not None else _fixed(cell, world)
         ev = study_evidence(study.trials, "test_acc", "max", space=doc)
         res.studies += 1
         res.trials += len(study.trials)

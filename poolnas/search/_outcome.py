@@ -29,17 +29,24 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.exceptions import OutOfMemoryError
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
+from poolnas.config import METRICS
 from poolnas.errors import StorageFault, one_line
 from poolnas.records import INTERRUPTED, TrialAttrs
 from poolnas.search._oom import WorkerOutOfMemory, oom_reason
-from poolnas.search._space import SpaceView
 from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, RSS_KEY, failure_reason
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import TrialState
+    from ray.tune.experiment import Trial
+
+    from poolnas.spaces import Space
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
            "fault_cause"]
@@ -91,11 +98,11 @@ class StudyTrials:
     """The Optuna trials one sweep asked for, by Tune trial id: what the searcher and the
     outcome callback share. Pickles as its key (``__reduce__``): never with the study."""
 
-    def __init__(self, study: Any, view: SpaceView) -> None:
+    def __init__(self, study: optuna.Study, space: Space) -> None:
         self.key = uuid.uuid4().hex
         self.study = study
-        self.view = view
-        self.asked: dict[str, Any] = {}  # Tune trial id -> optuna.Trial, until told
+        self.space = space
+        self.asked: dict[str, optuna.Trial] = {}  # Tune trial id -> its Optuna trial, until told
         self.started: dict[str, float] = {}
         self.told: set[str] = set()
         self.stop = SweepStop()
@@ -116,7 +123,7 @@ class StudyTrials:
             log.debug("storage refused %s: %s", what, err)
         self.stop.request("storage")
 
-    def open_trials(self) -> list[tuple[str, Any]]:
+    def open_trials(self) -> list[tuple[str, optuna.Trial]]:
         return [(tid, t) for tid, t in self.asked.items() if tid not in self.told]
 
 
@@ -132,7 +139,7 @@ def _objective_value(metric: str, result: dict[str, Any], attrs: dict[str, Any])
     return float(value)
 
 
-def error_reason(trial: Any) -> str:
+def error_reason(trial: Trial) -> str:
     """The one-line failure reason of a Tune trial that errored (its error files)."""
     path = getattr(trial, "pickled_error_file", None)
     if path:
@@ -185,7 +192,7 @@ class TrialOutcomes(Callback):
                  ) -> None:
         self.session = session
         self.metric = metric
-        self.metrics = [m for m, _ in session.view.objectives] or [metric]
+        self.metrics = [o.metric for o in session.space.objectives] or [metric]
         self.on_told = on_told
         self._curves: dict[str, dict[str, list[float]]] = {}
         self._last_step: dict[str, int] = {}
@@ -200,11 +207,11 @@ class TrialOutcomes(Callback):
 
     # -- Tune callback hooks -------------------------------------------------------------
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any,
+    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial,
                         result: dict[str, Any], **info: Any) -> None:
         self._record(trial.trial_id, result)
 
-    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial,
                           **info: Any) -> None:
         from optuna.trial import TrialState
 
@@ -232,7 +239,7 @@ class TrialOutcomes(Callback):
         self._store(tid, TrialState.COMPLETE, values[0], attrs, None,
                     values=values if len(values) > 1 else None)
 
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         from optuna.trial import TrialState
 
         if self.session.stop.stop_all():
@@ -243,8 +250,6 @@ class TrialOutcomes(Callback):
 
     def _record(self, tid: str, result: dict[str, Any]) -> None:
         """Keep one epoch: an Optuna intermediate value and the curves."""
-        from poolnas.config import METRICS
-
         ot_trial = self.session.asked.get(tid)
         if isinstance(result.get(RSS_KEY), (int, float)):
             self._rss[tid] = max(self._rss.get(tid, 0.0), float(result[RSS_KEY]))
@@ -259,7 +264,7 @@ class TrialOutcomes(Callback):
             if isinstance(result.get(key), (int, float)):
                 curves.setdefault(key, []).append(float(result[key]))
         value = result.get(self.metric)
-        if self.session.view.multi_objective:
+        if self.session.space.multi_objective:
             return  # Optuna keeps no intermediate values (and prunes nothing) with several objectives
         if self.session.fault is None and isinstance(value, (int, float)) and math.isfinite(value):
             try:
@@ -283,7 +288,7 @@ class TrialOutcomes(Callback):
             values[TrialAttrs.FAIL_REASON] = one_line(reason, 500)
         return values
 
-    def _store(self, tid: str, state: Any, value: float | None, attrs: dict[str, Any],
+    def _store(self, tid: str, state: TrialState, value: float | None, attrs: dict[str, Any],
                reason: str | None, values: list[float] | None = None) -> bool:
         """Tell Optuna the outcome once (``values``: every objective of a multi-objective
         study); False when it was not stored."""
@@ -326,7 +331,7 @@ class TrialOutcomes(Callback):
                 continue
             stored += 1
             params = dict(ot_trial.params)
-            if params and not self.session.view.is_grid:
+            if params and self.session.space.sampler != "grid":
                 try:
                     self.session.study.enqueue_trial(
                         params, user_attrs={TrialAttrs.ORIGIN: "retry",

@@ -13,18 +13,26 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poolnas._version import __version__
 from poolnas.errors import ConfigError
 from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, enqueued_params
-from poolnas.search._space import SpaceView
 from poolnas.storage import redact_url
 from poolnas.studies.reader import state_counts
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.samplers import BaseSampler
+    from optuna.storages import BaseStorage
+
+    from poolnas.spaces import Space
 
 __all__ = ["StudyPlan", "discard_if_empty", "params_key", "prepare_study"]
 
 log = logging.getLogger(__name__)
+
+Retries = list[tuple[dict[str, Any], int]]  # (params, number) of interrupted trials to run again
 
 # Keys of a space file that may change between runs of one study (budget, machine sizing).
 _MUTABLE_KEYS = ("study", "trials", "resources")
@@ -34,7 +42,7 @@ _MUTABLE_KEYS = ("study", "trials", "resources")
 class StudyPlan:
     """What the sweep has to do, as found in (and prepared in) the database."""
 
-    study: Any  # optuna.Study
+    study: optuna.Study
     created: bool
     runs_target: int  # trials (configurations x seeds) the study should end with
     remaining: int  # trials to run now (Tune's num_samples)
@@ -49,7 +57,7 @@ def params_key(params: dict[str, Any]) -> str:
     return json.dumps({k: params[k] for k in sorted(params)}, sort_keys=True, default=str)
 
 
-def _is_run(trial: Any) -> bool:
+def _is_run(trial: optuna.trial.FrozenTrial) -> bool:
     from optuna.trial import TrialState
 
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -60,13 +68,13 @@ def _is_run(trial: Any) -> bool:
     return False
 
 
-def _trial_params(trial: Any) -> dict[str, Any]:
+def _trial_params(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     # WAITING trials keep their parameters as enqueued fixed params.
     return enqueued_params(trial) or dict(trial.params)
 
 
-def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
-                  trials: int | None, resume: bool, sampler: Any) -> StudyPlan:
+def prepare_study(storage: BaseStorage, url: str, space: Space, *, study_name: str,
+                  trials: int | None, resume: bool, sampler: BaseSampler) -> StudyPlan:
     """Create or load the study and queue what is left to run, in four steps: how many
     configurations to run, the study (opened and checked, or created), the trials a killed
     driver left RUNNING (failed as interrupted), and what remains (retries queued). Raises
@@ -76,30 +84,35 @@ def prepare_study(storage: Any, url: str, view: SpaceView, *, study_name: str,
     if resume and not exists:
         raise ConfigError("study", study_name,
                           f"no such study in {redact_url(url)}; run without --resume to start it")
-    configs = _configs_to_run(view, trials)
-    study = _open_study(storage, url, view, study_name, sampler, exists)
+    configs = _configs_to_run(space, trials)
+    study = _open_study(storage, url, space, study_name, sampler, exists)
     all_trials = study.get_trials(deepcopy=False)
     counts = state_counts(all_trials)
     recovered, retries = _fail_interrupted(storage, study_name, all_trials)
-    runs_target = configs * len(view.seeds)
-    remaining, enqueued = _remaining(study, view, sampler, trials, runs_target, retries)
+    runs_target = configs * len(space.seeds())
+    remaining, enqueued = _remaining(study, space, sampler, trials, runs_target, retries)
     return StudyPlan(study=study, created=not exists, runs_target=runs_target, remaining=remaining,
                      recovered=recovered, enqueued=enqueued, counts=counts, configs=configs)
 
 
-def _configs_to_run(view: SpaceView, trials: int | None) -> int:
+def _configs_to_run(space: Space, trials: int | None) -> int:
     """``--trials``, else the space file's ``trials``, else every configuration of a finite space."""
-    configs = trials if trials is not None else view.trials
+    configs = trials if trials is not None else space.trials
     if configs is not None:
         return configs
-    if not (view.is_grid or view.space.is_finite()):
+    if not (space.sampler == "grid" or space.is_finite()):
         raise ConfigError("trials", None, f"expected a number of trials for sampler "
-                                          f"{view.sampler!r} (in the space file or --trials N)")
-    return view.space.num_configs()
+                                          f"{space.sampler!r} (in the space file or --trials N)")
+    return space.num_configs()
 
 
-def _open_study(storage: Any, url: str, view: SpaceView, study_name: str, sampler: Any,
-                exists: bool) -> Any:
+def _directions(space: Space) -> list[str]:
+    """Optuna's study directions, one per objective."""
+    return ["maximize" if o.mode == "max" else "minimize" for o in space.objectives]
+
+
+def _open_study(storage: BaseStorage, url: str, space: Space, study_name: str, sampler: BaseSampler,
+                exists: bool) -> optuna.Study:
     """The study: loaded and checked against the space (same space, same directions), or
     created with the space, the version and the objective(s) as study attributes."""
     import optuna
@@ -107,33 +120,33 @@ def _open_study(storage: Any, url: str, view: SpaceView, study_name: str, sample
     if exists:
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
         stored = study.user_attrs.get(StudyAttrs.SPACE)
-        if stored is not None and _comparable(stored) != _comparable(view.doc):
+        if stored is not None and _comparable(stored) != _comparable(space.document):
             raise ConfigError("study", study_name,
                               f"it exists in {redact_url(url)} with another space; "
                               "use another --study name or the same space file")
         have = [d.name.lower() for d in study.directions]
-        if have != view.directions:
-            raise ConfigError("objective", [m for m, _ in view.objectives],
+        if have != _directions(space):
+            raise ConfigError("objective", [o.metric for o in space.objectives],
                               f"study {study_name!r} exists with directions {have}")
         return study
     study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                                directions=view.directions)
-    study.set_user_attr(StudyAttrs.SPACE, view.doc)
+                                directions=_directions(space))
+    study.set_user_attr(StudyAttrs.SPACE, space.document)
     study.set_user_attr(StudyAttrs.VERSION, __version__)
-    objectives = [{"metric": m, "mode": md} for m, md in view.objectives]
+    objectives = [{"metric": o.metric, "mode": o.mode} for o in space.objectives]
     # one objective: the {metric, mode} mapping older studies have; several: the list
-    study.set_user_attr(StudyAttrs.OBJECTIVE, objectives if view.multi_objective else objectives[0])
+    study.set_user_attr(StudyAttrs.OBJECTIVE, objectives if space.multi_objective else objectives[0])
     return study
 
 
-def _fail_interrupted(storage: Any, study_name: str,
-                      all_trials: list[Any]) -> tuple[int, list[tuple[dict[str, Any], int]]]:
+def _fail_interrupted(storage: BaseStorage, study_name: str,
+                      all_trials: list[optuna.trial.FrozenTrial]) -> tuple[int, Retries]:
     """Trials a killed driver left RUNNING, stored as FAIL ``interrupted:``; how many, and the
     (params, number) of those to run again."""
     from optuna.trial import TrialState
 
     recovered = 0
-    retries: list[tuple[dict[str, Any], int]] = []
+    retries: Retries = []
     study_id = storage.get_study_id_from_name(study_name)
     for t in all_trials:
         if t.state != TrialState.RUNNING:
@@ -148,23 +161,23 @@ def _fail_interrupted(storage: Any, study_name: str,
     return recovered, retries
 
 
-def _remaining(study: Any, view: SpaceView, sampler: Any, trials: int | None, runs_target: int,
-               retries: list[tuple[dict[str, Any], int]]) -> tuple[int, int]:
+def _remaining(study: optuna.Study, space: Space, sampler: BaseSampler, trials: int | None, runs_target: int,
+               retries: Retries) -> tuple[int, int]:
     """Runs left to start, and how many interrupted trials were queued again."""
     from optuna.trial import TrialState
 
     enqueued = 0
     trials_now = study.get_trials(deepcopy=False)
-    if view.racing:
+    if space.racing:
         # Racing: configurations x max seeds at most; the searcher ends the sweep once no
         # configuration is within noise of the best with seeds to go (poolnas.evidence.racing).
         remaining = max(0, runs_target - sum(1 for t in trials_now if _is_run(t)))
-        if not view.is_grid:
+        if space.sampler != "grid":
             enqueued = _enqueue_retries(study, trials_now, retries)
-    elif view.is_grid:
+    elif space.sampler == "grid":
         # The grid sampler walks every grid point x seed once; it reruns a cell whose trial
         # FAILED in an earlier run (interrupted ones included) and skips finished cells.
-        remaining = view.grid_remaining(sampler, study)
+        remaining = int(sampler.remaining(study))  # GridPointSampler
         if trials is not None:
             finished = sum(1 for t in trials_now if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
             remaining = min(remaining, max(0, runs_target - finished))
@@ -174,7 +187,8 @@ def _remaining(study: Any, view: SpaceView, sampler: Any, trials: int | None, ru
     return remaining, enqueued
 
 
-def _enqueue_retries(study: Any, trials_now: list[Any], retries: list[tuple[dict[str, Any], int]]) -> int:
+def _enqueue_retries(study: optuna.Study, trials_now: list[optuna.trial.FrozenTrial],
+                     retries: Retries) -> int:
     """Queue interrupted trials again with the same parameters (seed included)."""
     from optuna.trial import TrialState
 
@@ -188,7 +202,7 @@ def _enqueue_retries(study: Any, trials_now: list[Any], retries: list[tuple[dict
     return enqueued
 
 
-def discard_if_empty(storage: Any, plan: StudyPlan) -> bool:
+def discard_if_empty(storage: BaseStorage, plan: StudyPlan) -> bool:
     """Delete the study ``prepare_study`` created for a sweep that failed to start (e.g. its
     resources exceed the cluster's) while it has no trial yet; True when deleted. Never raises:
     the error that stopped the start is the one to report."""

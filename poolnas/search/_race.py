@@ -17,13 +17,18 @@ carries on from there.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from poolnas.evidence import configurations
+from poolnas.evidence import Configuration, configurations
 from poolnas.evidence._study import DEFAULT_BASELINE, baseline_of
-from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
+from poolnas.evidence.racing import RaceStatus, RacingPolicy, race_status, racing_requests
 from poolnas.records import INTERRUPTED, TrialAttrs, config_key, enqueued_params
-from poolnas.search._space import SpaceView
+from poolnas.search._sampling import trial_config
+
+if TYPE_CHECKING:
+    import optuna
+
+    from poolnas.spaces import GridPointSampler, Space
 
 __all__ = ["Race"]
 
@@ -32,32 +37,33 @@ class Race:
     """Decides, from the study's trials, whether the sweep starts a trial, waits or ends.
 
     Args:
-        view: the space (``view.racing`` set).
+        space: the space (``space.racing`` set).
         configs: configurations the sweep samples in all (the grid: every point).
         sampler: the study's sampler (the grid's ``remaining(study)`` says what is left).
     """
 
-    def __init__(self, view: SpaceView, configs: int, sampler: Any = None) -> None:
-        assert view.racing is not None
-        self.view = view
-        self.policy = RacingPolicy(*view.racing)
+    def __init__(self, space: Space, configs: int, sampler: GridPointSampler | None = None) -> None:
+        assert space.racing is not None
+        self.space = space
+        self.policy = RacingPolicy(*space.racing)
         self.configs = configs
         self.sampler = sampler
-        self.status: Any = None  # the last RaceStatus, for the live view
+        self.status: RaceStatus | None = None  # the last one, for the live view
         # the baseline runs on with the best, so that verdicts against it have the pairs
-        self.baseline = baseline_of(view.doc) or DEFAULT_BASELINE
+        self.baseline = baseline_of(space.document) or DEFAULT_BASELINE
 
-    def _key(self, trial: Any) -> str | None:
+    def _key(self, trial: optuna.trial.FrozenTrial) -> str | None:
         key = trial.user_attrs.get(TrialAttrs.CONFIG_KEY)
         if key:
             return str(key)
         params = enqueued_params(trial) or dict(trial.params or {})
         if not params:
             return None
-        seed = int(params.get("seed", self.view.seeds[0]))
-        return config_key(self.view.trial_config(params, seed).to_dict())
+        seed = int(params.get("seed", self.space.seeds()[0]))
+        return config_key(trial_config(self.space, params, seed).to_dict())
 
-    def _pending(self, trials: Iterable[Any]) -> tuple[dict[str, set[int]], dict[str, set[int]], int]:
+    def _pending(self, trials: Iterable[optuna.trial.FrozenTrial]
+                 ) -> tuple[dict[str, set[int]], dict[str, set[int]], int]:
         """Seeds started but not finished, seeds that failed, per configuration; and how many
         configurations have been started at all (any trial that is not an interrupted one)."""
         pending: dict[str, set[int]] = {}
@@ -73,14 +79,15 @@ class Race:
                 continue
             started.add(key)
             params = enqueued_params(t) or dict(t.params or {})
-            seed = int(params.get("seed", self.view.seeds[0]))
+            seed = int(params.get("seed", self.space.seeds()[0]))
             if state in ("RUNNING", "WAITING"):
                 pending.setdefault(key, set()).add(seed)
             elif state in ("FAIL", "PRUNED"):  # not handed out again (ASHA cut it, or it failed)
                 failed.setdefault(key, set()).add(seed)
         return pending, failed, len(started)
 
-    def _enqueue(self, study: Any, trials: list[Any], confs: dict[str, Any],
+    def _enqueue(self, study: optuna.Study, trials: list[optuna.trial.FrozenTrial],
+                 confs: dict[str, Configuration],
                  asks: list[tuple[str, int]]) -> None:
         by_number = {t.number: t for t in trials}
         for key, seed in asks:
@@ -89,7 +96,7 @@ class Race:
             study.enqueue_trial({**params, "seed": seed}, user_attrs={
                 TrialAttrs.ORIGIN: "race", TrialAttrs.CONFIG_KEY: key})
 
-    def decide(self, study: Any, running: int) -> str:
+    def decide(self, study: optuna.Study, running: int) -> str:
         """Queue the race's next seeds and say what the searcher does (module docstring).
 
         Args:
@@ -98,9 +105,10 @@ class Race:
         """
         trials = study.get_trials(deepcopy=False)
         pending, failed, started = self._pending(trials)
-        confs = configurations(trials, self.view.metric, self.view.mode)
+        metric, mode = self.space.objective.metric, self.space.objective.mode
+        confs = configurations(trials, metric, mode)
         counts = {k: len(v) for k, v in pending.items()}
-        self.status = race_status(confs, self.policy, self.view.mode, counts)
+        self.status = race_status(confs, self.policy, mode, counts)
         # Every configuration gets its first ``min`` seeds before any gets more: queued
         # seeds (a new configuration's repeats, retries) and new configurations come first,
         # so that a sweep stopped early has tried every configuration it reached.
@@ -108,14 +116,14 @@ class Race:
             return "ask"
         if self._new_configs_left(study, started):
             return "ask"
-        asks = racing_requests(confs, self.policy, self.view.mode, self.view.seeds, pending,
+        asks = racing_requests(confs, self.policy, mode, self.space.seeds(), pending,
                                exclude=failed, baseline=self.baseline)
         if asks:
             self._enqueue(study, trials, {c.key: c for c in confs}, asks)
             return "ask"
         return "wait" if running or pending else "done"
 
-    def _new_configs_left(self, study: Any, started: int) -> bool:
-        if self.view.is_grid and self.sampler is not None:
+    def _new_configs_left(self, study: optuna.Study, started: int) -> bool:
+        if self.space.sampler == "grid" and self.sampler is not None:
             return int(self.sampler.remaining(study)) > 0
         return started < self.configs

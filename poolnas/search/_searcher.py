@@ -12,14 +12,20 @@ checkpoints (``save``/``restore`` are no-ops): the database is the truth.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
 from poolnas.errors import ConfigError
 from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs, config_key
 from poolnas.search._outcome import StudyTrials
+from poolnas.search._sampling import sample, trial_config
 from poolnas.search._trainable import INVALID_KEY
+
+if TYPE_CHECKING:
+    import optuna
+
+    from poolnas.search._race import Race
 
 __all__ = ["StudySearcher"]
 
@@ -31,11 +37,11 @@ class StudySearcher(Searcher):
         session: the sweep's trials: the study, the space, and where asked trials go.
     """
 
-    def __init__(self, session: StudyTrials, race: Any = None):
-        view = session.view
-        super().__init__(metric=view.metric, mode=view.mode)
+    def __init__(self, session: StudyTrials, race: Race | None = None):
+        objective = session.space.objective
+        super().__init__(metric=objective.metric, mode=objective.mode)
         self.session = session
-        self.race = race  # poolnas.search._race.Race when seeds race, else None
+        self.race = race  # when seeds race
         self._race_wait: int | None = None  # trials told when the race last said "wait"
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
@@ -82,20 +88,20 @@ class StudySearcher(Searcher):
         self._race_wait = told if decision == "wait" else None
         return decision
 
-    def _sample(self, ot_trial: Any) -> dict[str, Any]:
-        view, study = self.session.view, self.session.study
+    def _sample(self, ot_trial: optuna.Trial) -> dict[str, Any]:
+        space, study = self.session.space, self.session.study
         origin = ot_trial.user_attrs.get(TrialAttrs.ORIGIN)
-        params, seed = view.sample(ot_trial)
+        params, seed = sample(space, ot_trial)
         # A new configuration's other seeds are queued, except under the grid sampler, which
         # runs every cell x seed itself, seed-major: every configuration's seed s before any
         # configuration's seed s + 1, so a sweep stopped early has tried every configuration.
-        if view.repeated and origin is None and view.sampler != "grid":
+        if len(space.seeds()) > 1 and origin is None and space.sampler != "grid":
             base = {k: v for k, v in ot_trial.params.items() if k != "seed"}
-            for s in view.initial_seeds:  # racing: the first min seeds; the race adds more
+            for s in space.initial_seeds():  # racing: the first min seeds; the race adds more
                 if s != seed:
                     study.enqueue_trial({**base, "seed": s},
                                         user_attrs={TrialAttrs.ORIGIN: "repeat"})
-        cfg = view.trial_config(params, seed).to_dict()
+        cfg = trial_config(space, params, seed).to_dict()
         ot_trial.set_user_attr(TrialAttrs.CONFIG, cfg)
         ot_trial.set_user_attr(TrialAttrs.CONFIG_KEY, config_key(cfg))
         ot_trial.set_user_attr(TrialAttrs.CONFIG_VERSION, TRIAL_CONFIG_VERSION)

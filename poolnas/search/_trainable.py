@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from poolnas.config import ACCURACY_METRICS
+from poolnas.config import ACCURACY_METRICS, TrialConfig, config_from_dict
 from poolnas.errors import NonFiniteLossError
 from poolnas.records import TrialAttrs
 
@@ -113,15 +113,17 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
     ``{"trial_config": {...}, "number": N}`` or ``{INVALID_KEY: reason, "number": N}``."""
     from ray import tune
 
-    from poolnas.config import config_from_dict
-
     if INVALID_KEY in config:
         tune.report(_fail(str(config[INVALID_KEY])))
         return
-    if trial_fn is None:
+    if trial_fn is None:  # here: the driver imports this module and never torch (the trainer's)
         from poolnas.trainers import train as trial_fn
     node = _node_name()
-    cfg = config_from_dict(config["trial_config"])  # validated by the driver's searcher: rebuilt only
+    # The driver's searcher validated this config (Space.to_trial_config) and sent its JSON form;
+    # config_from_dict is the way back to a TrialConfig, not a second check: pydantic's
+    # model_construct leaves nested sections as dicts, and building each section with it
+    # measured slower than validating (138 vs 57 us per config, pydantic 2.14).
+    cfg: TrialConfig = config_from_dict(config["trial_config"])
     epochs = cfg.trainer.epochs
     held: list[dict[str, Any]] = []
     calls = 0

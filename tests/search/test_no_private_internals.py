@@ -136,7 +136,8 @@ def test_poolnas_reads_no_private_internal_of_optuna_or_ray() -> None:
     trees = _trees()
     defined = _defined(trees)
     found = [f for path, tree in trees for f in _findings(path, tree, defined)
-             if not any(f.startswith(f"{where}:") and f": imports {module}:" in f for where, module in ACCEPTED)]
+             if not any(f.startswith(f"{where}:") and f": imports {module}:" in f
+                        for where, module in ACCEPTED)]
     assert not found, "private internals of a dependency read by poolnas:\n" + "\n".join(found)
 
 

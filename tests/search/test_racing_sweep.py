@@ -18,8 +18,8 @@ from _sweep_spaces import grid_space
 from poolnas.records import TrialAttrs, config_key
 from poolnas.search import run_sweep
 from poolnas.search._race import Race
-from poolnas.search._space import SpaceView
-from poolnas.spaces import space_from_dict
+from poolnas.search._sampling import trial_config
+from poolnas.spaces import Space, space_from_dict
 
 # True mean accuracy per pooling: max is clearly best, avgmax within noise of it, the rest
 # far below (separated after the first two seeds).
@@ -56,26 +56,26 @@ def _space(study: str, sampler: str = "grid") -> dict[str, Any]:
     return doc
 
 
-def _add(study: optuna.Study, view: SpaceView, pooling: str, seed: int, value: float | None,
+def _add(study: optuna.Study, space: Space, pooling: str, seed: int, value: float | None,
          state: str = "COMPLETE") -> None:
     params = {"attention.pooling": pooling, "seed": seed}
-    cfg = view.trial_config(params, seed).to_dict()
+    cfg = trial_config(space, params, seed).to_dict()
     dists = {"attention.pooling": optuna.distributions.CategoricalDistribution(list(MEANS)),
-             "seed": optuna.distributions.CategoricalDistribution(view.seeds)}
+             "seed": optuna.distributions.CategoricalDistribution(space.seeds())}
     study.add_trial(optuna.trial.create_trial(
         params=params, distributions=dists, value=value, state=getattr(optuna.trial.TrialState, state),
         user_attrs={TrialAttrs.CONFIG: cfg, TrialAttrs.CONFIG_KEY: config_key(cfg)}))
 
 
 def test_race_reads_its_state_from_the_database(tmp_path: Path) -> None:
-    view = SpaceView(space_from_dict(_space("race-db", sampler="random")))
+    space = space_from_dict(_space("race-db", sampler="random"))
     url = f"sqlite:///{tmp_path}/race.db"
     study = optuna.create_study(study_name="race-db", storage=url, direction="maximize")
     for pooling in MEANS:
         for seed in (0, 1):
-            _add(study, view, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
+            _add(study, space, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
     # a "new process": the race is rebuilt from nothing but the database
-    race = Race(view, configs=len(MEANS))
+    race = Race(space, configs=len(MEANS))
     reloaded = optuna.load_study(study_name="race-db", storage=url)
     assert race.decide(reloaded, running=0) == "ask"
     waiting = [t for t in reloaded.get_trials() if t.state.name == "WAITING"]
@@ -91,16 +91,16 @@ def test_race_reads_its_state_from_the_database(tmp_path: Path) -> None:
 
 def test_race_ends_when_nothing_is_within_noise(tmp_path: Path) -> None:
     doc = _space("race-end", sampler="random")
-    view = SpaceView(space_from_dict(doc))
+    space = space_from_dict(doc)
     study = optuna.create_study(study_name="race-end", storage=f"sqlite:///{tmp_path}/e.db")
     for pooling in ("max", "gap"):
         for seed in (0, 1, 2):
-            _add(study, view, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
-    race = Race(view, configs=2)
+            _add(study, space, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
+    race = Race(space, configs=2)
     assert race.decide(study, running=0) == "done"
     assert race.decide(study, running=1) == "wait"
     # TPE / random: a configuration budget not yet reached means a new one is sampled
-    assert Race(view, configs=3).decide(study, running=0) == "ask"
+    assert Race(space, configs=3).decide(study, running=0) == "ask"
 
 
 def test_racing_with_bruteforce_is_refused() -> None:
@@ -128,15 +128,15 @@ def _assert_min_seeds_first(trials: list[Any], min_seeds: int) -> None:
 def test_race_seeds_wait_for_every_configuration_s_min_seeds(tmp_path: Path) -> None:
     """Unit: with two configurations raced and two never started, the race queues nothing
     (the sampler's new configurations come first)."""
-    view = SpaceView(space_from_dict(_space("race-first", sampler="random")))
+    space = space_from_dict(_space("race-first", sampler="random"))
     study = optuna.create_study(study_name="race-first", storage=f"sqlite:///{tmp_path}/f.db",
                                 direction="maximize")
     for pooling in ("max", "avgmax"):
         for seed in (0, 1):
-            _add(study, view, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
-    assert Race(view, configs=len(MEANS)).decide(study, running=0) == "ask"
+            _add(study, space, pooling, seed, MEANS[pooling] + _noise(seed, pooling))
+    assert Race(space, configs=len(MEANS)).decide(study, running=0) == "ask"
     assert not [t for t in study.get_trials() if t.state.name == "WAITING"]  # no race seed queued
-    assert Race(view, configs=2).decide(study, running=0) == "ask"  # every one started: race
+    assert Race(space, configs=2).decide(study, running=0) == "ask"  # every one started: race
     assert len([t for t in study.get_trials() if t.state.name == "WAITING"]) == 2
 
 

@@ -15,7 +15,7 @@ from _sweep_spaces import env_without_storage, grid_space, write_space
 from poolnas.errors import ConfigError
 from poolnas.records import check_study_name
 from poolnas.search import run_sweep
-from poolnas.search.sweep import _experiment_name
+from poolnas.search._tune import experiment_name
 from poolnas.spaces import space_from_dict
 
 BAD = ["../../x", "/tmp/abs-dir", "..", ".", ".hidden", "a/b", "a\\b", "x" * 129, "", "a\nb",
@@ -61,9 +61,9 @@ def test_cli_study_that_is_a_path_exits_2_writing_nothing(tmp_path: Path, study:
 
 
 def test_the_experiment_folder_stays_inside_its_parent(tmp_path: Path) -> None:
-    assert _experiment_name(str(tmp_path), "s1") == "s1"
+    assert experiment_name(str(tmp_path), "s1") == "s1"
     (tmp_path / "link").symlink_to("/tmp")
     with pytest.raises(ConfigError):
-        _experiment_name(str(tmp_path), "link")  # a symlink out of the folder
+        experiment_name(str(tmp_path), "link")  # a symlink out of the folder
     with pytest.raises(ConfigError):
-        _experiment_name(str(tmp_path), "../x")
+        experiment_name(str(tmp_path), "../x")

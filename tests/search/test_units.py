@@ -17,9 +17,9 @@ from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import ConfigError, NonFiniteLossError
 from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
 from poolnas.search._prepare import prepare_study
-from poolnas.search._space import SpaceView
+from poolnas.search._sampling import sample
 from poolnas.search._trainable import failure_reason
-from poolnas.spaces import space_from_dict
+from poolnas.spaces import create_sampler, space_from_dict
 from poolnas.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -41,9 +41,9 @@ def test_failure_reasons_name_nan_oom_and_the_exception() -> None:
 
 def test_new_study_gets_its_attributes_and_budget(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
-    view = SpaceView(space_from_dict(_tpe_space()))
-    plan = prepare_study(open_storage(url), url, view, study_name="tpe", trials=None,
-                         resume=False, sampler=view.create_sampler())
+    space = space_from_dict(_tpe_space())
+    plan = prepare_study(open_storage(url), url, space, study_name="tpe", trials=None,
+                         resume=False, sampler=create_sampler(space))
     assert plan.created and plan.runs_target == 8 and plan.remaining == 8
     attrs = plan.study.user_attrs
     assert attrs[StudyAttrs.OBJECTIVE] == {"metric": "val_acc", "mode": "max"}
@@ -52,17 +52,17 @@ def test_new_study_gets_its_attributes_and_budget(tmp_path: Path) -> None:
 
 def test_running_trials_are_marked_failed_and_queued_again(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
-    view = SpaceView(space_from_dict(_tpe_space()))
+    space = space_from_dict(_tpe_space())
     storage = open_storage(url)
-    plan = prepare_study(storage, url, view, study_name="tpe", trials=None, resume=False,
-                         sampler=view.create_sampler())
+    plan = prepare_study(storage, url, space, study_name="tpe", trials=None, resume=False,
+                         sampler=create_sampler(space))
     done = plan.study.ask()
-    view.sample(done)
+    sample(space, done)
     plan.study.tell(done, 0.5)
     left = plan.study.ask()  # a trial a killed driver left RUNNING
-    params, seed = view.sample(left)
-    plan = prepare_study(storage, url, view, study_name="tpe", trials=None, resume=True,
-                         sampler=view.create_sampler())
+    params, seed = sample(space, left)
+    plan = prepare_study(storage, url, space, study_name="tpe", trials=None, resume=True,
+                         sampler=create_sampler(space))
     trials = plan.study.get_trials()
     assert plan.recovered == 1
     assert trials[1].state == TrialState.FAIL
@@ -72,30 +72,30 @@ def test_running_trials_are_marked_failed_and_queued_again(tmp_path: Path) -> No
     assert waiting[0].system_attrs["fixed_params"] == params and params["seed"] == seed
     assert plan.remaining == 7  # 8 runs, one finished; the interrupted one does not count
     again = plan.study.ask()  # the retry comes first, with the same parameters
-    assert view.sample(again) == (params, seed)
+    assert sample(space, again) == (params, seed)
 
 
 def test_study_with_another_space_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     storage = open_storage(url)
-    view = SpaceView(space_from_dict(grid_space("g")))
-    prepare_study(storage, url, view, study_name="g", trials=None, resume=False,
-                  sampler=view.create_sampler())
-    other = SpaceView(space_from_dict(grid_space("g", pooling=["gap", "min"])))
+    space = space_from_dict(grid_space("g"))
+    prepare_study(storage, url, space, study_name="g", trials=None, resume=False,
+                  sampler=create_sampler(space))
+    other = space_from_dict(grid_space("g", pooling=["gap", "min"]))
     before = storage.get_all_trials(storage.get_study_id_from_name("g"))
     with pytest.raises(ConfigError, match="exists .* with another space"):
         prepare_study(storage, url, other, study_name="g", trials=None, resume=False,
-                      sampler=other.create_sampler())
+                      sampler=create_sampler(other))
     assert storage.get_all_trials(storage.get_study_id_from_name("g")) == before
     # the same space with another budget is the same study
     same = grid_space("g")
     same["trials"] = 1
-    view2 = SpaceView(space_from_dict(same))
-    prepare_study(storage, url, view2, study_name="g", trials=None, resume=True,
-                  sampler=view2.create_sampler())
+    space2 = space_from_dict(same)
+    prepare_study(storage, url, space2, study_name="g", trials=None, resume=True,
+                  sampler=create_sampler(space2))
     with pytest.raises(ConfigError, match="no such study"):
-        prepare_study(storage, url, view, study_name="nope", trials=None, resume=True,
-                      sampler=view.create_sampler())
+        prepare_study(storage, url, space, study_name="nope", trials=None, resume=True,
+                      sampler=create_sampler(space))
 
 
 def test_studies_lists_counts_per_state_and_best(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

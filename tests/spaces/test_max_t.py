@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from poolnas.errors import ConfigError
-from poolnas.search._space import SpaceView
 from poolnas.spaces import space_from_dict
 
 MODEL = {"arch": "resnet20", "num_classes": 10, "in_channels": 1}
@@ -32,15 +31,13 @@ def _doc(space: dict[str, Any], trainer: dict[str, Any], **scheduler: Any) -> di
 def test_validation_and_the_scheduler_use_the_same_max_t(
         space: dict, trainer: dict, scheduler: dict, expected: int,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import ray.tune.schedulers as schedulers
-
-    from poolnas.search import sweep
+    from poolnas.search import _tune
 
     sp = space_from_dict(_doc(space, trainer, **scheduler))
     assert sp.asha_max_t() == expected
     made: dict[str, Any] = {}
-    monkeypatch.setattr(schedulers, "ASHAScheduler", lambda **kw: made.update(kw) or kw)
-    sweep._scheduler(SpaceView(sp))
+    monkeypatch.setattr(_tune, "ASHAScheduler", lambda **kw: made.update(kw) or kw)
+    _tune.scheduler(sp)
     assert made["max_t"] == expected and made["grace_period"] == 1
 
 
@@ -54,4 +51,8 @@ def test_grace_period_is_checked_against_the_largest_searched_epochs() -> None:
 def test_the_live_view_counts_the_most_epochs_a_trial_trains() -> None:
     sp = space_from_dict(_doc({"trainer.epochs": {"choice": [2, 5]}}, {"epochs": 1},
                               grace_period=1, max_t=3))
-    assert SpaceView(sp).max_epochs == 5 and SpaceView(sp).asha_max_t == 3
+    from poolnas.search import _tune
+
+    live = _tune.live_view(sp, "x", target=1, counts={}, best=None, best_of=lambda: None,
+                           quiet=True, stream=None)
+    assert live.epochs == 5 and sp.max_epochs() == 5 and sp.asha_max_t() == 3
