@@ -1,11 +1,14 @@
 """Training-step time of ResNet-20 with BA2M against the same network without it (issue 20 item 1).
 
-Three sides, interleaved step by step in one run (so load from other processes hits all
+Four sides, interleaved step by step in one run (so load from other processes hits all
 alike): ``plain`` (ResNet-20, no attention), ``ba2m`` (BA2M after the last block of each of the
-three stages, ``batch_attention.stages: [1, 2, 3]``, as poolnas builds it now: the affinity's
-column means computed a block of images at a time,
-:mod:`poolnas.attention._affinity`) and ``ba2m-full-softmax`` (the same module with the
-formulation it replaced: ``bmm -> softmax -> mean`` over the whole ``N x HW x HW`` matrix).
+three stages, ``batch_attention.stages: [1, 2, 3]``, as poolnas builds it now: with head width
+1 and a moderate product range the affinity's certified Chebyshev low-rank form, else the
+exact blocked kernel, :mod:`poolnas.attention._affinity`), ``ba2m-exact`` (the exact blocked
+kernel everywhere: the column means a block of images at a time) and ``ba2m-full-softmax``
+(the formulation before both: ``bmm -> softmax -> mean`` over the whole ``N x HW x HW``
+matrix). Each BA2M call's plan is printed (HW, head width, X·Y = max|f| (max g - min g), the
+Chebyshev degree or "exact").
 A step is forward, cross-entropy, backward (no optimiser step: the same for all sides).
 Prints the median step time of each side and the ratios to ``plain``; ``--profile`` adds
 the operator table of one BA2M step.
@@ -25,6 +28,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+import poolnas.attention._affinity as affinity
 import poolnas.attention.ba2m as ba2m_module
 from poolnas.config import config_from_dict
 from poolnas.models import build_model
@@ -54,6 +58,25 @@ def _step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return time.perf_counter() - t0
 
 
+def _print_plans(model: torch.nn.Module, x: torch.Tensor) -> None:
+    """The path each BA2M call takes on this batch (one forward pass)."""
+    plans = []
+
+    def spy(f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            xy = float(f.abs().max() * (g.amax(dim=(1, 2)) - g.amin(dim=(1, 2))).max())
+            plan = affinity._lowrank_plan(f.float(), g.float())
+        plans.append(f"HW={f.shape[2]} r={f.shape[1]} X·Y={xy:.2f} "
+                     + ("exact" if plan is None else f"degree {plan[0]} ({sum(plan[1])} sign(s) of f)"))
+        return affinity.softmax_column_mean(f, g)
+
+    ba2m_module.softmax_column_mean = spy
+    with torch.no_grad():
+        model(x)
+    ba2m_module.softmax_column_mean = affinity.softmax_column_mean
+    print("# plans: " + "; ".join(plans))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=12, help="timed steps per side (after 2 warm-up)")
@@ -72,24 +95,29 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch, args.channels, args.size, args.size, generator=gen)
     y = torch.randint(0, 10, (args.batch,), generator=gen)
-    new = ba2m_module.softmax_column_mean
-    sides = {"plain": (_model(False, args.channels, args.reduction), new),
-             "ba2m": (_model(True, args.channels, args.reduction), new)}
+    new, cost = ba2m_module.softmax_column_mean, affinity.LOWRANK_COST
+    sides = {"plain": (_model(False, args.channels, args.reduction), new, cost),
+             "ba2m": (_model(True, args.channels, args.reduction), new, cost),
+             "ba2m-exact": (_model(True, args.channels, args.reduction), new, 0.0)}
     if not args.no_old:
-        sides["ba2m-full-softmax"] = (_model(True, args.channels, args.reduction), full_softmax_column_mean)
+        sides["ba2m-full-softmax"] = (_model(True, args.channels, args.reduction),
+                                      full_softmax_column_mean, cost)
+    _print_plans(sides["ba2m"][0], x)
     times: dict[str, list[float]] = {k: [] for k in sides}
     for i in range(args.steps + 2):
-        for name, (model, fn) in sides.items():
-            ba2m_module.softmax_column_mean = fn
+        for name, (model, fn, low_rank_cost) in sides.items():
+            ba2m_module.softmax_column_mean, affinity.LOWRANK_COST = fn, low_rank_cost
             dt = _step(model, x, y)
             if i >= 2:
                 times[name].append(dt)
-    ba2m_module.softmax_column_mean = new
+    ba2m_module.softmax_column_mean, affinity.LOWRANK_COST = new, cost
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"ResNet-20, BA2M R={args.reduction} after stages 1-3, batch {args.batch}, "
           f"{args.channels}x{args.size}x{args.size}, median of {args.steps} steps (forward + backward)")
     for k, v in med.items():
         print(f"  {k:18s} {v * 1e3:9.1f} ms   ratio to plain {v / med['plain']:.3f}")
+    print(f"  (per-step ratios ba2m/plain, paired by step: "
+          f"{' '.join(f'{a / b:.2f}' for a, b in zip(times['ba2m'], times['plain'], strict=True))})")
     print(f"# load after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
