@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from poolnas.errors import ConfigError, closest, one_line
 
 __all__ = [
-    "ARCH_PATTERNS",
+    "ARCHITECTURES",
+    "ArchName",
+    "DEFAULT_RECIPE",
+    "RECIPES",
+    "Recipe",
     "AttentionConfig",
     "BamConfig",
     "BatchAttentionConfig",
@@ -32,6 +38,7 @@ __all__ = [
     "load_config_file",
     "load_trial_config",
     "dump_trial_config",
+    "match_arch",
 ]
 
 POOLINGS = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "gem", "std", "style", "none")
@@ -59,18 +66,69 @@ POOLING_FIELDS: dict[str, tuple[str, ...]] = {
 SRP_DEFAULT_LAM = {"srp-ss": 0.8, "srp-ms": 0.6}
 SRP_DEFAULT_M = 5
 
-# model.arch names (docs/models.md); validated by pattern so any preresnet{9n+2} / wrn-d-k passes.
-ARCH_PATTERNS = {
-    "resnet{20,32,44,56,110}": r"resnet(20|32|44|56|110)",
-    "preresnet{9n+2}": r"preresnet(\d+)",
-    "wrn-{depth}-{width}": r"wrn-(\d+)-(\d+)",
-    "resnext29-{8,16}x64d": r"resnext29-(8|16)x64d",
-    "resnet50": r"resnet50",
-    "resnet50-cifar": r"resnet50-cifar",  # CIFAR stem: 3x3 conv, stride 1, no max-pool (BA2M)
-    "resnet101-cifar": r"resnet101-cifar",
-    "resnet164": r"resnet164",  # post-activation bottleneck ResNet-164 (SPEM)
-    "preresnet{6n+2}-basic": r"preresnet(\d+)-basic",  # pre-activation basic blocks (BA2M Table I)
+# SRP's scale ratio λ (Eq. 2) lies in (0, 1]: the rule's one statement. The trial config's
+# ``attention.lam`` and the attention package's public constructors and functions
+# (poolnas.attention._checks.check_lam) read these bounds.
+LAM_MIN_EXCLUSIVE, LAM_MAX = 0.0, 1.0
+SRP_SCHEDULES = ("fixed", "linear", "epochs")  # SRP Sec. 3, "Scheduled SRP" (poolnas.attention.schedules)
+SRP_REGIONS = ("shared", "per-channel")  # one SRP region per sample, or per sample and map
+
+
+@dataclass(frozen=True)
+class ArchName:
+    """One row of the architecture registry: the names it accepts and the rule on their numbers.
+
+    ``pattern`` is matched whole; its groups are integers (depth, width, cardinality) and
+    ``rule`` says which of them name a network (a depth of 9n+2 with n >= 1, say), with
+    ``rule_text`` the one line a user sees when they do not.
+    """
+
+    pattern: str
+    rule: Callable[[tuple[int, ...]], bool] = lambda groups: True
+    rule_text: str = ""
+
+
+# The architecture registry (timm's ``_registry.py`` in small): each model.arch family once.
+# The config validates names with it (match_arch) and poolnas.models._arch builds the layer
+# plan of each entry (its _PLANS table has one builder per key); adding an architecture is
+# one entry here and its builder there (docs/models.md).
+ARCHITECTURES: dict[str, ArchName] = {
+    "resnet{20,32,44,56,110}": ArchName(r"resnet(20|32|44|56|110)"),
+    "preresnet{9n+2}": ArchName(
+        r"preresnet(\d+)", lambda g: g[0] >= 11 and (g[0] - 2) % 9 == 0,
+        "preresnet depth must be 9n+2 with n >= 1 (e.g. preresnet11, preresnet164)"),
+    "wrn-{depth}-{width}": ArchName(
+        r"wrn-(\d+)-(\d+)", lambda g: g[0] >= 10 and (g[0] - 4) % 6 == 0 and g[1] >= 1,
+        "wrn depth must be 6n+4 with n >= 1, and the width >= 1 (e.g. wrn-16-8, wrn-28-10)"),
+    "resnext29-{8,16}x64d": ArchName(r"resnext29-(8|16)x64d"),
+    "resnet50": ArchName(r"resnet50"),
+    "resnet50-cifar": ArchName(r"resnet50-cifar"),  # CIFAR stem: 3x3 conv, stride 1, no max-pool (BA2M)
+    "resnet101-cifar": ArchName(r"resnet101-cifar"),
+    "resnet164": ArchName(r"resnet164"),  # post-activation bottleneck ResNet-164 (SPEM)
+    "preresnet{6n+2}-basic": ArchName(  # pre-activation basic blocks (BA2M Table I)
+        r"preresnet(\d+)-basic", lambda g: g[0] >= 8 and (g[0] - 2) % 6 == 0,
+        "preresnet-basic depth must be 6n+2 with n >= 1 (e.g. preresnet110-basic)"),
 }
+
+
+def match_arch(arch: object) -> tuple[str, tuple[int, ...]]:
+    """The registry key of a ``model.arch`` name and its numbers (``wrn-28-10`` -> (28, 10)).
+
+    Raises:
+        ValueError: not a name of the registry, or its numbers break the entry's rule (the
+            message is the config's one line; pydantic and poolnas.models name the field).
+    """
+    if not isinstance(arch, str):
+        raise ValueError("expected a string such as resnet56, preresnet164, wrn-28-10")
+    for name, entry in ARCHITECTURES.items():
+        m = re.fullmatch(entry.pattern, arch)
+        if m is None:
+            continue
+        groups = tuple(int(g) for g in m.groups())
+        if not entry.rule(groups):
+            raise ValueError(entry.rule_text)
+        return name, groups
+    raise ValueError("expected one of " + ", ".join(ARCHITECTURES))
 
 
 class _Section(BaseModel):
@@ -90,19 +148,8 @@ class ModelConfig(_Section):
     @field_validator("arch")
     @classmethod
     def _known_arch(cls, v: str) -> str:
-        for pattern in ARCH_PATTERNS.values():
-            m = re.fullmatch(pattern, v)
-            if m is None:
-                continue
-            if v.endswith("-basic"):
-                if (int(m.group(1)) - 2) % 6 != 0:
-                    raise ValueError("preresnet-basic depth must be 6n+2 (e.g. preresnet110-basic)")
-            elif v.startswith("preresnet") and (int(m.group(1)) - 2) % 9 != 0:
-                raise ValueError("preresnet depth must be 9n+2 (e.g. 164)")
-            if v.startswith("wrn-") and (int(m.group(1)) - 4) % 6 != 0:
-                raise ValueError("wrn depth must be 6n+4 (e.g. 16, 28)")
-            return v
-        raise ValueError("expected one of " + ", ".join(ARCH_PATTERNS))
+        match_arch(v)
+        return v
 
 
 class PlacementConfig(_Section):
@@ -176,11 +223,11 @@ class AttentionConfig(_Section):
     pooling: Literal[POOLINGS] = "gap"  # type: ignore[valid-type]
     # SRP scale ratio λ (Eq. 2); not given: the SRP paper's main runs, SS 0.8, MS (and
     # everything else) 0.6 (_default_lam).
-    lam: float = Field(SRP_DEFAULT_LAM["srp-ms"], gt=0.0, le=1.0)
+    lam: float = Field(SRP_DEFAULT_LAM["srp-ms"], gt=LAM_MIN_EXCLUSIVE, le=LAM_MAX)
     M: int = Field(SRP_DEFAULT_M, ge=1)  # SRP squares (MS-SRP, Eq. 4-5)
     # linear: SRP's scheduled SRP, "used in all following experiments of SRP" (Sec. 4.2).
-    schedule: Literal["fixed", "linear", "epochs"] = "linear"
-    region: Literal["shared", "per-channel"] = "shared"  # one SRP region per sample or per map
+    schedule: Literal[SRP_SCHEDULES] = "linear"  # type: ignore[valid-type]
+    region: Literal[SRP_REGIONS] = "shared"  # type: ignore[valid-type]
     excitation: Literal[EXCITATIONS] = "se"  # type: ignore[valid-type]
     # SE's FCs with biases (SENet's code); false: bias-free, W2 ReLU(W1 z) (SAAM Eq. 9).
     se_bias: bool = True
@@ -214,6 +261,50 @@ class AttentionConfig(_Section):
         return float(v)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """One row of RECIPES: a paper's training hyperparameters (docs/trainers.md, "Recipes").
+
+    ``milestones`` are 0-based epochs of the paper's ``paper_epochs`` (epochs m, m + 1, ...
+    run at ``gamma`` times the rate before); poolnas.trainers.recipes puts each at the same
+    fraction of the configured epochs. ``schedule: onecycle`` warms up linearly over the
+    first ``warmup`` of the steps, then falls linearly to 0 (milestones and gamma unused).
+    """
+
+    lr: float
+    momentum: float
+    nesterov: bool  # False: plain momentum (SPEM's code, SAAM)
+    weight_decay: float
+    attention_weight_decay: bool  # False: no decay on attention parameters (SAAM)
+    schedule: Literal["step", "onecycle"]
+    paper_epochs: int
+    milestones: tuple[int, ...]
+    gamma: float
+    warmup: float
+    label_smoothing: float
+    batch_size: int
+
+
+# The recipes (airbench's ``hyp`` in small): every default a recipe gives, in one table.
+# TrainerConfig reads it (``lr``, ``weight_decay``, ``attention_weight_decay``, ``nesterov``
+# left None mean the recipe's value; ``momentum``, ``label_smoothing`` and ``batch_size`` not
+# given take it at validation), poolnas.trainers.recipes resolves and schedules it, and
+# build_optimizer builds SGD from the resolved values. SRP Sec. 4.1 (paper-*), SPEM's code
+# (spem), SAAM Sec. IV (saam: "decays ... at the 91st and 136th epoch", 0-based 90, 135).
+RECIPES: dict[str, Recipe] = {
+    #                       lr   mom. nest.  wd    att.wd schedule   ep.  milestones     gamma warm ls   batch
+    "paper-resnet":  Recipe(0.1, 0.9, True,  1e-4, True,  "step",    200, (100, 150),     0.1, 0.0, 0.0, 128),
+    "paper-wrn":     Recipe(0.1, 0.9, True,  5e-4, True,  "step",    200, (60, 120, 160), 0.2, 0.0, 0.0, 128),
+    "paper-resnext": Recipe(0.1, 0.9, True,  5e-4, True,  "step",    300, (150, 225),     0.1, 0.0, 0.0, 128),
+    "spem":          Recipe(0.1, 0.9, False, 1e-4, True,  "step",    164, (81, 122),      0.1, 0.0, 0.0, 128),
+    "saam":          Recipe(0.1, 0.9, False, 2e-4, False, "step",    182, (90, 135),      0.1, 0.0, 0.0, 128),
+    "fast":          Recipe(0.2, 0.9, True,  5e-4, True,  "onecycle", 200, (),            0.1, 0.2, 0.0, 128),
+}
+DEFAULT_RECIPE = "paper-resnet"
+# The TrainerConfig keys a recipe fills in when a config does not give them.
+RECIPE_FILLED = ("momentum", "label_smoothing", "batch_size")
+
+
 class TrainerConfig(_Section):
     # imagefolder / npz: your own data at data_dir (poolnas.trainers.datasets_custom)
     dataset: Literal["digits", "fashion-mnist", "cifar10", "cifar100", "synthetic", "imagefolder", "npz"] = (
@@ -221,21 +312,21 @@ class TrainerConfig(_Section):
     data_dir: str = "~/data"
     download: bool = False
     epochs: int = Field(200, ge=1)
-    batch_size: int = Field(128, ge=1)
-    recipe: Literal["paper-resnet", "paper-wrn", "paper-resnext", "spem", "saam", "fast"] = (
-        "paper-resnet"
-    )
+    # Not given: the recipe's value (RECIPES, filled in by _recipe_values).
+    batch_size: int = Field(RECIPES[DEFAULT_RECIPE].batch_size, ge=1)
+    recipe: Literal[tuple(RECIPES)] = DEFAULT_RECIPE  # type: ignore[valid-type]
     optimizer: Literal["sgd", "adamw"] = "sgd"
     # None: the recipe's value (Nesterov for SRP's recipes, plain momentum for spem/saam).
     nesterov: bool | None = None
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    momentum: float = Field(RECIPES[DEFAULT_RECIPE].momentum, ge=0.0, lt=1.0)
     # None: the recipe's value (poolnas.trainers.recipes); a number overrides the recipe.
     lr: float | None = Field(None, gt=0.0)
     weight_decay: float | None = Field(None, ge=0.0)
     # False: no decay on attention parameters (SAAM); None: the recipe's choice.
     attention_weight_decay: bool | None = None
     mixup: float = Field(0.0, ge=0.0)
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    # Not given (momentum and label_smoothing too): the recipe's value.
+    label_smoothing: float = Field(RECIPES[DEFAULT_RECIPE].label_smoothing, ge=0.0, lt=1.0)
     train_subset: int | None = Field(None, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_subset: int | None = Field(None, ge=1)  # stratified test examples (fast runs)
@@ -258,6 +349,19 @@ class TrainerConfig(_Section):
     channels_last: Literal["auto", "on", "off"] = "auto"
     num_threads: int | None = Field(None, ge=1)
     checkpoint: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_values(cls, data: object) -> object:
+        """The recipe's momentum, label smoothing and batch size where the config gives none;
+        a dump holds them, so it re-validates to the same values whatever the table says then."""
+        if isinstance(data, dict) and isinstance(name := data.get("recipe", DEFAULT_RECIPE), str) \
+                and name in RECIPES:
+            recipe = RECIPES[name]
+            missing = {key: getattr(recipe, key) for key in RECIPE_FILLED if key not in data}
+            if missing:
+                data = {**data, **missing}
+        return data
 
     @field_validator("amp", "channels_last", mode="before")
     @classmethod

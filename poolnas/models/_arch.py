@@ -28,10 +28,10 @@ References:
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from poolnas.config import ARCH_PATTERNS
+from poolnas.config import match_arch
 from poolnas.errors import ConfigError
 
 __all__ = ["ArchPlan", "BlockPlan", "parse_arch"]
@@ -85,76 +85,63 @@ def _stage(in_ch: int, out_ch: int, n: int, stride: int, width: int = 0,
     return tuple(blocks)
 
 
-def _bad(arch: str, accepted: str) -> ConfigError:
-    return ConfigError("model.arch", arch, accepted)
+def _cifar3(arch: str, family: str, n: int) -> ArchPlan:
+    """Three stages of n basic blocks at 16/32/64 channels (CIFAR ResNet, PreResNet-basic)."""
+    stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
+    return ArchPlan(arch, family, 16, 1, stages)
 
 
-def _match(name: str, arch: str) -> re.Match[str] | None:
-    """``arch`` against the config's pattern for ``name`` (one list of names: ARCH_PATTERNS)."""
-    return re.fullmatch(ARCH_PATTERNS[name], arch)
+def _bottleneck3(arch: str, family: str, n: int) -> ArchPlan:
+    """Three stages of n bottlenecks of width 16/32/64 (x4 out): PreResNet, ResNet-164."""
+    stages = (
+        _stage(16, 64, n, 1, width=16),
+        _stage(64, 128, n, 2, width=32),
+        _stage(128, 256, n, 2, width=64),
+    )
+    return ArchPlan(arch, family, 16, 1, stages)
+
+
+def _wrn(arch: str, depth: int, k: int) -> ArchPlan:
+    n = (depth - 4) // 6
+    stages = (_stage(16, 16 * k, n, 1), _stage(16 * k, 32 * k, n, 2), _stage(32 * k, 64 * k, n, 2))
+    return ArchPlan(arch, "wrn", 16, 1, stages)
+
+
+def _resnext(arch: str, card: int) -> ArchPlan:
+    # widths: cardinality * base width (64) * out / 256 (Xie et al. 2017, CIFAR).
+    stages = tuple(
+        _stage(cin, cout, 3, stride, width=card * 64 * cout // 256, groups=card)
+        for cin, cout, stride in ((64, 256, 1), (256, 512, 2), (512, 1024, 2))
+    )
+    return ArchPlan(arch, "resnext", 64, 1, stages)
+
+
+# One plan builder per entry of the architecture registry (poolnas.config.ARCHITECTURES,
+# whose rules have already checked the numbers): (name, the pattern's integers) -> plan.
+_PLANS: dict[str, Callable[[str, tuple[int, ...]], ArchPlan]] = {
+    "resnet{20,32,44,56,110}": lambda a, g: _cifar3(a, "cifar-resnet", (g[0] - 2) // 6),
+    "preresnet{9n+2}": lambda a, g: _bottleneck3(a, "preresnet", (g[0] - 2) // 9),
+    "wrn-{depth}-{width}": lambda a, g: _wrn(a, *g),
+    "resnext29-{8,16}x64d": lambda a, g: _resnext(a, g[0]),
+    "resnet50": lambda a, g: ArchPlan(a, "resnet50", 64, 4, _imagenet_stages((3, 4, 6, 3))),
+    "resnet50-cifar": lambda a, g: ArchPlan(a, "resnet-cifar-stem", 64, 1, _imagenet_stages((3, 4, 6, 3))),
+    "resnet101-cifar": lambda a, g: ArchPlan(a, "resnet-cifar-stem", 64, 1, _imagenet_stages((3, 4, 23, 3))),
+    "resnet164": lambda a, g: _bottleneck3(a, "resnet-bottleneck", 18),
+    "preresnet{6n+2}-basic": lambda a, g: _cifar3(a, "preresnet-basic", (g[0] - 2) // 6),
+}
 
 
 def parse_arch(arch: str) -> ArchPlan:
-    """The layer plan of a ``model.arch`` name; ConfigError naming ``model.arch`` if unknown."""
-    if not isinstance(arch, str):
-        raise _bad(arch, "expected a string such as resnet56, preresnet164, wrn-28-10")
-    m = _match("resnet{20,32,44,56,110}", arch)
-    if m:
-        n = (int(m.group(1)) - 2) // 6
-        stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
-        return ArchPlan(arch, "cifar-resnet", 16, 1, stages)
-    m = _match("preresnet{6n+2}-basic", arch)
-    if m:
-        depth = int(m.group(1))
-        if depth < 8 or (depth - 2) % 6:
-            raise _bad(arch, "expected preresnet{6n+2}-basic with n >= 1 (e.g. preresnet110-basic)")
-        n = (depth - 2) // 6
-        stages = (_stage(16, 16, n, 1), _stage(16, 32, n, 2), _stage(32, 64, n, 2))
-        return ArchPlan(arch, "preresnet-basic", 16, 1, stages)
-    m = _match("preresnet{9n+2}", arch)
-    if m:
-        depth = int(m.group(1))
-        if depth < 11 or (depth - 2) % 9:
-            raise _bad(arch, "expected preresnet{9n+2} with n >= 1 (e.g. preresnet11, preresnet164)")
-        n = (depth - 2) // 9
-        stages = (
-            _stage(16, 64, n, 1, width=16),
-            _stage(64, 128, n, 2, width=32),
-            _stage(128, 256, n, 2, width=64),
-        )
-        return ArchPlan(arch, "preresnet", 16, 1, stages)
-    m = _match("wrn-{depth}-{width}", arch)
-    if m:
-        depth, k = int(m.group(1)), int(m.group(2))
-        if depth < 10 or (depth - 4) % 6 or k < 1:
-            raise _bad(arch, "expected wrn-{6n+4}-{k} with n >= 1 and k >= 1 (e.g. wrn-10-1, wrn-28-10)")
-        n = (depth - 4) // 6
-        stages = (_stage(16, 16 * k, n, 1), _stage(16 * k, 32 * k, n, 2), _stage(32 * k, 64 * k, n, 2))
-        return ArchPlan(arch, "wrn", 16, 1, stages)
-    m = _match("resnext29-{8,16}x64d", arch)
-    if m:
-        card = int(m.group(1))
-        # widths: cardinality * base width (64) * out / 256 (Xie et al. 2017, CIFAR).
-        stages = tuple(
-            _stage(cin, cout, 3, stride, width=card * 64 * cout // 256, groups=card)
-            for cin, cout, stride in ((64, 256, 1), (256, 512, 2), (512, 1024, 2))
-        )
-        return ArchPlan(arch, "resnext", 64, 1, stages)
-    if _match("resnet50", arch):
-        return ArchPlan(arch, "resnet50", 64, 4, _imagenet_stages((3, 4, 6, 3)))
-    for name, blocks in (("resnet50-cifar", (3, 4, 6, 3)), ("resnet101-cifar", (3, 4, 23, 3))):
-        if _match(name, arch):
-            return ArchPlan(arch, "resnet-cifar-stem", 64, 1, _imagenet_stages(blocks))
-    if _match("resnet164", arch):
-        stages = (
-            _stage(16, 64, 18, 1, width=16),
-            _stage(64, 128, 18, 2, width=32),
-            _stage(128, 256, 18, 2, width=64),
-        )
-        return ArchPlan(arch, "resnet-bottleneck", 16, 1, stages)
-    raise _bad(arch, "expected resnet{20,32,44,56,110}, preresnet{9n+2}, preresnet{6n+2}-basic, "
-                     "wrn-{6n+4}-{k}, "
-                     "resnext29-{8,16}x64d, resnet50, resnet50-cifar, resnet101-cifar or resnet164")
+    """The layer plan of a ``model.arch`` name; ConfigError naming ``model.arch`` if unknown.
+
+    Matching the name against the registry (``poolnas.config.match_arch``, the config's own
+    check) picks the builder, so a name gives a plan exactly when it passes the config.
+    """
+    try:
+        name, groups = match_arch(arch)
+    except ValueError as err:
+        raise ConfigError("model.arch", arch, str(err)) from None
+    return _PLANS[name](arch, groups)
 
 
 def _imagenet_stages(blocks: tuple[int, int, int, int]) -> tuple[tuple[BlockPlan, ...], ...]:
