@@ -62,12 +62,20 @@ def test_optuna_plots_leave_the_callers_log_level(srp_study, level):
 
 
 def test_optuna_plots_sample_large_studies(srp_study):
-    plots = {p.key: p for p in optuna_plots(from_study(srp_study), max_trials=4, max_importance_trials=4,
-                                            webgl_above=2)}
-    assert "(4 of 8 trials)" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
-    assert "fANOVA on 4 of 8" in plots["importances"].title
+    data = from_study(srp_study)
+    plots = {p.key: p for p in optuna_plots(data, max_trials=4, webgl_above=2)}
+    assert "(4 of 8 trials" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
+    assert "(4 of 8 trials" in plots["history"].title
+    assert "on all 8 trials" in plots["importances"].title  # numpy ANOVA: every trial, no sample
     # 4 trials; pooling and lam vary (seed never)
     assert sum(len(t.x) for t in plots["slice"].figure.data) == 4 * 2
+    # the history keeps every trial that set a new best and shows the study's own trial numbers
+    values = {t.number: t.values[0] for t in data.trials}
+    records = [n for n in sorted(values) if values[n] > max([values[m] for m in values if m < n], default=-1)]
+    drawn, best_line = plots["history"].figure.data[0], plots["history"].figure.data[1]
+    assert set(records) <= set(drawn.x) and set(drawn.x) <= set(values)
+    assert [values[n] for n in drawn.x] == list(drawn.y)
+    assert list(best_line.y) == [max(values[m] for m in values if m <= n) for n in best_line.x]
 
 
 def test_write_report_and_cli(sqlite_url, tmp_path, capsys):
