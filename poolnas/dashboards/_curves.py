@@ -9,10 +9,13 @@ series has no trial at is ``None`` (drawn as a gap, not an error).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from poolnas.evidence import evidence_of
-from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
+from poolnas.studies.reader import Stat, StudyData, TrialRow, group, label, summarize
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["BAND", "Baseline", "CurveInfo", "Series", "baseline_line", "distinct", "line_figure",
            "series_over", "sort_values", "varying"]
@@ -109,7 +112,7 @@ def series_over(
     return out
 
 
-def _display_stat(stat: Any, y: Callable[[float], float]) -> Any:
+def _display_stat(stat: Stat, y: Callable[[float], float]) -> Stat:
     """A Stat of raw values drawn through ``y`` (percent, error): the mean transformed once,
     as compare and the report do (so the figures round the same number: 70.52 everywhere);
     std scaled by |y's slope|."""
@@ -134,7 +137,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _baseline_traces(fig: Any, base: Baseline) -> None:
+def _baseline_traces(fig: go.Figure, base: Baseline) -> None:
     """The baseline's mean (dashed) and its mean ± std band, as legend entries; the band is a
     thin strip at the figure's left edge (x in paper units 0-0.03), not a wash over the plot."""
     if base.low is not None and base.high is not None:
@@ -150,8 +153,9 @@ def _baseline_traces(fig: Any, base: Baseline) -> None:
                                {"color": "#555", "dash": "dash"}))
 
 
-def _legend_only(name: str, line: dict[str, Any], fill: str | None = None) -> Any:
+def _legend_only(name: str, line: dict[str, Any], fill: str | None = None) -> go.Scatter:
     """A legend entry with no data (what a shape or a band means)."""
+    # lazy: plotly loads with the first figure drawn; importing the figure modules stays light
     import plotly.graph_objects as go
 
     return go.Scatter(x=[None], y=[None], mode="lines", name=name, line=line, hoverinfo="skip",
@@ -166,7 +170,7 @@ def _delta_range(series: Sequence[Series], base: Baseline) -> float:
     return max([*deltas, noise, 1e-12])
 
 
-def _x_axis(fig: Any, x_axis: str, xs: list[Any]) -> None:
+def _x_axis(fig: go.Figure, x_axis: str, xs: list[Any]) -> None:
     """``category``: one tick per value run (K = 1, 2, 4 has no 1.5); ``log2``: powers of two
     spaced evenly (R = 2 ... 32), ticks at the values run; ``linear``: as Plotly draws it."""
     if x_axis == "category":
@@ -178,7 +182,7 @@ def _x_axis(fig: Any, x_axis: str, xs: list[Any]) -> None:
 def line_figure(series: Sequence[Series], *, title: str, x_title: str, y_title: str,
                 categorical: bool = False, markers_only: bool = False,
                 baseline: Baseline | None = None, x_axis: str | None = None,
-                delta_label: str | None = None) -> Any:
+                delta_label: str | None = None) -> go.Figure:
     """Lines with markers and a shaded mean ± std band per series; gaps stay gaps.
 
     With a ``baseline``: its mean (dashed) and mean ± std (dotted lines, a strip at the left

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import optuna
@@ -22,6 +22,10 @@ from poolnas.evidence import evidence_of
 from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, study_objectives
 from poolnas.studies.reader import from_study, label
 from poolnas.studies.units import objective_text
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+    from optuna.trial import FrozenTrial
 
 __all__ = ["index_page", "objective_names", "study_row"]
 
@@ -41,7 +45,7 @@ def objective_names(user_attrs: dict[str, Any], directions: list[Any]) -> list[s
     return [m for m, _ in study_objectives(user_attrs.get(StudyAttrs.OBJECTIVE), directions)]
 
 
-def _failures(trials: list[Any]) -> tuple[int, int, list[tuple[str, int]]]:
+def _failures(trials: list[FrozenTrial]) -> tuple[int, int, list[tuple[str, int]]]:
     """(failed, interrupted-and-retried, [(reason, count)] most frequent first)."""
     reasons: Counter[str] = Counter()
     interrupted = 0
@@ -56,7 +60,7 @@ def _failures(trials: list[Any]) -> tuple[int, int, list[tuple[str, int]]]:
     return sum(reasons.values()), interrupted, reasons.most_common()
 
 
-def study_row(storage: Any, name: str) -> str:
+def study_row(storage: RDBStorage, name: str) -> str:
     """One study's table row (its report's numbers; nothing is written)."""
     study = optuna.load_study(study_name=name, storage=storage)
     sid = storage.get_study_id_from_name(name)
@@ -100,7 +104,7 @@ def study_row(storage: Any, name: str) -> str:
             f"<td>{links}</td></tr>")
 
 
-def index_page(storage: Any, rows: list[str], url: str) -> str:
+def index_page(storage: RDBStorage, rows: list[str], url: str) -> str:
     body = "".join(rows) or "<tr><td colspan='6'>no studies yet</td></tr>"
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>poolnas studies</title>"
             f"<style>{_STYLE}</style></head><body><header><h1>poolnas studies</h1>"

@@ -10,7 +10,7 @@ itself otherwise. The three differ only in their key, labels and title (:class:`
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import (
     BAND,
@@ -23,6 +23,9 @@ from poolnas.dashboards._curves import (
     varying,
 )
 from poolnas.studies.reader import StudyData, TrialRow
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = [
     "BATCH_SIZE",
@@ -57,7 +60,8 @@ def baseline(data: StudyData) -> Baseline | None:
                          higher_is_better=not data.maximize if data.is_accuracy else data.maximize)
 
 
-def error_figure(info: CurveInfo, title: str, *, categorical: bool, base: Baseline | None = None) -> Any:
+def error_figure(info: CurveInfo, title: str, *, categorical: bool,
+                 base: Baseline | None = None) -> go.Figure:
     # Categories (stage subsets) have no order to draw a line along: markers only. R and the
     # batch size run in powers of two: a log2 axis spaces them evenly.
     return line_figure(info.series, title=title, x_title=info.x_label, y_title=info.y_label,
@@ -80,7 +84,7 @@ class Ba2mFigure(NamedTuple):
     def info(self, data: StudyData) -> CurveInfo:
         return error_info(data, self.key, self.x_label, categorical=self.categorical)
 
-    def plot(self, data: StudyData) -> Any:
+    def plot(self, data: StudyData) -> go.Figure:
         return error_figure(self.info(data), self.title, categorical=self.categorical, base=baseline(data))
 
 

@@ -24,12 +24,17 @@ extra parameters (0.01%) do not spread the points across the figure. Ticks and h
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from poolnas.evidence import difference, evidence_of, mean_interval
+from poolnas.evidence import Configuration, difference, evidence_of, mean_interval
 from poolnas.evidence.pareto import metric_mean, pareto_front
 from poolnas.studies.reader import StudyData, label
 from poolnas.studies.units import si_text
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from plotly.graph_objects import Figure, Scatter
 
 __all__ = ["COSTS", "LOG_SPAN", "MIN_HALF_SPAN", "CostInfo", "CostPoint", "has_cost", "plot_cost"]
 
@@ -71,11 +76,11 @@ def has_cost(data: StudyData, cost: str = "flops") -> bool:
     return any(metric_mean(c, cost) is not None for c in evidence_of(data).configs)
 
 
-def _params_text(conf: Any) -> str:
+def _params_text(conf: Configuration) -> str:
     return ", ".join(f"{k}={label(v)}" for k, v in conf.params.items()) or "(no searched parameter)"
 
 
-def _beyond_noise(better: Any, worse: Any, maximize: bool) -> bool:
+def _beyond_noise(better: Configuration, worse: Configuration, maximize: bool) -> bool:
     """Whether ``better``'s objective is better than ``worse``'s beyond the verdict's 95%
     interval of their difference (no interval: the seeds cannot tell, so not beyond noise)."""
     iv = difference(better, worse)
@@ -114,7 +119,7 @@ def _get_cost_info(data: StudyData, cost: str = "flops") -> CostInfo:
                     axis_type, x_range)
 
 
-def _trace(go: Any, points: list[CostPoint], name: str, marker: dict[str, Any]) -> Any:
+def _trace(go: ModuleType, points: list[CostPoint], name: str, marker: dict[str, Any]) -> Scatter:
     return go.Scatter(
         x=[p.x for p in points], y=[p.y for p in points], mode="markers", name=name, marker=marker,
         error_y={"type": "data", "symmetric": False,
@@ -127,9 +132,9 @@ def _trace(go: Any, points: list[CostPoint], name: str, marker: dict[str, Any]) 
                       "<br>%{customdata[1]}<extra></extra>")
 
 
-def plot_cost(data: StudyData, cost: str = "flops") -> Any:
+def plot_cost(data: StudyData, cost: str = "flops") -> Figure:
     """The objective against ``cost`` ("flops" or "params"), the fronts highlighted."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # lazy: plotly loads with the first figure drawn
 
     info = _get_cost_info(data, cost)
     fig = go.Figure()

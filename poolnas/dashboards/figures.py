@@ -9,7 +9,7 @@ Each figure module offers ``applies(data)`` (whether the study holds its trials)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards import (
     ba2m,
@@ -22,6 +22,9 @@ from poolnas.dashboards import (
 )
 from poolnas.studies.reader import StudyData
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 __all__ = ["FIGURES", "PaperFigure", "applicable_figures", "paper_figures"]
 
 
@@ -29,7 +32,7 @@ class _Spec(NamedTuple):
     key: str
     title: str
     applies: Callable[[StudyData], bool]
-    plot: Callable[[StudyData], Any]
+    plot: Callable[[StudyData], go.Figure]
 
 
 FIGURES: tuple[_Spec, ...] = (
@@ -50,7 +53,7 @@ FIGURES: tuple[_Spec, ...] = (
 class PaperFigure(NamedTuple):
     key: str
     title: str
-    figure: Any | None
+    figure: go.Figure | None
     error: str | None  # a figure that failed to draw is reported, not fatal
 
 

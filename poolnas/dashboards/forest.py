@@ -8,11 +8,14 @@ unit)`` for the notebook API (``poolnas.load(...).forest()``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from poolnas.evidence import evidence_of
+from poolnas.evidence import Comparison, Configuration, evidence_of
 from poolnas.evidence._study import Evidence
 from poolnas.studies.reader import StudyData, label
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["forest_figure", "plot_forest"]
 
@@ -20,13 +23,13 @@ _COLORS = {"better": "#2ca02c", "worse": "#d62728", "equivalent": "#9467bd", "wi
            "n too small": "#7f7f7f"}
 
 
-def _name(conf: Any) -> str:
+def _name(conf: Configuration) -> str:
     return ", ".join(f"{k.split('.')[-1]}={label(v)}" for k, v in conf.params.items()) or conf.key[:8]
 
 
-def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> Any:
+def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> go.Figure:
     """The forest plot of an :class:`~poolnas.evidence.Evidence` (Δ times ``scale``)."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # lazy: plotly loads with the first figure drawn
 
     rows = [c for c in ev.comparisons or [] if c.verdict != "baseline" and c.delta is not None]
     fig = go.Figure()
@@ -73,13 +76,13 @@ def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> Any:
     return fig
 
 
-def _interval(c: Any, scale: float) -> str:
+def _interval(c: Comparison, scale: float) -> str:
     if c.ci_low is None or c.ci_high is None:
         return "none"
     return f"[{c.ci_low * scale:+.2f}, {c.ci_high * scale:+.2f}]"
 
 
-def plot_forest(data: StudyData) -> Any:
+def plot_forest(data: StudyData) -> go.Figure:
     """The forest plot of a study (accuracies in points)."""
     return forest_figure(evidence_of(data), 100.0 if data.is_accuracy else 1.0,
                          "points" if data.is_accuracy else "")

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from poolnas.errors import terminal_cell
 from poolnas.evidence import best_configuration
 from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, study_objectives
 from poolnas.studies.reader import state_counts
 from poolnas.studies.units import objective_text
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+    from optuna.trial import FrozenTrial
+
+    from poolnas.studies.sql_reader import LiteTrial, SqlReader
 
 __all__ = ["StudySummary", "best_text", "list_studies", "format_studies"]
 
@@ -31,7 +38,7 @@ class StudySummary:
     fail_reason: str | None = None  # the most frequent reason of its failed trials (not interrupted)
 
 
-def list_studies(storage: Any) -> list[StudySummary]:
+def list_studies(storage: BaseStorage | SqlReader) -> list[StudySummary]:
     """One summary per study of an Optuna storage, by name."""
     out = []
     for s in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
@@ -52,7 +59,7 @@ def list_studies(storage: Any) -> list[StudySummary]:
     return out
 
 
-def _fail_reason(trials: list[Any]) -> str | None:
+def _fail_reason(trials: Sequence[FrozenTrial | LiteTrial]) -> str | None:
     """The most frequent ``fail_reason`` of the FAIL trials (interrupted ones left out)."""
     reasons = Counter(str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "no reason stored")
                       for t in trials if t.state.name == "FAIL")

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from poolnas.dashboards import _curves
 from poolnas.studies.reader import StudyData, TrialRow
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_saam_paths"]
 
@@ -26,7 +29,7 @@ def _get_saam_paths_info(data: StudyData) -> _curves.CurveInfo:
     return _curves.CurveInfo(series, "score paths K", data.value_label(), _curves.BAND)
 
 
-def plot_saam_paths(data: StudyData) -> Any:
+def plot_saam_paths(data: StudyData) -> go.Figure:
     info = _get_saam_paths_info(data)
     # K is discrete (1, 2, 4): a categorical axis, no 1.5 tick
     return _curves.line_figure(info.series, title="SAAM: accuracy vs score paths K", x_title=info.x_label,

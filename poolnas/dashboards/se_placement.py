@@ -11,7 +11,7 @@ or ``inside`` the last block's residual branch) is split out in the BA2M figures
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from poolnas.dashboards._curves import (
     BAND,
@@ -22,6 +22,9 @@ from poolnas.dashboards._curves import (
     varying,
 )
 from poolnas.studies.reader import StudyData, TrialRow
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_se_placement"]
 
@@ -43,7 +46,7 @@ def _get_se_placement_info(data: StudyData) -> CurveInfo:
     return CurveInfo(series, "stages with attention", data.value_label(), BAND)
 
 
-def plot_se_placement(data: StudyData) -> Any:
+def plot_se_placement(data: StudyData) -> go.Figure:
     info = _get_se_placement_info(data)
     return line_figure(info.series, title="Placement: accuracy per stage subset × position",
                        x_title=info.x_label, y_title=info.y_label, categorical=True, markers_only=True,

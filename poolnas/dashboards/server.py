@@ -23,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -36,6 +36,9 @@ from poolnas.dashboards.optuna_figures import param_importances
 from poolnas.dashboards.report import render_report
 from poolnas.storage import redact_url, unreachable_reason
 from poolnas.studies.reader import from_study
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
 
 __all__ = ["ReadOnlyMiddleware", "create_app", "make_dashboard_server", "serve"]
 
@@ -77,7 +80,7 @@ class _PoolnasRoutes:
     """``/poolnas/...`` pages; everything else goes to optuna-dashboard, whose HTML page gets
     the ``/poolnas/dashboard.js`` script added."""
 
-    def __init__(self, storage: Any, dashboard: WSGIApp, *, allow_write: bool = False):
+    def __init__(self, storage: RDBStorage, dashboard: WSGIApp, *, allow_write: bool = False):
         self.storage = storage
         self.dashboard = dashboard
         self.script = dashboard_script(read_only=not allow_write)
@@ -209,7 +212,7 @@ class _PoolnasRoutes:
         rows = [{"name": k, "importance": v, "distribution": dists.get(k, "")}
                 for k, v in param_importances(data).items()]
         # one list per objective, as optuna-dashboard expects; poolnas computes the first one's
-        others: list[list[Any]] = [[] for _ in data.objectives[1:]]
+        others: list[list[dict[str, Any]]] = [[] for _ in data.objectives[1:]]
         return _page("200 OK", json.dumps({"param_importances": [rows, *others]}), start_response,
                      "application/json")
 
@@ -230,9 +233,9 @@ class _PoolnasRoutes:
         return _page("200 OK", cached[1], start_response)
 
 
-def create_app(storage: Any, *, allow_write: bool = False) -> WSGIApp:
+def create_app(storage: RDBStorage, *, allow_write: bool = False) -> WSGIApp:
     """The WSGI app: optuna-dashboard plus ``/poolnas/`` pages behind the read-only guard."""
-    from optuna_dashboard import wsgi
+    from optuna_dashboard import wsgi  # lazy: loaded when an app is built, not with this module
 
     routes = _PoolnasRoutes(storage, wsgi(storage), allow_write=allow_write)
     return ReadOnlyMiddleware(routes, allow_write=allow_write)
@@ -248,7 +251,7 @@ class _QuietHandler(WSGIRequestHandler):
             super().log_request(code, size)
 
 
-def make_dashboard_server(storage: Any, host: str = "127.0.0.1", port: int = 8080, *,
+def make_dashboard_server(storage: RDBStorage, host: str = "127.0.0.1", port: int = 8080, *,
                           allow_write: bool = False) -> WSGIServer:
     """A threaded wsgiref server for :func:`create_app` (port 0: a free port)."""
     server_class = _ThreadingServer
@@ -258,7 +261,8 @@ def make_dashboard_server(storage: Any, host: str = "127.0.0.1", port: int = 808
                        server_class=server_class, handler_class=_QuietHandler)
 
 
-def serve(storage: Any, host: str = "127.0.0.1", port: int = 8080, *, allow_write: bool = False) -> None:
+def serve(storage: RDBStorage, host: str = "127.0.0.1", port: int = 8080, *,
+          allow_write: bool = False) -> None:
     """Serve until interrupted; nothing is written to the storage unless a request with
     ``allow_write`` asks for it."""
     server = make_dashboard_server(storage, host, port, allow_write=allow_write)

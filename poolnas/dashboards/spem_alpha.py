@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import (
     BAND,
@@ -16,6 +16,9 @@ from poolnas.dashboards._curves import (
     varying,
 )
 from poolnas.studies.reader import Stat, StudyData, TrialRow, group, label, summarize
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_spem_alpha"]
 
@@ -53,7 +56,7 @@ def _get_spem_alpha_info(data: StudyData) -> _SpemAlphaInfo:
     return _SpemAlphaInfo(fixed, learned, data.value_label(), BAND)
 
 
-def plot_spem_alpha(data: StudyData) -> Any:
+def plot_spem_alpha(data: StudyData) -> go.Figure:
     """Accuracy vs fixed α (markers, band) and the learned-α mean as a dashed line."""
     info = _get_spem_alpha_info(data)
     fig = line_figure(info.fixed, title="SPEM: accuracy vs fixed α (α·max + (1−α)·min)",

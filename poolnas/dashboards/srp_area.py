@@ -10,15 +10,18 @@ torch involved (``poolnas.attention.srp_geometry``): the report does not import 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_draws, union_area_mean
 from poolnas.config import config_from_dict
-from poolnas.evidence import evidence_of
+from poolnas.evidence import Configuration, evidence_of
 from poolnas.models.placement import check_model_config, plan_sites
 from poolnas.studies.reader import StudyData
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_srp_area"]
 
@@ -89,7 +92,7 @@ def _get_srp_area_info(config: dict[str, Any], *, ss_lam: float = 0.8, ms_lam: f
                         depth=list(range(1, len(sites) + 1)), M=M, samples=samples, **rows)
 
 
-def _best(data: StudyData, pooling: str) -> Any | None:
+def _best(data: StudyData, pooling: str) -> Configuration | None:
     """The best configuration (mean over seeds, :mod:`poolnas.evidence`) with this pooling."""
     return next((c for c in evidence_of(data).configs
                  if c.config and c.flat.get("attention.pooling") == pooling), None)
@@ -150,10 +153,10 @@ def _same(a: list[float], b: list[float]) -> bool:
 
 
 def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | None = None,
-                  samples: int = 2000) -> Any:
+                  samples: int = 2000) -> go.Figure:
     """SRP Fig. 7 for a study's best SRP configuration (and a dotted line per other λ it ran),
     or for a given trial config."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # lazy: plotly loads with the first figure drawn
 
     ran: list[_RanLine] = []
     ss_what = ms_what = "the paper's setting"  # a config, or a kind the study did not run

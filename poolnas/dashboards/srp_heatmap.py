@@ -4,11 +4,14 @@ schedule where the study varied it) (Luo et al., "Stochastic Region Pooling", Eq
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import BAND, _display_stat, distinct, sort_values
 from poolnas.evidence import evidence_of
 from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_srp_heatmap"]
 
@@ -91,11 +94,11 @@ def _cell_text(mean: float | None, std: float | None, near: bool) -> str:
     return f"{mean:.2f} ± {'–' if std is None else f'{std:.2f}'}" + (" ★" if near else "")
 
 
-def plot_srp_heatmap(data: StudyData) -> Any:
+def plot_srp_heatmap(data: StudyData) -> go.Figure:
     """SRP Fig. 3 as a Plotly figure: one heat map per panel, cells annotated mean ± std, the
     colour the Δ from the baseline (else the best) on a diverging scale centred on 0, ★ on the
     cells within noise of the best."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # lazy: plotly loads with the first figure drawn
     from plotly.subplots import make_subplots
 
     info = _get_srp_heatmap_info(data)

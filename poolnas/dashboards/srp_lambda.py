@@ -3,7 +3,7 @@ double branch (Luo et al., "Stochastic Region Pooling", Sec. 4.2, Eq. 2)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poolnas.dashboards._curves import (
     BAND,
@@ -14,6 +14,9 @@ from poolnas.dashboards._curves import (
     series_over,
 )
 from poolnas.studies.reader import StudyData, TrialRow
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["applies", "plot_srp_lambda"]
 
@@ -39,7 +42,7 @@ def _get_srp_lambda_info(data: StudyData) -> CurveInfo:
     return CurveInfo(series, "λ (scale ratio)", data.value_label(), BAND)
 
 
-def plot_srp_lambda(data: StudyData) -> Any:
+def plot_srp_lambda(data: StudyData) -> go.Figure:
     """SRP Fig. 2 as a Plotly figure (one line per schedule × branch)."""
     info = _get_srp_lambda_info(data)
     return line_figure(info.series, title="SRP Fig. 2: SS-SRP, accuracy vs λ",

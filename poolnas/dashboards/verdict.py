@@ -10,11 +10,14 @@ searched parameter whose values' best means lie furthest apart.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import sort_values
 from poolnas.evidence import Configuration, evidence_of, mean_interval
 from poolnas.studies.reader import StudyData, label
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["plot_verdict"]
 
@@ -115,9 +118,9 @@ def _get_verdict_info(data: StudyData) -> _VerdictInfo:
     return _VerdictInfo(x_key, x_key or "configuration", data.value_label(), dots, columns, base)
 
 
-def plot_verdict(data: StudyData) -> Any:
+def plot_verdict(data: StudyData) -> go.Figure:
     """The verdict figure (a Plotly figure)."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # lazy: plotly loads with the first figure drawn
 
     info = _get_verdict_info(data)
     fig = go.Figure()
