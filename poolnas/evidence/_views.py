@@ -178,8 +178,9 @@ def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str 
     its objective or on ``metric``.
 
     Args:
-        studies: objects with ``name``, ``trials``, ``metric``, ``mode``, ``objectives`` and
-            ``space`` (a :class:`poolnas.studies.StudyData`, or the API's StudyResults).
+        studies: objects with ``name``, ``trials``, ``records`` (their TrialRecords), ``metric``,
+            ``mode``, ``objectives`` and ``space`` (a :class:`poolnas.studies.StudyData`, or the
+            API's StudyResults).
         metric, mode: compare on this stored metric (default: the first study's objective);
             mode as :func:`metric_mode`.
         baseline, margin: as :func:`poolnas.evidence.study_evidence` (default: the first
@@ -188,7 +189,7 @@ def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str 
     first = studies[0]
     objectives = [tuple(o) for s in studies for o in (s.objectives or ((s.metric, s.mode),))]
     if len(studies) == 1 and metric in (None, first.metric) and mode in (None, first.mode):
-        ev = study_evidence(first.trials, first.metric, first.mode, space=first.space, baseline=baseline,
+        ev = study_evidence(first.records, first.metric, first.mode, space=first.space, baseline=baseline,
                             objectives=first.objectives or None, margin=margin)
         return ev, first.name
     names = [s.name for s in studies]
