@@ -135,13 +135,49 @@ class BatchAttention(AttentionModule):
         pooled = torch.bmm(h, col_mean.to(h.dtype).unsqueeze(2)).squeeze(2)  # (N, r)
         return pooled.repeat(1, self.groups)[:, :c]
 
+    def _local(self, x: torch.Tensor) -> torch.Tensor:
+        """GAP(A_LS) of Eq. 7, ``(N, C)``, without A_LS's C-channel map: the last 1x1 conv
+        (r -> C, W2) and BN are affine per channel, so with y = g1_3x3(g0_1x1(x)) (r channels),
+        ȳ_i its GAP per image, ȳ and Σ_y its mean and covariance (r x r) over the N·H·W
+        positions, ``GAP(BN(W2 y))_i = γ (W2 ȳ_i - μ) / sqrt(σ² + eps) + β`` with μ = W2 ȳ and
+        σ² = diag(W2 Σ_y W2ᵀ) in training (BN's batch statistics; its running estimates are
+        updated as BN updates them) and BN's running estimates otherwise. The same numbers as
+        ``self.local(x).mean((2, 3))`` to float rounding (tests/attention/test_ba2m.py); on
+        the meta device (poolnas.models.cost) the layers run as written, as Eq. 17 counts them."""
+        if x.device.type == "meta":
+            return self.local(x).mean(dim=(2, 3))
+        conv0, conv1, conv2, bn = self.local
+        y = conv1(conv0(x)).float()  # (N, r, H, W)
+        r = y.shape[1]
+        w2 = conv2.weight.view(-1, r).float()  # (C, r)
+        gap = y.mean(dim=(2, 3)) @ w2.t()  # GAP(W2 y), (N, C)
+        if bn.training or bn.running_mean is None:
+            flat = y.transpose(0, 1).reshape(r, -1)  # (r, N·H·W)
+            mean_y = flat.mean(dim=1)
+            centred = flat - mean_y.unsqueeze(1)
+            cov = centred @ centred.t() / flat.shape[1]
+            mean, var = w2 @ mean_y, ((w2 @ cov) * w2).sum(dim=1)
+            if bn.training and bn.running_mean is not None:
+                with torch.no_grad():
+                    bn.num_batches_tracked.add_(1)
+                    factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+                    m = flat.shape[1]
+                    bn.running_mean.lerp_(mean.detach().to(bn.running_mean), factor)
+                    bn.running_var.lerp_((var.detach() * (m / max(m - 1, 1))).to(bn.running_var), factor)
+        else:
+            mean, var = bn.running_mean.float(), bn.running_var.float()
+        out = (gap - mean) * torch.rsqrt(var + bn.eps)
+        if bn.affine:
+            out = out * bn.weight.float() + bn.bias.float()
+        return out
+
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """A(x_i) of Eq. 9 for every sample, shape ``(N,)`` (the max over ``parts``)."""
         found = []
         if "channel" in self.parts:
             found.append(self.bn_c(self.fc1(self.fc0(x.mean(dim=(2, 3))))))  # A_C, (N, C)
         if "local" in self.parts:
-            found.append(self.local(x).mean(dim=(2, 3)))  # GAP(A_LS), (N, C)
+            found.append(self._local(x))  # GAP(A_LS), (N, C)
         if "global" in self.parts:
             found.append(self._global(x))  # GAP(A_GS), (N, C)
         best = found[0]
