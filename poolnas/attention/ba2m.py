@@ -63,6 +63,41 @@ FORMULATIONS = ("mean", "softmax")
 PARTS = ("channel", "local", "global")  # A_C, A_LS, A_GS (BA2M Table IX: CA, LSA, GSA)
 
 
+SMALL_CONV = 64  # out x in channels up to which a conv below runs as broadcast products
+
+
+def _conv1x1(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``F.conv2d(x, weight)`` for a 1x1 ``weight (o, i, 1, 1)``, bias-free. With few output
+    channels (r = C/R: 1 or 2 at R = 32 on ResNet-20) as o channel-weighted sums: the CPU
+    conv kernels measured 10-70x slower than these products on 1-16 channels here."""
+    o, i = weight.shape[:2]
+    if o * i > SMALL_CONV and o > 2:
+        return F.conv2d(x, weight)
+    w = weight.view(o, i, 1, 1).to(x.dtype)
+    return torch.cat([(x * w[k]).sum(dim=1, keepdim=True) for k in range(o)], dim=1)
+
+
+def _conv3x3(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``F.conv2d(x, weight, padding=1)`` for a 3x3 ``weight (o, i, 3, 3)``, bias-free; with
+    o·i <= 4 (A_LS's r -> r conv at r <= 2) as the 9·o·i shifted products."""
+    o, i = weight.shape[:2]
+    if o * i > 4:
+        return F.conv2d(x, weight, padding=1)
+    height, width = x.shape[2:]
+    xp = F.pad(x, (1, 1, 1, 1))
+    w = weight.to(x.dtype)
+    outs = []
+    for k in range(o):
+        acc = None
+        for j in range(i):
+            for dy in range(3):
+                for dx in range(3):
+                    term = xp[:, j:j + 1, dy:dy + height, dx:dx + width] * w[k, j, dy, dx]
+                    acc = term if acc is None else acc + term
+        outs.append(acc)
+    return torch.cat(outs, dim=1)
+
+
 class BatchAttention(AttentionModule):
     """BA2M: ``forward(x) -> w · x``, one weight per sample from the batch's SARs.
 
@@ -128,7 +163,11 @@ class BatchAttention(AttentionModule):
         if pad:
             x = F.pad(x, (0, 0, 0, 0, 0, pad))
         z = x.view(n, self.groups, r, height, width).mean(dim=1)  # (N, r, H, W)
-        f, g, h = self.f(z).flatten(2), self.g(z).flatten(2), self.h(z).flatten(2)  # (N, r, HW)
+        if z.device.type == "meta":  # poolnas.models.cost: the layers as Eq. 17 counts them
+            f, g, h = self.f(z).flatten(2), self.g(z).flatten(2), self.h(z).flatten(2)  # (N, r, HW)
+        else:  # the three 1x1 convs as one (a few channels: not through a conv kernel)
+            weight = torch.cat([self.f.weight, self.g.weight, self.h.weight])
+            f, g, h = _conv1x1(weight, z).flatten(2).split(r, dim=1)  # (N, r, HW) each
         # S = softmax(fᵀg) is (N, HW_p, HW_q); GAP over p of Σ_q S[p, q] h[:, q] = h · (column
         # means of S), computed a block of images at a time without keeping S (_affinity).
         col_mean = softmax_column_mean(f, g)  # (N, HW_q)
@@ -147,7 +186,7 @@ class BatchAttention(AttentionModule):
         if x.device.type == "meta":
             return self.local(x).mean(dim=(2, 3))
         conv0, conv1, conv2, bn = self.local
-        y = conv1(conv0(x)).float()  # (N, r, H, W)
+        y = _conv3x3(conv1.weight, _conv1x1(conv0.weight, x)).float()  # (N, r, H, W)
         r = y.shape[1]
         w2 = conv2.weight.view(-1, r).float()  # (C, r)
         gap = y.mean(dim=(2, 3)) @ w2.t()  # GAP(W2 y), (N, C)

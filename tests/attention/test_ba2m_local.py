@@ -59,3 +59,33 @@ def test_scores_use_the_pooled_form():
     m = BatchAttention(16, 32).train()
     x = torch.randn(4, 16, 8, 8)
     assert torch.allclose(m._local(x), _as_written(copy.deepcopy(m), x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("o,i,side", [(1, 1, 7), (2, 2, 5), (1, 16, 6), (3, 3, 4), (8, 16, 4)])
+def test_small_convs_equal_conv2d(o, i, side):
+    from torch.nn import functional as F
+
+    from poolnas.attention.ba2m import _conv1x1, _conv3x3
+
+    gen = torch.Generator().manual_seed(o * 10 + i)
+    x = torch.randn(3, i, side, side + 1, generator=gen)
+    w1 = torch.randn(o, i, 1, 1, generator=gen)
+    w3 = torch.randn(o, i, 3, 3, generator=gen)
+    assert torch.allclose(_conv1x1(w1, x), F.conv2d(x, w1), atol=1e-5)
+    assert torch.allclose(_conv3x3(w3, x), F.conv2d(x, w3, padding=1), atol=1e-5)
+
+
+def test_global_attention_equals_the_layers_as_written():
+    # f, g, h as one product of the three 1x1 weights: A_GS (Eq. 8) as with the conv layers
+    torch.manual_seed(2)
+    m = BatchAttention(64, 32).train()  # r = 2
+    x = torch.randn(3, 64, 6, 6, requires_grad=True)
+    got = m._global(x)
+    z = x.view(3, 32, 2, 6, 6).mean(dim=1)
+    f, g, h = (conv(z).flatten(2) for conv in (m.f, m.g, m.h))
+    s = torch.softmax(f.transpose(1, 2) @ g, dim=-1)  # (N, HW, HW), Eq. 8
+    want = (s @ h.transpose(1, 2)).mean(dim=1).repeat(1, 32)
+    assert torch.allclose(got, want, atol=1e-6)
+    gx, = torch.autograd.grad(got.sum(), x)
+    wx, = torch.autograd.grad(want.sum(), x)
+    assert torch.allclose(gx, wx, atol=1e-6)
