@@ -23,9 +23,12 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poolnas.config import TrialConfig
+
+if TYPE_CHECKING:
+    from poolnas.spaces._space import Space
 
 __all__ = ["estimate_seconds", "format_estimate", "trial_macs"]
 
@@ -99,7 +102,7 @@ def _trial_seconds(doc: dict[str, Any]) -> float | None:
     return TRIAL_OVERHEAD_S + int(trainer.get("epochs", 200)) * epoch
 
 
-def slots_of(space: Any, max_concurrent: int | None = None) -> int:
+def slots_of(space: Space, max_concurrent: int | None = None) -> int:
     """Trials at a time: ``cpu_count // resources.cpu`` on CPU (one on a GPU), at most
     ``max_concurrent``."""
     cpu = float(space.resources.cpu)
@@ -107,7 +110,7 @@ def slots_of(space: Any, max_concurrent: int | None = None) -> int:
     return min(slots, max_concurrent) if max_concurrent else slots
 
 
-def estimate_seconds(space: Any, max_concurrent: int | None = None) -> tuple[float, float] | None:
+def estimate_seconds(space: Space, max_concurrent: int | None = None) -> tuple[float, float] | None:
     """(fewest, most) seconds of wall time on this machine's CPUs when idle (a lower bound),
     or None when the space uses a dataset or backbone the model does not know. Racing gives
     the range (every configuration at ``min`` seeds .. all at ``max``); otherwise both are
@@ -130,7 +133,7 @@ def _load() -> float | None:
         return None
 
 
-def format_estimate(space: Any, max_concurrent: int | None = None, load: float | None = None) -> str:
+def format_estimate(space: Space, max_concurrent: int | None = None, load: float | None = None) -> str:
     """One line for ``space validate``: a lower bound for an idle machine, the trials at a
     time it assumes, and the machine's load now (``load``: per core; default: measured)."""
     est = estimate_seconds(space, max_concurrent)

@@ -13,7 +13,7 @@ from poolnas.config import TrialConfig
 __all__ = ["config_paths", "deep_merge", "get_path", "set_path"]
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def _model_of(annotation: object) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
@@ -34,7 +34,7 @@ def config_paths(model: type[BaseModel] = TrialConfig, prefix: str = "") -> tupl
 
 def is_section(path: str) -> bool:
     """True for a path whose value is a sub-mapping (``attention.placement``)."""
-    model: Any = TrialConfig
+    model: type[BaseModel] | None = TrialConfig
     for part in path.split("."):
         field = model.model_fields[part]
         model = _model_of(field.annotation)

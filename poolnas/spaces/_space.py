@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -240,7 +241,7 @@ def check_grid_size(params: list[Param], where: str | None = None) -> int:
     return size
 
 
-def _expand(params: list[Param], values_of: Any) -> list[dict[str, Any]]:
+def _expand(params: list[Param], values_of: Callable[[Param], list[Any]]) -> list[dict[str, Any]]:
     points: list[dict[str, Any]] = [{}]
     for p in params:
         nxt: list[dict[str, Any]] = []
