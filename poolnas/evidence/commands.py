@@ -29,6 +29,7 @@ import yaml
 
 from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest, terminal_cell
+from poolnas.evidence._configs import Configuration
 from poolnas.evidence._study import Evidence
 from poolnas.evidence._views import evidence_on
 from poolnas.evidence.pareto import cost_means
@@ -110,7 +111,7 @@ def _param_keys(ev: Evidence) -> list[str]:
     return [k for k in keys if len({repr(c.params.get(k)) for c in ev.configs}) > 1] or keys
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     """A parameter's cell: control characters escaped, at most MAX_CELL characters."""
     if value is None:
         return ""
@@ -194,7 +195,7 @@ def _over(ev: Evidence) -> str:
     return " against ".join(f"{m} ({o})" for m, o in ev.pareto_objectives)
 
 
-def _cost_cells(conf: Any) -> list[str]:
+def _cost_cells(conf: Configuration) -> list[str]:
     cost = cost_means(conf)
     params, flops = cost["params"], cost["flops"]
     return ["–" if params is None else f"{params:,.0f}", "–" if flops is None else f"{flops / 1e9:.4g}"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+
+import numpy as np
 
 from poolnas.evidence._configs import Configuration
 from poolnas.records import TrialAttrs
@@ -38,7 +39,7 @@ class Improvement:
     boots: int
 
 
-def _bits(packed: Any) -> list[int] | None:
+def _bits(packed: object) -> list[int] | None:
     if not isinstance(packed, dict) or not isinstance(packed.get("bits"), str):
         return None
     raw = base64.b64decode(packed["bits"])
@@ -54,9 +55,7 @@ def run_bits(conf: Configuration) -> list[list[int]] | None:
     return out  # type: ignore[return-value]
 
 
-def _p(a: Any, b: Any) -> float:
-    import numpy as np
-
+def _p(a: np.ndarray, b: np.ndarray) -> float:
     diff = a[:, None] - b[None, :]
     return float((np.sum(diff > 0) + 0.5 * np.sum(diff == 0)) / diff.size)
 
@@ -65,8 +64,6 @@ def probability_of_improvement(a: Configuration, b: Configuration, *, boots: int
                                level: float = 0.95, seed: int = 0) -> Improvement | None:
     """P(a run of ``a`` beats a run of ``b``) with a bootstrap interval over runs and test
     examples; None when either lacks per-example bits, or their test sets differ in size."""
-    import numpy as np
-
     ba, bb = run_bits(a), run_bits(b)
     if ba is None or bb is None:
         return None
