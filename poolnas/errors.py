@@ -21,7 +21,7 @@ _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 160, 160, 80
 _MAX_REPR = 200
 
 
-def short_repr(value: Any) -> str:
+def short_repr(value: object) -> str:
     """``repr(value)`` for small values; at most 200 characters for big or deep ones."""
     text = _REPR.repr(value)
     return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "…"
@@ -30,7 +30,7 @@ def short_repr(value: Any) -> str:
 MAX_CELL = 60  # characters of one cell of a terminal table (a 10 kB study name padded every row)
 
 
-def terminal_text(text: Any, *, keep_newlines: bool = False) -> str:
+def terminal_text(text: object, *, keep_newlines: bool = False) -> str:
     """``text`` safe for a terminal: control characters (ESC of ``\\x1b[2J``, OSC title
     sequences, BEL, CR, DEL, C1 codes; newlines unless ``keep_newlines``) shown escaped, as
     ``\\x1b``, never sent raw."""
@@ -46,7 +46,7 @@ def terminal_text(text: Any, *, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
-def terminal_cell(value: Any, width: int = MAX_CELL) -> str:
+def terminal_cell(value: object, width: int = MAX_CELL) -> str:
     """One table cell: :func:`terminal_text` on one line, cut to ``width`` characters with …."""
     text = terminal_text(value)
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -13,9 +13,12 @@ import os
 import random
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poolnas.errors import ConfigError, StorageUnreachableError, one_line
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -37,6 +40,8 @@ DEFAULT_STORAGE = "sqlite:///poolnas.db"
 def resolve_storage_url(url: str | None) -> str:
     """--storage, else $POOLNAS_STORAGE, else sqlite:///poolnas.db; validated."""
     url = url or os.environ.get("POOLNAS_STORAGE") or DEFAULT_STORAGE
+    # lazy (sqlalchemy, optuna, in every function here): the CLI imports this module, and
+    # `poolnas space validate` must load neither (tests/test_cold_start.py)
     try:
         from sqlalchemy.engine import make_url
 
@@ -273,7 +278,7 @@ _SCHEMA_RACE = re.compile(r"already exists|UNIQUE constraint failed|duplicate ke
 _SCHEMA_ATTEMPTS = 6
 
 
-def _rdb_storage(url: str, engine_kwargs: dict[str, Any], *, create: bool) -> Any:
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any], *, create: bool) -> RDBStorage:
     """``optuna.storages.RDBStorage``; when several processes create the schema of a new
     database at the same moment (sweeps started together on one new SQLite file), the ones
     that lose the race wait a moment and open it again, by then created."""
@@ -295,7 +300,7 @@ def _rdb_storage(url: str, engine_kwargs: dict[str, Any], *, create: bool) -> An
 
 
 def open_storage(url: str | None = None, *, timeout_s: float = 30.0, create: bool = True,
-                 existing: bool = False):
+                 existing: bool = False) -> RDBStorage:
     """An Optuna RDBStorage; SQLite gets WAL and a busy timeout so a dashboard can read
     while a sweep writes.
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from poolnas.config import config_from_dict
@@ -50,7 +51,7 @@ VOCAB = ("gap", "max", "min", "mix", "avgmax", "score", "srp-ss", "srp-ms", "non
 NUMBER = FloatDistribution(0.0, 1024.0)
 
 
-def _param(key: str, value: Any) -> tuple[Any, Any]:
+def _param(key: str, value: Any) -> tuple[float | str, BaseDistribution]:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "attention.mix_alpha":
         return float(value), NUMBER
     text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -81,7 +82,7 @@ def add_trial(study: optuna.Study, values: dict[str, Any], seed: int, value: flo
     ))
 
 
-def create(name: str, storage: Any = None, metric: str = "test_acc", mode: str = "max",
+def create(name: str, storage: str | BaseStorage | None = None, metric: str = "test_acc", mode: str = "max",
            space: dict[str, Any] | None = None) -> optuna.Study:
     study = optuna.create_study(study_name=name, storage=storage,
                                 direction="maximize" if mode == "max" else "minimize")
@@ -139,7 +140,7 @@ def add_mo_trial(study: optuna.Study, values: dict[str, Any], seed: int, acc: fl
     ))
 
 
-def create_multi(name: str, storage: Any = None,
+def create_multi(name: str, storage: str | BaseStorage | None = None,
                  table: Iterable[tuple[dict[str, Any], list[float], float, int]]
                  | None = None) -> optuna.Study:
     """A real multi-objective Optuna study (test_acc max, flops min) holding ``table``'s trials,
@@ -156,7 +157,7 @@ def create_multi(name: str, storage: Any = None,
     return study
 
 
-def create_single_with_cost(name: str, storage: Any = None) -> optuna.Study:
+def create_single_with_cost(name: str, storage: str | BaseStorage | None = None) -> optuna.Study:
     """MO_TABLE as a single-objective study (test_acc max) whose trials keep their cost."""
     study = create(name, storage, space={"study": name, "baseline": {"attention.pooling": "gap"},
                                          "space": {}})
