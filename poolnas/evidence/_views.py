@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from poolnas.errors import ConfigError, closest
-from poolnas.evidence._study import TEST_DATA_NOTE, design_of, study_evidence
+from poolnas.evidence._configs import Configuration
+from poolnas.evidence._study import TEST_DATA_NOTE, Evidence, design_of, study_evidence
 from poolnas.evidence.pareto import _lookup
 from poolnas.records import TrialAttrs, flatten
 
@@ -159,7 +160,7 @@ def check_same_base(studies: Sequence[tuple[str, Sequence[Any], Any]]) -> set[st
     return searched
 
 
-def tag_studies(configs: Iterable[Any], keys_of: Mapping[str, set[str]]) -> None:
+def tag_studies(configs: Iterable[Configuration], keys_of: Mapping[str, set[str]]) -> None:
     """Name in each configuration's ``study`` parameter every study that ran it (a configuration
     two studies ran pooled its seeds)."""
     for conf in configs:
@@ -173,7 +174,8 @@ def _looks(space: Any) -> int:
 
 
 def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str | None = None,
-                baseline: Mapping[str, Any] | None = None, margin: float | None = None) -> tuple[Any, str]:
+                baseline: Mapping[str, Any] | None = None,
+                margin: float | None = None) -> tuple[Evidence, str]:
     """(:class:`~poolnas.evidence.Evidence`, label) of one study or several side by side, on
     its objective or on ``metric``.
 
