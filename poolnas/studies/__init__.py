@@ -10,7 +10,6 @@ the current schema (:mod:`poolnas.studies.migrate`).
 from __future__ import annotations
 
 from poolnas.studies.reader import (
-    ACCURACY_METRICS,
     Stat,
     StudyData,
     TrialRow,
@@ -23,7 +22,6 @@ from poolnas.studies.reader import (
 )
 
 __all__ = [
-    "ACCURACY_METRICS",
     "Stat",
     "StudyData",
     "TrialRow",

@@ -24,7 +24,6 @@ from poolnas.studies.sql_reader import open_reader
 _STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
 
 __all__ = [
-    "ACCURACY_METRICS",
     "StudyData",
     "Stat",
     "TrialRow",
