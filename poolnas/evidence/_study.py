@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poolnas.evidence._compare import (
     BETTER,
@@ -26,6 +26,9 @@ from poolnas.evidence._diagnose import diagnose
 from poolnas.evidence.pareto import ParetoPoint, front_objectives, pareto_front
 from poolnas.records import flatten_partial
 
+if TYPE_CHECKING:
+    from poolnas.studies.reader import StudyData
+
 __all__ = ["DEFAULT_BASELINE", "TEST_DATA_NOTE", "Evidence", "baseline_of", "design_of", "study_evidence"]
 
 DEFAULT_BASELINE: dict[str, Any] = {"attention.pooling": "gap"}
@@ -36,7 +39,7 @@ TEST_DATA_NOTE = ("These grids are reported on test data, as the papers report t
                   "optimistic estimate rather than a held-out one.")
 
 
-def baseline_of(space: Any) -> dict[str, Any] | None:
+def baseline_of(space: object) -> dict[str, Any] | None:
     """The ``baseline:`` of a stored space document, as dotted keys, or None."""
     if isinstance(space, Mapping) and isinstance(space.get("baseline"), Mapping):
         return flatten_partial(space["baseline"])
@@ -95,11 +98,11 @@ class Evidence:
         return ", ".join(f"{k}={_show(v)}" for k, v in self.baseline.items())
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def design_of(space: Any) -> tuple[int, int | None, int | None, float | None]:
+def design_of(space: object) -> tuple[int, int | None, int | None, float | None]:
     """(looks, first_seeds, final, margin) of a stored space document: a raced study
     (``repeats: {min, max, racing: true}``) could stop a configuration at any of
     ``max - min + 1`` seed counts, and ran ``min`` seeds everywhere before the race; ``margin:``
@@ -117,7 +120,7 @@ def design_of(space: Any) -> tuple[int, int | None, int | None, float | None]:
     return 1, None, None, margin
 
 
-def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict[str, Any] | None, str]:
+def _pick_baseline(baseline: Mapping[str, Any] | None, space: object) -> tuple[dict[str, Any] | None, str]:
     if baseline:
         return flatten_partial(baseline), "--baseline"
     stored = baseline_of(space)
@@ -126,7 +129,7 @@ def _pick_baseline(baseline: Mapping[str, Any] | None, space: Any) -> tuple[dict
     return dict(DEFAULT_BASELINE), "default (gap)"
 
 
-def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any = None,
+def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: object = None,
                    baseline: Mapping[str, Any] | None = None, level: float = 0.95,
                    objectives: Sequence[tuple[str, str]] | None = None,
                    margin: float | None = None) -> Evidence:
@@ -167,7 +170,7 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: Any 
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
 
 
-def evidence_of(data: Any) -> Evidence:
+def evidence_of(data: StudyData) -> Evidence:
     """:class:`Evidence` of a study read once (a :class:`poolnas.studies.StudyData`):
     configurations over seeds, the one best, the baseline from the stored space file, verdicts,
     warnings; computed on first use and kept in ``data.cache``."""
