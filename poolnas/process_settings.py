@@ -54,7 +54,7 @@ def logger_levels(levels: Mapping[str, int]) -> Iterator[None]:
 @contextmanager
 def optuna_verbosity(level: int) -> Iterator[None]:
     """Optuna's log level (``optuna.logging.set_verbosity``) for the block, then the old one."""
-    import optuna
+    import optuna  # lazy: the other helpers here serve code that does not load Optuna
 
     saved = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(level)
