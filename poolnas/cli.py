@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="report.html")
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.add_argument("--png", default=None, metavar="DIR", help="also export each figure as PNG here")
+    p.add_argument("--metric", default=None, metavar="NAME",
+                   help="the verdict, cost and configurations on this stored metric (default: the "
+                        "objective), e.g. train_loss, test_acc; as compare --metric")
+    p.add_argument("--mode", choices=["max", "min"], default=None,
+                   help="the metric's direction (default: accuracies max, losses, times and costs min)")
 
     p = sub.add_parser("dashboard", help="serve optuna-dashboard with poolnas figures")
     _storage(p)

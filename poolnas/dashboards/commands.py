@@ -48,7 +48,8 @@ def report_command(args: argparse.Namespace) -> int:
         raise ConfigError("--png", args.png, "expected a folder (created if missing), not a file")
     storage = open_storage(args.storage, create=False)  # a missing SQLite file: exit 2, not created
     try:
-        write_report(args.study, storage, out, png_dir=png_dir)
+        write_report(args.study, storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
+                     mode=getattr(args, "mode", None))
     except PngExportError as err:  # the HTML is written; the PNGs could not be
         print(f"wrote {out}", file=sys.stderr)
         print(f"poolnas: PNG export skipped: {err}", file=sys.stderr)

@@ -8,6 +8,13 @@ and the Pareto front (the Pareto set, and the objective against FLOPs and agains
 point per configuration), then the summary, the search space, every configuration, the paper
 figures that apply, and Optuna's plots. A multi-objective study reads the same way: best and the
 verdict are on its first objective.
+
+``poolnas report --metric NAME [--mode max|min]`` (``write_report(metric=...)``): the verdict,
+the forest plot, the verdict figure, the cost section and the configurations table speak about
+that stored metric, resolved exactly as ``poolnas compare --metric`` resolves it
+(:func:`poolnas.evidence._views.evidence_on`: the same mode and the same one-line errors);
+:func:`metric_view` is the study seen through it. The paper figures and Optuna's plots stay on
+the study's objective (the values Optuna stored) and say so.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ from poolnas.storage import atomic_write_text
 from poolnas.studies.reader import StudyData, label, load_study
 from poolnas.studies.units import count_text, ms_text, si_text
 
-__all__ = ["PngExportError", "ReportFigure", "render_report", "report_figures", "write_pngs", "write_report"]
+__all__ = ["PngExportError", "ReportFigure", "metric_view", "render_report", "report_figures", "write_pngs",
+           "write_report"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -56,17 +64,42 @@ class ReportFigure(NamedTuple):
     note: str | None  # why it is missing
 
 
-def report_figures(data: StudyData) -> list[ReportFigure]:
-    """The report's figures: the applicable paper figures, then Optuna's plots."""
-    out = [_verdict_figure(data), _forest_figure(data), *_cost_figures(data)]
-    out += [ReportFigure("paper", f.key, f.title, f.figure, f.error) for f in paper_figures(data)]
-    out += [ReportFigure("optuna", f"optuna-{p.key}", p.title, p.figure, p.skipped)
+def metric_view(data: StudyData, metric: str | None = None, mode: str | None = None) -> StudyData:
+    """The study seen through ``metric`` (default: its objective) with ``mode`` (default: as
+    ``poolnas compare --metric`` resolves it): ``metric``, direction and the evidence (kept in
+    ``cache``) are the metric's; the trials are the study's own. ConfigError (one line naming
+    --metric or --mode, the value and the accepted names) when the study did not keep it."""
+    from poolnas.evidence._views import evidence_on, metric_mode
+
+    if metric in (None, data.metric) and mode in (None, data.mode):
+        return data
+    ev, _ = evidence_on([data], metric=metric, mode=mode)  # compare's resolution and errors
+    name = metric or data.metric
+    mode = metric_mode(name, mode, [tuple(o) for o in (data.objectives or ((data.metric, data.mode),))])
+    return data._replace(metric=name, direction="maximize" if mode == "max" else "minimize",
+                         objectives=((name, mode),), cache={"evidence": ev})
+
+
+def _on_objective(view: StudyData, data: StudyData) -> str:
+    """`` (on the study's objective, test_acc)`` when the report speaks about another metric."""
+    return "" if view is data else f" (on the study's objective, {data.metric}, not {view.metric})"
+
+
+def report_figures(data: StudyData, view: StudyData | None = None) -> list[ReportFigure]:
+    """The report's figures: the verdict and cost figures (on ``view``'s metric, default the
+    objective), the applicable paper figures, then Optuna's plots (on the objective)."""
+    view = data if view is None else view
+    note = _on_objective(view, data)
+    out = [_verdict_figure(view), _forest_figure(view), *_cost_figures(view)]
+    out += [ReportFigure("paper", f.key, f.title + note, f.figure, f.error) for f in paper_figures(data)]
+    out += [ReportFigure("optuna", f"optuna-{p.key}", p.title + note, p.figure, p.skipped)
             for p in optuna_plots(data)]
     return out
 
 
 def _verdict_figure(data: StudyData) -> ReportFigure:
-    title = "The answer: every seed, and the best configuration per value with its verdict's interval"
+    title = (f"The answer on {data.metric}: every seed, and the best configuration per value with its "
+             "verdict's interval")
     if not evidence_of(data).configs:
         return ReportFigure("verdict", "verdict", title, None, "no complete trials yet")
     try:
@@ -78,7 +111,8 @@ def _verdict_figure(data: StudyData) -> ReportFigure:
 def _forest_figure(data: StudyData) -> ReportFigure:
     from poolnas.dashboards.forest import plot_forest
 
-    title = "Δ vs the baseline: every configuration with the simultaneous 95% interval its verdict uses"
+    title = (f"Δ {data.metric} vs the baseline: every configuration with the simultaneous 95% interval its "
+             "verdict uses")
     ev = evidence_of(data)
     if not ev.comparisons or len(ev.comparisons) < 2:
         why = "no baseline configuration in the study" if ev.configs else "no complete trials yet"
@@ -95,7 +129,8 @@ def _cost_figures(data: StudyData) -> list[ReportFigure]:
 
     out = []
     for cost in COSTS:
-        key, title = f"cost-{cost}", f"Accuracy against cost: {data.metric} vs {cost}"
+        what = "Accuracy" if data.is_accuracy else "Metric"
+        key, title = f"cost-{cost}", f"{what} against cost: {data.metric} vs {cost}"
         if not evidence_of(data).configs or not has_cost(data, cost):
             why = "no complete trials yet" if not evidence_of(data).configs else (
                 f"the trials kept no {cost} (a study written before poolnas stored the cost)")
@@ -322,25 +357,32 @@ def _figure_html(fig: ReportFigure) -> str:
     return f"{title}<div class='figure' data-figure='{html.escape(fig.key)}'>{div}</div>"
 
 
-def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *, top: int = 10) -> str:
-    """The report page as one HTML string (plotly.js inlined)."""
+def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *, top: int = 10,
+                  view: StudyData | None = None) -> str:
+    """The report page as one HTML string (plotly.js inlined); ``view`` (:func:`metric_view`):
+    the metric the verdict, cost and configurations speak about (default: the objective)."""
     from plotly.offline import get_plotlyjs
 
     from poolnas._version import __version__
 
-    figures = report_figures(data) if figures is None else figures
+    view = data if view is None else view
+    figures = report_figures(data, view) if figures is None else figures
+    on_objective = html.escape(_on_objective(view, data))
+    optuna_not = "" if view is data else f", not --metric {view.metric}"
     counts = {k: v for k, v in data.state_counts.items() if v}
     summary = _table(["", ""], [
         ["study", data.name],
         ["storage", data.storage or "(in memory)"],
         ["objective", data.objective_text() + (" (multi-objective; best: the best mean of the first)"
                                                if data.multi_objective else "")],
+        *([["compared on", f"{view.metric} ({view.mode}): the verdict, the cost and the configurations "
+                            "(poolnas report --metric)"]] if view is not data else []),
         ["trials", sum(data.state_counts.values())],
         *[[f"  {state.lower()}", n] for state, n in counts.items()],
         ["parameters varied", _varied(data)],
-        ["configurations", f"{len(evidence_of(data).configs)} (best: "
-                           f"{_params_text(evidence_of(data).best) if evidence_of(data).best else '-'})"],
-        *[["note", n] for n in evidence_of(data).notes],
+        ["configurations", f"{len(evidence_of(view).configs)} (best: "
+                           f"{_params_text(evidence_of(view).best) if evidence_of(view).best else '-'})"],
+        *[["note", n] for n in evidence_of(view).notes],
         ["written by", f"poolnas {__version__} on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
                        f" (study from poolnas {data.user_attrs.get(StudyAttrs.VERSION, '?')})"],
     ])
@@ -365,29 +407,31 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
 seeds. Δ is the difference from the baseline, paired over the seeds both ran (Welch's interval when
 they share none), with a 95% t-interval; a verdict says "better" or "worse" only when the interval
 excludes 0.</p>
-<div id="poolnas-verdict">{_verdict_html(data)}</div>{verdict}
+<div id="poolnas-verdict">{_verdict_html(view)}</div>{verdict}
 <h2 id="cost">Cost and the Pareto front</h2>
 <p class="note">Cost of a configuration: its mean over seeds of params, FLOPs per image (forward:
 multiply-accumulates plus every op of the poolings and attention modules, at inference and in
 training, where SRP pools random regions and BA2M runs), training step and inference time (the
-fastest of many steps). Figures: one point per configuration, its mean {html.escape(data.metric)}
-with the 95% t-interval of the mean where n ≥ 2; stars: the front of {html.escape(data.metric)}
+fastest of many steps). Figures: one point per configuration, its mean {html.escape(view.metric)}
+with the 95% t-interval of the mean where n ≥ 2; stars: the front of {html.escape(view.metric)}
 against that cost; open stars: dominated only within noise (no configuration as cheap is better
 beyond the 95% interval of the difference); the square: the baseline.</p>
-<div id="poolnas-pareto">{_pareto_html(data)}</div>{cost}
+<div id="poolnas-pareto">{_pareto_html(view)}</div>{cost}
 <h2>Summary</h2>{summary}
 <h2>Search space</h2><pre>{html.escape(space)}</pre>
 <h2>Configurations</h2>
-<p class="note">Ranked by the mean of {html.escape(data.metric)} over seeds; std is the sample
+<p class="note">Ranked by the mean of {html.escape(view.metric)} over seeds; std is the sample
 standard deviation over those runs ("–" for one run); blank: the parameter does not apply to that
 configuration; ≈: within noise of the best; FLOPs: per image at inference (multiply-accumulates
 plus the poolings' and attention's element-wise ops; G = 10⁹, M = 10⁶); front *: on the Pareto front (the cost section). Export them with <code>poolnas export --study
 {html.escape(data.name)} --top K</code>; all of them against the baseline with <code>poolnas compare
---study {html.escape(data.name)}</code>.</p>{_best_table(data, top)}
+--study {html.escape(data.name)}</code>.</p>{_best_table(view, top)}
 <h2>Paper figures</h2>
-<p class="note">Bands: mean ± std over seeds. Not applicable to these trials:
+<p class="note">Bands: mean ± std over seeds{on_objective}. Not applicable to these trials:
 {html.escape("; ".join(not_applied) or "none")}.</p>{paper}
-<h2>Optuna</h2>{optuna_html}
+<h2>Optuna</h2>
+<p class="note" id="optuna-on">Optuna's plots read the values Optuna stored: the study's objective,
+{html.escape(data.objective_text())}{html.escape(optuna_not)}.</p>{optuna_html}
 <script type="application/json" id="poolnas-figures">{index}</script>
 </body></html>
 """
@@ -411,7 +455,7 @@ def write_pngs(figures: list[ReportFigure], folder: str | Path) -> list[Path]:
 
 
 def write_report(study_name: str, storage: Any, path: str | Path, *,
-                 png_dir: str | Path | None = None) -> Path:
+                 png_dir: str | Path | None = None, metric: str | None = None, mode: str | None = None) -> Path:
     """Write the report of ``study_name`` on ``storage`` (URL or Optuna storage) to ``path``.
 
     Args:
@@ -419,15 +463,21 @@ def write_report(study_name: str, storage: Any, path: str | Path, *,
         storage: a SQLAlchemy URL, None for the default, or an Optuna storage object.
         path: the HTML file to write (its folder must exist).
         png_dir: also write every figure as a PNG there (kaleido + Chromium).
+        metric, mode: the stored metric the verdict, the cost and the configurations speak
+            about, and its direction (:func:`metric_view`; default: the study's objective).
 
     Returns:
         The path written.
+
+    Raises:
+        ConfigError: ``metric`` is not a metric the study's trials kept (nothing is written).
     """
     data = load_study(study_name, storage)
-    figures = report_figures(data)
+    view = metric_view(data, metric, mode)  # a bad --metric is refused before anything is written
+    figures = report_figures(data, view)
     target = Path(path)
     # a temporary file, fsync, rename: a kill or a full disk never leaves a partial report
-    atomic_write_text(target, render_report(data, figures))
+    atomic_write_text(target, render_report(data, figures, view=view))
     if png_dir is not None:
         write_pngs(figures, png_dir)
     return target
