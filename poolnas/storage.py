@@ -70,7 +70,7 @@ _USERINFO = re.compile(r"(://[^/@:]*):[^/@]*@")
 REDACTED = "***"
 
 
-def _query_values(value: Any) -> list[str]:
+def _query_values(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (tuple, list)) else [str(value)]
 
 

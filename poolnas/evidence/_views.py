@@ -117,7 +117,7 @@ def on_metric(trials: Iterable[Any], metric: str, objectives: Sequence[tuple[str
     return out
 
 
-def _searched(trials: Sequence[Any], space: Any) -> set[str]:
+def _searched(trials: Sequence[Any], space: object) -> set[str]:
     """The keys a study searched: its space's ``space:`` keys, and any key whose value varies
     among its trial configs."""
     keys: set[str] = set()
@@ -141,7 +141,7 @@ def _base(trials: Sequence[Any]) -> dict[str, Any]:
     return {}
 
 
-def check_same_base(studies: Sequence[tuple[str, Sequence[Any], Any]]) -> set[str]:
+def check_same_base(studies: Sequence[tuple[str, Sequence[Any], object]]) -> set[str]:
     """ConfigError (one line) unless the studies' trial configs differ only in keys one of
     them searched; returns those keys. ``studies``: (name, trials, stored space) each."""
     searched: set[str] = set()
@@ -169,7 +169,7 @@ def tag_studies(configs: Iterable[Configuration], keys_of: Mapping[str, set[str]
             conf.params[STUDY_KEY] = "+".join(names)
 
 
-def _looks(space: Any) -> int:
+def _looks(space: object) -> int:
     return design_of(space)[0]
 
 
