@@ -116,8 +116,9 @@ def main() -> None:
           f"{args.channels}x{args.size}x{args.size}, median of {args.steps} steps (forward + backward)")
     for k, v in med.items():
         print(f"  {k:18s} {v * 1e3:9.1f} ms   ratio to plain {v / med['plain']:.3f}")
-    print(f"  (per-step ratios ba2m/plain, paired by step: "
-          f"{' '.join(f'{a / b:.2f}' for a, b in zip(times['ba2m'], times['plain'], strict=True))})")
+    paired = [a / b for a, b in zip(times["ba2m"], times["plain"], strict=True)]
+    print(f"  ba2m/plain paired by step: median {statistics.median(paired):.3f} "
+          f"({' '.join(f'{v:.2f}' for v in paired)})")
     print(f"# load after {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
