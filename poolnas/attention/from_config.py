@@ -24,7 +24,7 @@ from torch import nn
 from poolnas.config import AttentionConfig, format_validation_error
 from poolnas.errors import ConfigError
 
-from ._checks import check_int
+from ._checks import check_int, check_site
 from .ba2m import BatchAttention
 from .bam import BAM
 from .cbam import SpatialGate
@@ -76,6 +76,7 @@ def create_attention(
     if cfg.pooling == "none" or cfg.excitation == "none":
         return None
     channels = check_int(channels, "channels", 1)
+    site_index, num_sites = check_site(site_index, num_sites)
     if cfg.excitation == "spem":
         if cfg.pooling != "mix":
             raise ConfigError(

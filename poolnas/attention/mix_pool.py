@@ -10,8 +10,6 @@ op has no parameters (SPEM Table 3).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -23,7 +21,7 @@ from .pooling import global_max, global_min
 REGULARIZER_WEIGHT = 0.1  # SPEM: loss + 0.1 * sum(p^2)
 
 
-def check_mix_alpha(mix_alpha: Any) -> str | float:
+def check_mix_alpha(mix_alpha: object) -> str | float:
     """``"learn"`` or a number in [0, 1]."""
     if mix_alpha == "learn":
         return "learn"

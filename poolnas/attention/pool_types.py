@@ -65,7 +65,7 @@ def create_pool(pool_type: str, channels: int, **kwargs: Any) -> Pool:
         return ScorePool(kwargs.get("paths", 1))
     # srp-ss / srp-ms
     num_regions = 1 if pool_type == "srp-ss" else kwargs.get("M", SRP_DEFAULT_M)
-    pool = SRPPool(
+    pool = SRPPool(  # checks lam, M and region (the module API's boundary)
         kwargs.get("lam", SRP_DEFAULT_LAM[pool_type]),
         num_regions,
         kwargs.get("region", "shared"),

@@ -28,8 +28,8 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import check_int
-from .srp_geometry import region_side  # noqa: F401 - part of this module's API
+from ._checks import check_int, check_lam
+from .srp_geometry import _region_side, region_side  # noqa: F401 - region_side: part of this module's API
 
 _TABLE_MAX_BYTES = 16 * 2**20  # larger tables: separable indicators instead
 TABLE_CACHE_SIZE = 64  # tables kept (least recently used dropped): at most 64 x 16 MiB
@@ -139,13 +139,14 @@ def sample_region_masks(
         the union of the squares; with ``return_corners`` also ``corners``, int64,
         ``(N, M, 2)`` or ``(N, C, M, 2)``: (row, column) of each top-left corner, 0-based.
     """
+    lam = check_lam(lam)
     batch = check_int(batch, "batch", 1)
     height = check_int(height, "height", 1)
     width = check_int(width, "width", 1)
     num_regions = check_int(num_regions, "M", 1)
     if channels is not None:
         channels = check_int(channels, "channels", 1)
-    side_h, side_w = region_side(lam, height), region_side(lam, width)
+    side_h, side_w = _region_side(lam, height), _region_side(lam, width)
     lead = (batch,) if channels is None else (batch, channels)
     flat, union = _draw(math.prod(lead), Squares(height, width, side_h, side_w, num_regions), device,
                         generator)

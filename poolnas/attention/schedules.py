@@ -11,29 +11,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch import nn
 
-from poolnas.config import SRP_POOLINGS
+from poolnas.config import SRP_POOLINGS, AttentionConfig
 
 from ._checks import check_fraction
-from .srp_geometry import SCHEDULES, scheduled_lambda  # noqa: F401 - this module's API
+from .srp_geometry import SCHEDULES, _scheduled_lambda, scheduled_lambda  # noqa: F401 - this module's API
 from .srp_pool import SRPPool
 
-if TYPE_CHECKING:
-    from poolnas.config import AttentionConfig
 
 def site_lambda(cfg: AttentionConfig, site_index: int, num_sites: int) -> float | None:
     """λ of the channel-attention site ``site_index`` of ``num_sites`` under ``cfg``'s
     schedule, or None when ``cfg.pooling`` is not SRP (the pool has no λ).
 
     One rule for the modules (``create_attention``) and the site table
-    (``poolnas.models.attention_sites``).
+    (``poolnas.models.attention_sites``). ``cfg`` is a validated config and the sites are
+    its network's, so nothing is checked again here.
     """
     if cfg.pooling not in SRP_POOLINGS:
         return None
-    return scheduled_lambda(cfg.lam, site_index, num_sites, cfg.schedule)
+    return _scheduled_lambda(cfg.lam, site_index, num_sites, cfg.schedule)
 
 
 def set_training_progress(model: nn.Module, fraction: float) -> None:

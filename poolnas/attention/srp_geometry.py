@@ -14,13 +14,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from poolnas.errors import ConfigError
+from poolnas.config import SRP_SCHEDULES
 
-from ._checks import check_choice, check_int, check_lam
+from ._checks import check_choice, check_int, check_lam, check_site
 
 __all__ = ["SCHEDULES", "region_side", "scheduled_lambda", "union_area_draws", "union_area_mean"]
 
-SCHEDULES = ("fixed", "linear", "epochs")
+SCHEDULES = SRP_SCHEDULES  # the trial config's attention.schedule values
 _HALF_WAY_TOL = Fraction(1, 10**12)  # |λ·size + 1/2 - integer| below this: a half-way case
 
 
@@ -41,8 +41,11 @@ def region_side(lam: float, size: int) -> int:
     Returns:
         An int in [1, size].
     """
-    lam = check_lam(lam)
-    size = check_int(size, "size", 1)
+    return _region_side(check_lam(lam), check_int(size, "size", 1))
+
+
+def _region_side(lam: float, size: int) -> int:
+    """``region_side`` for arguments already checked (SRPPool, the sampler, the area figures)."""
     value = Fraction(lam) * size + Fraction(1, 2)
     nearest = round(value)
     side = nearest if abs(value - nearest) <= _HALF_WAY_TOL else math.floor(value)
@@ -64,12 +67,13 @@ def scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str)
     """
     lam = check_lam(lam)
     check_choice(schedule, "schedule", SCHEDULES)
-    num_sites = check_int(num_sites, "num_sites", 1)
-    site_index = check_int(site_index, "site_index", 0, f" and < num_sites ({num_sites})")
-    if site_index >= num_sites:
-        raise ConfigError(
-            "site_index", site_index, f"expected an integer >= 0 and < num_sites ({num_sites})"
-        )
+    site_index, num_sites = check_site(site_index, num_sites)
+    return _scheduled_lambda(lam, site_index, num_sites, schedule)
+
+
+def _scheduled_lambda(lam: float, site_index: int, num_sites: int, schedule: str) -> float:
+    """``scheduled_lambda`` for arguments already checked (a validated AttentionConfig and
+    the sites of its network: ``schedules.site_lambda``)."""
     if schedule != "linear" or num_sites == 1:
         return lam
     # In fractions from the decimal written, then the nearest float (region_side rounds
@@ -94,7 +98,7 @@ def union_area_mean(size: int, lam: float, num_regions: int) -> float:
     """
     size = check_int(size, "size", 1)
     num_regions = check_int(num_regions, "M", 1)
-    side = region_side(lam, size)
+    side = region_side(lam, size)  # checks λ
     cover = _row_cover(size, side) / (size - side + 1)
     q = np.outer(cover, cover)
     return float(np.mean(1.0 - (1.0 - q) ** num_regions))

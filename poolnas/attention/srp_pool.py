@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import torch
 
+from poolnas.config import SRP_DEFAULT_LAM, SRP_REGIONS
+
 from ._base import Pool
 from ._checks import check_choice, check_fraction, check_int, check_lam
-from .regions import Squares, region_side, region_weights
+from .regions import Squares, region_weights
+from .srp_geometry import _region_side
 
-REGION_MODES = ("shared", "per-channel")
+REGION_MODES = SRP_REGIONS  # the trial config's attention.region values
 
 
 class _RegionMean(torch.autograd.Function):
@@ -55,8 +58,14 @@ class _RegionMean(torch.autograd.Function):
 class SRPPool(Pool):
     """SS-SRP (``num_regions=1``, SRP Eq. 2-3) or MS-SRP (``num_regions=M``, Eq. 4-5) pooling.
 
+    The constructor is the boundary of this module's API: it checks every argument (λ
+    against the config's bounds, ``poolnas.config.LAM_MAX``); the forward pass and the
+    region sampler it calls trust them.
+
     Args:
-        lam: scale ratio λ in (0, 1] at this site (after any depth schedule).
+        lam: scale ratio λ in (0, 1] at this site (after any depth schedule); None: SRP
+            Sec. 4's default for the pool type (``poolnas.config.SRP_DEFAULT_LAM``: SS 0.8,
+            MS 0.6).
         num_regions: M >= 1 squares.
         region: ``"shared"`` (one region per sample) or ``"per-channel"``.
         over_epochs: schedule λ over training time; ``set_progress(f)`` moves the λ in use
@@ -65,18 +74,18 @@ class SRPPool(Pool):
 
     def __init__(
         self,
-        lam: float = 0.6,
+        lam: float | None = None,
         num_regions: int = 1,
         region: str = "shared",
         *,
         over_epochs: bool = False,
     ):
         super().__init__()
-        self.lam = check_lam(lam)
         self.num_regions = check_int(num_regions, "M", 1)
+        self.pool_type = "srp-ss" if self.num_regions == 1 else "srp-ms"
+        self.lam = check_lam(SRP_DEFAULT_LAM[self.pool_type] if lam is None else lam)
         self.region = check_choice(region, "region", REGION_MODES)
         self.progress: float | None = 0.0 if over_epochs else None
-        self.pool_type = "srp-ss" if self.num_regions == 1 else "srp-ms"
         self._sides: dict[tuple[float, int], int] = {}
 
     def set_progress(self, fraction: float) -> None:
@@ -96,7 +105,7 @@ class SRPPool(Pool):
         key = (self.current_lam, size)
         side = self._sides.get(key)
         if side is None:
-            side = self._sides[key] = region_side(key[0], size)
+            side = self._sides[key] = _region_side(key[0], size)  # λ checked in __init__
         return side
 
     def _weights(self, x: torch.Tensor) -> torch.Tensor | None:
