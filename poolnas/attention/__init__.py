@@ -10,6 +10,10 @@ Public API (see docs/attention.md):
 - ``attention_parameters(model)``: attention parameters (no weight decay for SAAM).
 - ``create_pool(pool_type, channels, **kw)``: pooling ops ``(N, C, H, W) -> (N, C)``.
 - ``sample_region_masks(...)``, ``region_side(lam, size)``: SRP's region sampler.
+
+Arguments are checked at the boundary only: the trial config for networks built from it,
+the public constructors and functions above (and ``SRPPool``) for direct use; the helpers
+they call trust them (``_checks``; docs/attention.md).
 """
 
 from __future__ import annotations
