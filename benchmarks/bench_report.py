@@ -1,19 +1,17 @@
-"""Time to write the HTML report of a 5,000-trial study (issue 7; limit 10 s).
+"""Time and memory to write the HTML report of a 5,000-trial study (issue 7; issue 20 item 3:
+<= 5 s cold and <= 400 MB).
 
 The study is written straight into a fresh SQLite file (optuna's schema, one bulk
 transaction; not timed): a grid-like sweep over pooling (gap, mix, score, SS-SRP, MS-SRP),
 λ, M, reduction, branch and schedule with up to 5 seeds per configuration, 5% failed and 5%
 pruned trials, each trial with its full config, metrics and 30-epoch curves in user
 attributes, like the search package stores them. The timed part is exactly what
-``poolnas report`` does: open the storage, read the study once, draw the applicable paper
-figures (here SRP Fig. 2, 3 and 7, SPEM α, SAAM K) and Optuna's five plots, write the file.
-The run is repeated (fresh process state is not needed: nothing is cached between runs).
-
-Result (docs/benchmarks.md, "Report (issue 7)"; n=3 runs in one process, 2026-11-22): 4.2-4.4 s
-per report once imported, 9.2 s for the first (torch and sklearn imports included), limit 10 s;
-`poolnas report` in a fresh process 12.2 s (interpreter start and imports add ~5-8 s on this
-shared VM). Machine: 2 vCPUs x86_64 (AMD EPYC), load average ~2 from other sessions, no GPU;
-Python 3.11.7, optuna 5.0.0, plotly 7.1.0, SQLAlchemy 2.1.9, SQLite.
+``poolnas report`` does: open the storage, read the study once, draw the verdict, cost and
+applicable paper figures (here SRP Fig. 2, 3 and 7, SPEM α, SAAM K), the importances and
+Optuna's four plots, write the file. ``--runs`` repeats it in this process (the first run
+pays the imports); ``--cold`` runs ``poolnas report`` in fresh processes and reports each
+one's wall time, CPU time and peak RSS (``wait4``) with the load average: what a user waits
+for. Results and the machine: docs/benchmarks.md, "Report".
 
 Usage: python benchmarks/bench_report.py [--trials 5000] [--runs 3] [--keep DIR]
 """

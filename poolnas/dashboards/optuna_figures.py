@@ -6,7 +6,9 @@ Study (``add_trials``, public API; no storage query), built once and shared by t
 ``seed`` is never a plotted parameter. Above ``max_trials`` complete trials that Study holds a
 sample: every trial that set a new best (so the history's best-value line is exact at each
 point drawn), the best tenth of the sample, the rest drawn at random with a fixed seed; each
-plot says so in its title, and the history shows the study's own trial numbers.
+plot says so in its title, and the history shows the study's own trial numbers. Optuna draws
+the parallel coordinate as one SVG line per trial (a plotly trace each: ~2 s of validation and
+a slow page at 500), so it gets a smaller sample of that sample (``max_parallel_trials``).
 
 Importances are not Optuna's: ``optuna.importance`` imports scikit-learn whichever evaluator
 is used (its fANOVA module imports it at import time: 4.5-6 s of a cold report on a 2-core
@@ -190,8 +192,8 @@ def _importance_figure(importances: dict[str, float], metric: str, n: int) -> An
                                              "rangemode": "tozero"}, yaxis={"title": "parameter"}))
 
 
-def optuna_plots(data: StudyData, *, max_trials: int = 500, max_contour_params: int = 3,
-                 webgl_above: int = 500) -> list[OptunaPlot]:
+def optuna_plots(data: StudyData, *, max_trials: int = 500, max_parallel_trials: int = 200,
+                 max_contour_params: int = 3, webgl_above: int = 500) -> list[OptunaPlot]:
     """Optuna's plots for the study, each drawn or skipped with a reason (never raising).
 
     Optuna logs at WARNING while they are drawn (the in-memory studies would announce
@@ -199,11 +201,11 @@ def optuna_plots(data: StudyData, *, max_trials: int = 500, max_contour_params: 
     import optuna
 
     with optuna_verbosity(optuna.logging.WARNING):  # the caller's level is restored
-        return _draw_plots(data, max_trials=max_trials, max_contour_params=max_contour_params,
-                           webgl_above=webgl_above)
+        return _draw_plots(data, max_trials=max_trials, max_parallel_trials=max_parallel_trials,
+                           max_contour_params=max_contour_params, webgl_above=webgl_above)
 
 
-def _draw_plots(data: StudyData, *, max_trials: int, max_contour_params: int,
+def _draw_plots(data: StudyData, *, max_trials: int, max_parallel_trials: int, max_contour_params: int,
                 webgl_above: int) -> list[OptunaPlot]:
     import optuna.visualization as vis
     from optuna.trial import TrialState
@@ -213,8 +215,13 @@ def _draw_plots(data: StudyData, *, max_trials: int, max_contour_params: int,
     maximize = data.maximize
     plots: list[OptunaPlot] = []
     chosen = _sample(complete, max_trials, maximize)
-    n_note = (f" ({len(chosen)} of {len(complete)} trials: every new best, the best tenth, "
-              "the rest at random)") if len(chosen) < len(complete) else ""
+    few = _sample(chosen, max_parallel_trials, maximize)  # the parallel coordinate: a line per trial
+
+    def note(drawn: list[Any]) -> str:
+        return (f" ({len(drawn)} of {len(complete)} trials: every new best, the best tenth, "
+                "the rest at random)") if len(drawn) < len(complete) else ""
+
+    n_note = note(chosen)
 
     def add(key: str, title: str, make: Any, why: str | None = None) -> None:
         if why is not None:
@@ -251,8 +258,9 @@ def _draw_plots(data: StudyData, *, max_trials: int, max_contour_params: int,
         why = "every complete trial has the same value: no parameter explains a variance of zero"
     add("importances", f"Parameter importances (ε², one-way ANOVA on all {len(complete)} trials)",
         lambda: _importance_figure(param_importances(data), data.metric, len(complete)), why)
-    add("parallel", "Parallel coordinate" + n_note,
-        lambda: vis.plot_parallel_coordinate(shared, params=params), no_params)
+    add("parallel", "Parallel coordinate" + note(few),
+        lambda: vis.plot_parallel_coordinate(shared if few is chosen else _study(few, data.direction),
+                                             params=params), no_params)
     ranked = _ranked_params(next(p.figure for p in plots if p.key == "importances"), params)
     contour_params = ranked[:max_contour_params]
     add("contour", f"Contour ({', '.join(contour_params)})" + n_note,

@@ -63,7 +63,10 @@ def test_optuna_plots_leave_the_callers_log_level(srp_study, level):
 
 def test_optuna_plots_sample_large_studies(srp_study):
     data = from_study(srp_study)
-    plots = {p.key: p for p in optuna_plots(data, max_trials=4, webgl_above=2)}
+    plots = {p.key: p for p in optuna_plots(data, max_trials=4, max_parallel_trials=3, webgl_above=2)}
+    # the parallel coordinate (one plotly line per trial) draws fewer: 3 of the 4
+    assert "(3 of 8 trials" in plots["parallel"].title
+    assert sum(1 for t in plots["parallel"].figure.data if t.mode == "lines") == 3
     assert "(4 of 8 trials" in plots["slice"].title and plots["history"].figure.data[0].type == "scattergl"
     assert "(4 of 8 trials" in plots["history"].title
     assert "on all 8 trials" in plots["importances"].title  # numpy ANOVA: every trial, no sample
