@@ -30,7 +30,7 @@ from _procs import kill_under
 from _sweep_spaces import env_without_storage, grid_space, write_space
 from optuna.trial import TrialState
 
-from poolnas.records import INTERRUPTED, TrialAttrs
+from poolnas.records import INTERRUPTED, TrialAttrs, enqueued_params
 from poolnas.search import run_sweep
 from poolnas.testing.fake_trials import sleep_trial
 
@@ -64,7 +64,7 @@ def _wait_for(url: str, study: str, ready: Callable[[Counter], bool],
 
 
 def _waiting_params(trials: list) -> list[dict]:
-    return [dict(t.system_attrs.get("fixed_params") or {}) for t in trials
+    return [enqueued_params(t) for t in trials
             if t.state == TrialState.WAITING]
 
 

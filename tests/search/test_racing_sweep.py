@@ -15,7 +15,7 @@ import optuna
 import pytest
 from _sweep_spaces import grid_space
 
-from poolnas.records import TrialAttrs, config_key
+from poolnas.records import TrialAttrs, config_key, enqueued_params
 from poolnas.search import run_sweep
 from poolnas.search._race import Race
 from poolnas.search._sampling import trial_config
@@ -79,8 +79,7 @@ def test_race_reads_its_state_from_the_database(tmp_path: Path) -> None:
     reloaded = optuna.load_study(study_name="race-db", storage=url)
     assert race.decide(reloaded, running=0) == "ask"
     waiting = [t for t in reloaded.get_trials() if t.state.name == "WAITING"]
-    queued = Counter((t.system_attrs["fixed_params"]["attention.pooling"],
-                      t.system_attrs["fixed_params"]["seed"]) for t in waiting)
+    queued = Counter((enqueued_params(t)["attention.pooling"], enqueued_params(t)["seed"]) for t in waiting)
     # min is out; gap, the baseline, runs on with the best (verdicts against it need the pairs)
     assert queued == Counter({("max", 2): 1, ("avgmax", 2): 1, ("gap", 2): 1})
     assert {t.user_attrs[TrialAttrs.ORIGIN] for t in waiting} == {"race"}

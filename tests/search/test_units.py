@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from poolnas.cli import main
 from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import ConfigError, NonFiniteLossError
-from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, enqueued_params
 from poolnas.search._prepare import prepare_study
 from poolnas.search._sampling import sample
 from poolnas.search._trainable import failure_reason
@@ -69,7 +69,7 @@ def test_running_trials_are_marked_failed_and_queued_again(tmp_path: Path) -> No
     assert trials[1].user_attrs[TrialAttrs.FAIL_REASON].startswith(INTERRUPTED)
     waiting = [t for t in trials if t.state == TrialState.WAITING]
     assert len(waiting) == 1 and waiting[0].user_attrs[TrialAttrs.RETRY_OF] == 1
-    assert waiting[0].system_attrs["fixed_params"] == params and params["seed"] == seed
+    assert enqueued_params(waiting[0]) == params and params["seed"] == seed
     assert plan.remaining == 7  # 8 runs, one finished; the interrupted one does not count
     again = plan.study.ask()  # the retry comes first, with the same parameters
     assert sample(space, again) == (params, seed)
