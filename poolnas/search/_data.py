@@ -10,14 +10,16 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
+from poolnas.spaces import Space
 
 __all__ = ["DATA_FIELDS", "check_space_data"]
 
 DATA_FIELDS = ("trainer.dataset", "trainer.data_dir", "trainer.download")
 
 
-def _values(space: Any, field: str) -> list[Any]:
+def _values(space: Space, field: str) -> list[Any]:
     """The values ``field`` can take in a trial of ``space``: a searched parameter's (a range's
     ends), else a searched ``trainer`` section's, else the base's (None: the default)."""
     leaf = field.split(".", 1)[1]
@@ -29,10 +31,11 @@ def _values(space: Any, field: str) -> list[Any]:
     return [(space.base.get("trainer") or {}).get(leaf)]
 
 
-def check_space_data(space: Any) -> None:
+def check_space_data(space: Space) -> None:
     """ConfigError (one line naming the field and the folder) when a dataset some trial of
     ``space`` would read is not there."""
-    from poolnas.config import TrainerConfig
+    # Here: the trainers' data module imports torch (seconds), which a driver needs only to
+    # check the data of a sweep with the real trainer.
     from poolnas.trainers.data import check_dataset_available
 
     base = dict(space.base.get("trainer") or {})

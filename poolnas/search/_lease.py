@@ -24,9 +24,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from poolnas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+    from sqlalchemy import ColumnElement, Engine, Row, Table
 
 __all__ = ["DriverLease", "LeaseHolder", "LiveDriverError", "hold_lease", "lease_settings"]
 
@@ -38,7 +42,7 @@ ENV_GRACE = "POOLNAS_LEASE_GRACE_S"
 DEFAULT_HEARTBEAT_S = 5.0
 DEFAULT_GRACE_S = 30.0
 
-_table: Any = None  # sqlalchemy.Table, built on first use (sqlalchemy imports stay lazy)
+_table: Table | None = None  # built on first use (sqlalchemy imports stay lazy)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def lease_settings() -> tuple[float, float]:
     return values[0], values[1]
 
 
-def _leases() -> Any:
+def _leases() -> Table:
     global _table
     if _table is None:
         from sqlalchemy import Column, Float, Integer, MetaData, String, Table
@@ -108,7 +112,7 @@ def _leases() -> Any:
     return _table
 
 
-def _db_now(engine: Any) -> Any:
+def _db_now(engine: Engine) -> ColumnElement[float]:
     """The database's clock in seconds since the epoch, as an SQL expression."""
     from sqlalchemy import literal, literal_column
 
@@ -149,7 +153,7 @@ def _process_gone(pid: int) -> bool:
         return False
 
 
-def _ensure_table(engine: Any) -> None:
+def _ensure_table(engine: Engine) -> None:
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -172,7 +176,7 @@ class DriverLease:
             over, e.g. after this process was stopped for longer than the grace period.
     """
 
-    def __init__(self, engine: Any, study_name: str, *, heartbeat_s: float | None = None,
+    def __init__(self, engine: Engine, study_name: str, *, heartbeat_s: float | None = None,
                  grace_s: float | None = None, on_lost: Callable[[], None] | None = None):
         if heartbeat_s is None or grace_s is None:
             env_heartbeat, env_grace = lease_settings()
@@ -259,7 +263,7 @@ class DriverLease:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     # -- statements ----------------------------------------------------------------------
@@ -272,7 +276,7 @@ class DriverLease:
                 study_name=self.study_name, owner=self.owner, host=socket.gethostname(),
                 pid=os.getpid(), machine=_machine_id(), since=now, heartbeat=now))
 
-    def _read(self) -> Any:
+    def _read(self) -> Row | None:
         from sqlalchemy import select
 
         t = _leases()
@@ -342,7 +346,7 @@ class DriverLease:
                 return
 
 
-def hold_lease(storage: Any, study_name: str) -> DriverLease:
+def hold_lease(storage: RDBStorage, study_name: str) -> DriverLease:
     """Acquire the lease of ``study_name`` in an Optuna RDBStorage for this driver; release
     it with ``.release()``. When it is lost (another driver took it over), the main thread
     gets a KeyboardInterrupt, as on Ctrl-C: the sweep stops and its open trials go back to

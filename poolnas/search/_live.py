@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ray.tune import Callback
 
-from poolnas.errors import terminal_cell
+from poolnas.errors import one_line, terminal_cell
+from poolnas.studies.units import objective_text
+
+if TYPE_CHECKING:
+    from ray.tune.experiment import Trial
+
+    from poolnas.search._race import Race
 
 __all__ = ["LiveView"]
 
@@ -30,10 +37,10 @@ class LiveView(Callback):
     def __init__(self, *, study: str, metric: str, mode: str, target: int,
                  counts: dict[str, int] | None = None, best: tuple[float, int] | None = None,
                  stream: TextIO | None = None, enabled: bool = True, epochs: int = 1,
-                 best_of: Any = None) -> None:
+                 best_of: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self.study, self.metric, self.mode, self.target = terminal_cell(study), metric, mode, target
         self.epochs = max(1, int(epochs))  # of a full trial
-        self.race: Any = None  # poolnas.search._race.Race when seeds race (its last status)
+        self.race: Race | None = None  # when seeds race (its last status)
         self._epochs_seen: dict[str, int] = {}  # epochs reported per trial, this run
         self._finished_now = 0  # trials this run finished (any state)
         counts = counts or {}
@@ -63,24 +70,24 @@ class LiveView(Callback):
         return state
 
     # Tune callback hooks -----------------------------------------------------------------
-    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self.running.add(trial.trial_id)
         self.events.append((time.perf_counter(), "start", trial.trial_id))
         self.render()
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any,
+    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial,
                         result: dict[str, Any], **info: Any) -> None:
         step = int(result.get("training_iteration", 0) or 0)
         if step > self._epochs_seen.get(trial.trial_id, 0):
             self._epochs_seen[trial.trial_id] = step
             self.render(force=True)  # every epoch: the time left changes
 
-    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self.running.discard(trial.trial_id)
         self.events.append((time.perf_counter(), "end", trial.trial_id))
         self.render()
 
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self.running.discard(trial.trial_id)
         self.events.append((time.perf_counter(), "end", trial.trial_id))
         self.render()
@@ -115,8 +122,6 @@ class LiveView(Callback):
         """A line of its own (above the redrawn status line on a terminal)."""
         if not self.enabled:
             return
-        from poolnas.errors import one_line
-
         self.stream.write(("\r\033[K" if self._tty else "") + one_line(text, 300) + "\n")
         self.stream.flush()
         self._last_line = ""
@@ -147,8 +152,6 @@ class LiveView(Callback):
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._start
-        from poolnas.studies.units import objective_text
-
         if self.best and len(self.best) > 2 and self.best[2] > 1:
             best = (f"best {self.metric} {objective_text(self.best[0], self.metric)} (mean of {self.best[2]} "
                     f"seeds; its best seed: trial {self.best[1]})")

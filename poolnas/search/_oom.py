@@ -31,7 +31,7 @@ class WorkerOutOfMemory(ActorDiedError):
     def __init__(self, message: str = "") -> None:
         RayActorError.__init__(self, error_msg=message)
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:  # Tune pickles a trial's error
+    def __reduce__(self) -> tuple[type[WorkerOutOfMemory], tuple[str]]:  # Tune pickles a trial's error
         return WorkerOutOfMemory, (self.error_msg,)
 
 

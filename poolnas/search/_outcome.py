@@ -40,13 +40,12 @@ from poolnas.errors import StorageFault, one_line
 from poolnas.records import INTERRUPTED, TrialAttrs
 from poolnas.search._oom import WorkerOutOfMemory, oom_reason
 from poolnas.search._trainable import NODE_KEY, OUTCOME_KEY, RSS_KEY, failure_reason
+from poolnas.spaces import Space
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import TrialState
     from ray.tune.experiment import Trial
-
-    from poolnas.spaces import Space
 
 __all__ = ["StorageFault", "StudyTrials", "SweepStop", "TrialOutcomes", "error_reason",
            "fault_cause"]
@@ -110,7 +109,7 @@ class StudyTrials:
         self.unstored = 0  # outcomes the storage refused
         _SESSIONS[self.key] = self
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
+    def __reduce__(self) -> tuple[Callable[[str], StudyTrials | None], tuple[str]]:
         return _session_by_key, (self.key,)
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from poolnas._version import __version__
 from poolnas.errors import ConfigError
 from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, enqueued_params
+from poolnas.spaces import Space
 from poolnas.storage import redact_url
 from poolnas.studies.reader import state_counts
 
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     import optuna
     from optuna.samplers import BaseSampler
     from optuna.storages import BaseStorage
-
-    from poolnas.spaces import Space
 
 __all__ = ["StudyPlan", "discard_if_empty", "params_key", "prepare_study"]
 

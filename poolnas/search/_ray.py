@@ -10,6 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from poolnas.process_settings import environ, logger_levels
+from poolnas.storage import url_secrets
+
 __all__ = ["LEAN_LOCAL_RAY", "check_reachable", "connect_ray", "local_ray_on_loopback",
            "quiet_ray_logs", "secrets_out_of_environ"]
 
@@ -92,8 +95,6 @@ def quiet_ray_logs() -> Iterator[None]:
     level is restored on exit, including the ``ray`` level that ``ray.init`` sets."""
     import ray  # noqa: F401 - Ray configures its loggers at import: set them after that
 
-    from poolnas.process_settings import environ, logger_levels
-
     levels: dict[str, int] = {}
     if not os.environ.get("POOLNAS_DEBUG"):
         levels = {name: logging.ERROR for name in _RAY_LOGGERS}
@@ -108,8 +109,6 @@ def secrets_out_of_environ() -> Iterator[None]:
     password in any form, ``poolnas.storage.url_secrets``) out of ``os.environ``, so that the
     processes a local Ray starts (GCS, raylet, its agents and workers) never see them; put
     back afterwards. Only the driver writes to the database."""
-    from poolnas.storage import url_secrets
-
     held = {k: v for k, v in os.environ.items()
             if k == "POOLNAS_STORAGE" or ("://" in v and url_secrets(v))}
     for key in held:

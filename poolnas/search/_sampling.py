@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from poolnas.config import TrialConfig
+from poolnas.spaces import Space
 
 if TYPE_CHECKING:
     import optuna
-
-    from poolnas.spaces import Space
 
 __all__ = ["sample", "trial_config", "trial_resources"]
 

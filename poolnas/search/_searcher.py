@@ -19,13 +19,12 @@ from ray.tune.search import Searcher
 from poolnas.errors import ConfigError
 from poolnas.records import TRIAL_CONFIG_VERSION, TrialAttrs, config_key
 from poolnas.search._outcome import StudyTrials
+from poolnas.search._race import Race
 from poolnas.search._sampling import sample, trial_config
 from poolnas.search._trainable import INVALID_KEY
 
 if TYPE_CHECKING:
     import optuna
-
-    from poolnas.search._race import Race
 
 __all__ = ["StudySearcher"]
 

@@ -15,7 +15,11 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from poolnas.search._outcome import SweepStop
 
 __all__ = ["stop_on_signals"]
 
@@ -23,13 +27,13 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def stop_on_signals(stop: Any) -> Iterator[None]:
+def stop_on_signals(stop: SweepStop) -> Iterator[None]:
     """Route SIGINT/SIGTERM to ``stop.request(reason, signum)`` (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if stop.signum is not None:  # the second one: do not wait for Tune
             raise KeyboardInterrupt
         stop.request(f"signal {signal.Signals(signum).name}", signum)

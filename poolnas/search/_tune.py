@@ -33,13 +33,12 @@ from poolnas.search._searcher import StudySearcher
 from poolnas.search._signals import stop_on_signals
 from poolnas.search._tempdirs import make_private_dir
 from poolnas.search._trainable import run_trial
+from poolnas.spaces import Space
 from poolnas.studies.reader import state_counts
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
     from optuna.storages import BaseStorage
-
-    from poolnas.spaces import Space
 
 __all__ = ["experiment_name", "live_view", "run_tune", "scheduler", "trial_slots"]
 

@@ -15,11 +15,17 @@ import sys
 
 import yaml
 
+from poolnas.config import TrialConfig
 from poolnas.dashboards.listing import format_studies, list_studies
 from poolnas.errors import StorageFault, SweepInterrupted, terminal_cell, terminal_text
+from poolnas.evidence import study_evidence
+from poolnas.evidence.commands import format_table
 from poolnas.search._lease import LeaseLostError
 from poolnas.search.sweep import SweepResult, run_sweep
 from poolnas.storage import open_storage, redact_url, resolve_storage_url, scrub_secrets, url_secrets
+from poolnas.studies.reader import load_study
+from poolnas.studies.sql_reader import open_reader
+from poolnas.studies.units import objective_text
 
 __all__ = ["sweep_command", "studies_command", "format_summary"]
 
@@ -48,8 +54,6 @@ def format_summary(res: SweepResult) -> str:
     if res.best is None:
         lines.append(f"no complete trial yet: no best {res.metric}")
     else:
-        from poolnas.studies.units import objective_text
-
         b = res.best
         n = b.get("n", 1)
         value = objective_text(b.get("mean", b["value"]), res.metric, b.get("std"), n)
@@ -75,8 +79,6 @@ def _flat(doc: dict, prefix: str = "") -> dict:
 def _best_config_lines(best: dict, study: str) -> list[str]:
     """What was searched and what differs from the trial config's defaults, not the whole
     config (``poolnas export`` writes that)."""
-    from poolnas.config import TrialConfig
-
     searched = {k: v for k, v in (best.get("params") or {}).items() if k != "seed"}
     lines = ["best configuration:"]
     if searched:
@@ -96,10 +98,6 @@ def _best_config_lines(best: dict, study: str) -> list[str]:
 
 def _print_verdict(args: argparse.Namespace, res: SweepResult) -> None:
     """The answer: every configuration against the space's baseline (``poolnas compare``)."""
-    from poolnas.evidence import study_evidence
-    from poolnas.evidence.commands import format_table
-    from poolnas.studies.reader import load_study
-
     if not res.best:
         return
     data = load_study(res.study, args.storage)
@@ -114,6 +112,7 @@ def _print_verdict(args: argparse.Namespace, res: SweepResult) -> None:
 
 
 def _write_report(args: argparse.Namespace, res: SweepResult) -> None:
+    # Here: plotting loads numpy and plotly (about 0.6 s), which `poolnas studies` never needs.
     from poolnas.dashboards.report import write_report
 
     path = write_report(res.study, args.storage, args.report)
@@ -182,8 +181,6 @@ def sweep_command(args: argparse.Namespace) -> int:
 def studies_command(args: argparse.Namespace) -> int:
     # A SQLite file that does not exist is an error (exit 2) and is not created; so is a
     # database that cannot be reached (StorageUnreachableError, exit 2 in poolnas.cli).
-    from poolnas.studies.sql_reader import open_reader
-
     # SQL on a known Optuna schema (no Optuna import: a fast start), else Optuna's storage
     storage = open_reader(args.storage) or open_storage(args.storage, create=False)
     rows = list_studies(storage)

@@ -17,37 +17,40 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from poolnas.errors import ConfigError, closest
 from poolnas.search._lease import DriverLease
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+
 __all__ = ["copy_study", "delete_study", "housekeeping_command", "rename_study"]
 
 
-def _names(storage: Any) -> list[str]:
+def _names(storage: RDBStorage) -> list[str]:
     return [s.study_name for s in storage.get_all_studies()]
 
 
-def _check_exists(storage: Any, name: str, url: str) -> None:
+def _check_exists(storage: RDBStorage, name: str, url: str) -> None:
     names = _names(storage)
     if name not in names:
         raise ConfigError("study", name, f"no such study in {redact_url(url)}" + closest(name, names)
                           + (f"; it has {', '.join(sorted(names)[:8])}" if names else "; it has no study"))
 
 
-def _check_free(storage: Any, name: str, url: str, flag: str) -> None:
+def _check_free(storage: RDBStorage, name: str, url: str, flag: str) -> None:
     if name in _names(storage):
         raise ConfigError(flag, name, f"a study of that name exists in {redact_url(url)}; "
                           "expected a new name (or delete that one first)")
 
 
-def _trials(storage: Any, name: str) -> int:
+def _trials(storage: RDBStorage, name: str) -> int:
     return len(storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False))
 
 
-def _lease(storage: Any, name: str) -> DriverLease:
+def _lease(storage: RDBStorage, name: str) -> DriverLease:
     """The study's driver lease, held for the operation (LiveDriverError while a sweep runs).
     No heartbeat is needed for so short a hold: the interval is the grace period's half."""
     lease = DriverLease(storage.engine, name)

@@ -1,12 +1,13 @@
 """``run_sweep``: a search space as a Ray Tune sweep whose study lives in an Optuna database.
 
-Ray Tune runs the trials (local Ray by default, a cluster by address), a searcher on Tune's
-public ``Searcher`` interface (``_searcher``) asks Optuna for each trial's parameters on the
-study in the database, one Tune callback (``_outcome``) stores each trial's outcome, ASHA or
-FIFO decides when to stop, and a concurrency limit keeps the sampler informed. SIGINT/SIGTERM
-stop it cleanly (``_signals``); a storage fault stops it with one line. The trial function is injectable
-(``trial_fn``) so the orchestration can be
-tested with trials of a known length and outcome (``poolnas.testing.fake_trials``).
+Here: the space, the storage, the study's lease and set-up (``_lease``, ``_prepare``), the
+summary. ``_tune`` runs Ray Tune: the trials (local Ray by default, a cluster by address), a
+searcher on Tune's public ``Searcher`` interface (``_searcher``) that asks Optuna for each
+trial's parameters on the study in the database, one Tune callback (``_outcome``) that stores
+each trial's outcome, ASHA or FIFO deciding when to stop, and a concurrency limit that keeps the
+sampler informed. SIGINT/SIGTERM stop it cleanly (``_signals``); a storage fault stops it with
+one line. The trial function is injectable (``trial_fn``) so the orchestration can be tested
+with trials of a known length and outcome (``poolnas.testing.fake_trials``).
 """
 
 from __future__ import annotations
