@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from poolnas.errors import ConfigError, closest, one_line
 
@@ -195,7 +196,7 @@ class BatchAttentionConfig(_Section):
 
     @field_validator("in_eval", mode="before")
     @classmethod
-    def _in_eval(cls, v: Any) -> Any:
+    def _in_eval(cls, v: object) -> object:
         if isinstance(v, bool) or v == "sar":
             return v
         raise ValueError("expected true, false or sar")
@@ -245,7 +246,7 @@ class AttentionConfig(_Section):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_lam(cls, data: Any) -> Any:
+    def _default_lam(cls, data: object) -> object:
         # SRP Sec. 4: SS-SRP with λ = 0.8, MS-SRP with λ = 0.6 (and M = 5).
         if isinstance(data, dict) and data.get("lam") is None:
             data = {**data, "lam": SRP_DEFAULT_LAM.get(data.get("pooling"), SRP_DEFAULT_LAM["srp-ms"])}
@@ -253,7 +254,7 @@ class AttentionConfig(_Section):
 
     @field_validator("mix_alpha")
     @classmethod
-    def _alpha(cls, v: Any) -> Any:
+    def _alpha(cls, v: str | float) -> str | float:
         if isinstance(v, str):
             return v
         if not 0.0 <= float(v) <= 1.0:
@@ -365,7 +366,7 @@ class TrainerConfig(_Section):
 
     @field_validator("amp", "channels_last", mode="before")
     @classmethod
-    def _on_off(cls, v: Any) -> Any:
+    def _on_off(cls, v: object) -> object:
         if v is True:
             return "on"
         if v is False:
@@ -383,7 +384,7 @@ class TrialConfig(_Section):
         return self.model_dump(mode="json")
 
 
-def _is_union_tag(part: Any) -> bool:
+def _is_union_tag(part: int | str) -> bool:
     """pydantic names the branch of a union in an error's loc ("Objective",
     "list[Objective]", "constrained-int", "function-after[...]"): not a field."""
     if not isinstance(part, str):
@@ -392,7 +393,7 @@ def _is_union_tag(part: Any) -> bool:
             or "[" in part or (len(part) > 1 and part[0].isupper() and part[1:2].islower()))
 
 
-def _loc_to_field(loc: tuple[Any, ...]) -> str:
+def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc if not _is_union_tag(p))
 
 
@@ -400,7 +401,7 @@ _TYPE_MISMATCH = ("model_type", "model_attributes_type", "list_type", "int_type"
                   "dict_type", "float_type", "float_parsing", "string_type", "bool_type")
 
 
-def _first_error(err: ValidationError) -> dict[str, Any]:
+def _first_error(err: ValidationError) -> ErrorDetails:
     """The error to show: for a value that may take several forms (a union), the branch
     whose form the input has (a mapping's error, not "expected an integer")."""
     errors = err.errors()
@@ -413,7 +414,7 @@ def _first_error(err: ValidationError) -> dict[str, Any]:
 
 def _field_names(model: type[BaseModel], path: list[str]) -> list[str]:
     """Names accepted at a dotted path of a schema, for 'did you mean'."""
-    current: Any = model
+    current: type[BaseModel] = model
     for part in path:
         field = current.model_fields.get(part) if isinstance(current, type) else None
         if field is None or not (isinstance(field.annotation, type)

@@ -34,7 +34,7 @@ about twice its forward.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -58,7 +58,7 @@ __all__ = [
 
 Shape = tuple[int, int, int]  # (C, H, W) of the module's input, one image
 # (module, (C, H, W), training) -> element-wise ops for one image
-OpsFn = Callable[[Any, Shape, bool], int]
+OpsFn = Callable[[nn.Module, Shape, bool], int]
 
 POOL_OPS: dict[str, OpsFn] = {}  # by the pool's ``pool_type``
 MODULE_OPS: dict[str, OpsFn] = {}  # by the attention module's class name (its own ops, not its pool's)
@@ -87,32 +87,32 @@ def register_module_ops(*class_names: str) -> Callable[[OpsFn], OpsFn]:
 
 
 @register_pool_ops("gap")
-def _gap_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _gap_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     return c * h * w + c  # a sum per map, then 1/HW (SRP Eq. 1)
 
 
 @register_pool_ops("max", "min")
-def _extreme_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _extreme_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     return c * h * w  # a comparison per element
 
 
 @register_pool_ops("avgmax")
-def _avgmax_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _avgmax_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     return 2 * c * h * w + c  # CBAM's average and max paths
 
 
 @register_pool_ops("mix")
-def _mix_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _mix_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     learned = 5 if getattr(pool, "mix_alpha", "learn") == "learn" else 0  # p̂ = p² / Σp²
     return 2 * c * h * w + 3 * c + learned  # max and min (SPEM Eq. 2), α·max + (1−α)·min
 
 
 @register_pool_ops("score")
-def _score_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _score_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     # SAAM Eq. 5: U = mean over C (H·W·C); Eq. 7: softmax over H·W per path (exp, sum,
     # divide). The 5x5 conv (Eq. 6) and Σ V·X (Eq. 4, a bmm) are MACs, counted by torch.
     c, h, w = shape
@@ -121,7 +121,7 @@ def _score_ops(pool: Any, shape: Shape, training: bool) -> int:
 
 
 @register_pool_ops("srp-ss", "srp-ms")
-def _srp_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _srp_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     full = hasattr(pool, "_side") and pool._side(h) == h and pool._side(w) == w
     if not training or full:  # Algorithm 1, lines 1-3 (eval), or a region that is the whole map
@@ -134,19 +134,19 @@ def _srp_ops(pool: Any, shape: Shape, training: bool) -> int:
 
 
 @register_pool_ops("gem")
-def _gem_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _gem_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     return 3 * c * h * w + 2 * c  # clamp, x^p, sum; 1/HW and the p-th root per channel
 
 
 @register_pool_ops("std")
-def _std_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _std_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     return 4 * c * h * w + 3 * c  # mean, x − mean, its square, sum; 1/HW, 1/(HW−1), sqrt
 
 
 @register_pool_ops("style")
-def _style_ops(pool: Any, shape: Shape, training: bool) -> int:
+def _style_ops(pool: nn.Module, shape: Shape, training: bool) -> int:
     return _std_ops(pool, shape, training) + shape[0]  # mean and std (SRM's style pooling)
 
 
@@ -154,14 +154,14 @@ def _style_ops(pool: Any, shape: Shape, training: bool) -> int:
 
 
 @register_module_ops("ChannelAttention", "DoubleBranchAttention")
-def _gate_ops(module: Any, shape: Shape, training: bool) -> int:
+def _gate_ops(module: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     k = int(getattr(getattr(module, "pool", None), "paths", 1))
     return (k - 1) * c + 4 * c + c * h * w  # sum of K logits, sigmoid (4 ops), x · gate
 
 
 @register_module_ops("SPEMAttention")
-def _spem_ops(module: Any, shape: Shape, training: bool) -> int:
+def _spem_ops(module: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     # w2·mx + b2, w3·mn + b3, w1·mix + b1 (6C), two sigmoids (8C), their sum and product (2C),
     # then x · gate; "none" re-weighting: w1·mix + b1, one sigmoid
@@ -171,7 +171,7 @@ def _spem_ops(module: Any, shape: Shape, training: bool) -> int:
 
 
 @register_module_ops("BatchAttention")
-def _ba2m_ops(module: Any, shape: Shape, training: bool) -> int:
+def _ba2m_ops(module: nn.Module, shape: Shape, training: bool) -> int:
     c, h, w = shape
     in_eval = getattr(module, "in_eval", False)
     if not (training or in_eval):
@@ -227,7 +227,7 @@ def _macs(model: nn.Module, input_shape: Shape, *, training: bool, batch: int = 
     dtype, device = _dtype_device(model)
     hooks = []
     if shapes is not None:
-        def grab(module: nn.Module, args: tuple[Any, ...]) -> None:
+        def grab(module: nn.Module, args: tuple[object, ...]) -> None:
             if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
                 shape = tuple(int(s) for s in args[0].shape[1:])
                 shapes.setdefault(id(module), shape)  # type: ignore[arg-type]
@@ -295,7 +295,7 @@ def count_ops(model: nn.Module, input_shape: Shape) -> OpCount:
     return OpCount(macs, train_macs, ops, train_ops, tuple(sorted(missing | missing_t)))
 
 
-def model_cost(config: TrialConfig) -> dict[str, Any]:
+def model_cost(config: TrialConfig) -> dict[str, int]:
     """``params``, ``flops`` (MACs + the poolings' and attention's element-wise ops per image,
     forward, at inference), ``train_flops`` (the same in training mode), ``macs`` (MACs alone,
     inference) of ``config``'s network at the dataset's input size (digits 8, Fashion-MNIST

@@ -208,7 +208,9 @@ def attention_sites(config: TrialConfig,
         Dicts with kind, stage, block, position, module, channels, spatial (H, W),
         site_index, pooling and lam (λ at that depth, None where the pooling has no λ).
     """
-    from poolnas.attention.schedules import site_lambda  # torch: only for the site table
+    # Imported here: schedules imports torch, and `poolnas space validate` runs the model checks
+    # above without it (tests/test_cold_start.py checks that torch stays out).
+    from poolnas.attention.schedules import site_lambda
 
     check_model_config(config)
     sites = plan_sites(config, input_size)

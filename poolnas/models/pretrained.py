@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -73,7 +72,7 @@ def _check_backbone(path: str | Path, state: dict, own: dict, backbone: list[str
             raise ValueError(f"{path}: {what} backbone keys: {detail}{more}")
 
 
-def _unwrap(obj: Any) -> dict[str, torch.Tensor]:
+def _unwrap(obj: object) -> dict[str, torch.Tensor]:
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
             if key in obj and isinstance(obj[key], dict):

@@ -19,6 +19,9 @@ from typing import Any
 
 from poolnas.config import TrialConfig, dump_trial_config, load_trial_config
 from poolnas.errors import ConfigError
+from poolnas.trainers.environment import resolve_threads
+from poolnas.trainers.example_data import write_digits
+from poolnas.trainers.loop import load_resume, prepare, train
 
 __all__ = ["data_command", "format_epoch_line", "train_command"]
 
@@ -34,8 +37,6 @@ def format_epoch_line(epoch: int, epochs: int, m: dict[str, Any]) -> str:
 def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
     """The config with the recipe's values and the threads written in, so that config.yaml
     reruns the same."""
-    from poolnas.trainers.environment import resolve_threads
-
     data = config.to_dict()
     for key in ("lr", "weight_decay", "attention_weight_decay", "nesterov"):
         data["trainer"][key] = hparams[key]
@@ -45,8 +46,6 @@ def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:
 
 def train_command(args: argparse.Namespace) -> int:
     """Handler of ``poolnas train`` (see poolnas/cli.py for the flags)."""
-    from poolnas.trainers.loop import load_resume, prepare, train
-
     config = load_trial_config(args.config)
     if args.epochs is not None:
         config.trainer.epochs = args.epochs
@@ -89,8 +88,6 @@ def train_command(args: argparse.Namespace) -> int:
 def data_command(args: argparse.Namespace) -> int:
     """``poolnas data digits DIR [--format imagefolder|npz] [--scale N]``: a tiny dataset of
     your own (scikit-learn's digits as PNGs or one .npz) for ``dataset: imagefolder`` / ``npz``."""
-    from poolnas.trainers.example_data import write_digits
-
     path, n_train, n_test = write_digits(args.dir, args.format, scale=args.scale)
     kind = "an ImageFolder tree (train/, test/)" if args.format == "imagefolder" else "one .npz"
     print(f"wrote {n_train} training and {n_test} test digits to {path} as {kind}; "

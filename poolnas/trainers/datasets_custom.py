@@ -29,10 +29,10 @@ import functools
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
 
 __all__ = ["CUSTOM_DATASETS", "check_custom_available", "custom_arrays", "custom_augment",
@@ -44,7 +44,7 @@ _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _GRAY_MODES = ("L", "LA", "1", "I", "I;16", "F", "P;L")
 
 
-def _root(cfg: Any) -> Path:
+def _root(cfg: TrainerConfig) -> Path:
     return Path(os.path.expandvars(cfg.data_dir)).expanduser()
 
 
@@ -260,7 +260,7 @@ def _npz_arrays(path: str, stamp: float) -> tuple[np.ndarray, ...]:
 
 # -- the hooks poolnas.trainers.data calls -----------------------------------------------
 
-def _check_options(cfg: Any) -> None:
+def _check_options(cfg: TrainerConfig) -> None:
     if cfg.dataset == "npz":
         for name in ("resize", "crop"):
             if getattr(cfg, name, None) is not None:
@@ -268,7 +268,7 @@ def _check_options(cfg: Any) -> None:
                                   "applies to dataset imagefolder only; store npz images at their size")
 
 
-def check_custom_available(cfg: Any) -> None:
+def check_custom_available(cfg: TrainerConfig) -> None:
     """ConfigError (naming trainer.data_dir, the path and the layout expected) when the data
     of ``imagefolder`` / ``npz`` is absent or malformed. Looks at files and headers only."""
     _check_options(cfg)
@@ -278,7 +278,7 @@ def check_custom_available(cfg: Any) -> None:
         _check_npz(_root(cfg))
 
 
-def custom_shape(cfg: Any) -> tuple[int, int]:
+def custom_shape(cfg: TrainerConfig) -> tuple[int, int]:
     """(channels, classes) of the data, read cheaply: one image and the class folders, or the
     npz headers and labels. ``check_custom_available`` first."""
     root = _root(cfg)
@@ -292,7 +292,7 @@ def custom_shape(cfg: Any) -> tuple[int, int]:
     return int(channels), top + 1
 
 
-def custom_arrays(cfg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def custom_arrays(cfg: TrainerConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train x, train y, test x, test y): images (N, C, H, W) uint8 or float, int64 labels.
     Cached per process by path, modification time and resize/crop."""
     check_custom_available(cfg)

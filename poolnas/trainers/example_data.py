@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from poolnas.errors import ConfigError
+from poolnas.trainers.data import SPLIT_SEED, _digits_arrays, stratified_split
 
 __all__ = ["write_digits"]
 
 
 def _digits(scale: int) -> tuple[np.ndarray, ...]:
-    from poolnas.trainers.data import SPLIT_SEED, _digits_arrays, stratified_split
-
     images, y = _digits_arrays()
     x = np.clip(np.rint(images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
     if scale > 1:

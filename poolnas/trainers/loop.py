@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from poolnas.attention import attention_parameters, attention_regularizer, set_training_progress
-from poolnas.config import TrialConfig
+from poolnas.config import TrainerConfig, TrialConfig
 from poolnas.errors import ConfigError, NonFiniteLossError
 from poolnas.models import build_model, check_model_config, count_parameters, model_cost
 from poolnas.trainers.augment import augment_batch
@@ -179,7 +179,7 @@ class _Run:
     test_correct: dict[str, Any] | None = None  # the last test pass, a bit per example (pack_correct)
 
     @property
-    def tc(self) -> Any:
+    def tc(self) -> TrainerConfig:
         return self.config.trainer
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -309,7 +309,7 @@ def _train_epoch(run: _Run, epoch: int, timer: StepTimer, bar: Any) -> tuple[flo
     run.model.train()
     perm = torch.randperm(len(run.data.train_y), device=dev, generator=gen)
     on_cuda = dev.type == "cuda"
-    loss_sum: Any = torch.zeros((), device=dev) if on_cuda else 0.0
+    loss_sum: torch.Tensor | float = torch.zeros((), device=dev) if on_cuda else 0.0
     seen = 0
     for step in range(steps):
         token = timer.start(step)

@@ -22,7 +22,6 @@ import contextlib
 import os
 import statistics
 import time
-from typing import Any
 
 import torch
 from torch import nn
@@ -43,9 +42,9 @@ class StepTimer:
         # the last step of an epoch may be a partial batch: not timed when others are
         self.end = steps_per_epoch - 1 if steps_per_epoch - 1 > self.first else steps_per_epoch
         self.times: list[float] = []
-        self._events: list[tuple[Any, Any]] = []
+        self._events: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
 
-    def start(self, step: int) -> Any:
+    def start(self, step: int) -> torch.cuda.Event | float | None:
         """A token for a timed step, None for a step not timed."""
         if not self.first <= step < min(self.first + TIMED_STEPS_PER_EPOCH, self.end):
             return None
@@ -55,7 +54,7 @@ class StepTimer:
             return ev
         return time.perf_counter()
 
-    def stop(self, token: Any) -> None:
+    def stop(self, token: torch.cuda.Event | float | None) -> None:
         if token is None:
             return
         if self.cuda:
