@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +34,7 @@ def score_of(config: TrialConfig) -> float:
 
 
 def sleep_trial(
-    config: TrialConfig, *, on_epoch: OnEpoch = None, epoch_s: float = 0.0, **_: Any
+    config: TrialConfig, *, on_epoch: OnEpoch = None, epoch_s: float = 0.0, **_: object
 ) -> dict[str, Any]:
     """Sleep ``epoch_s`` seconds per epoch of ``config.trainer.epochs`` and report metrics.
 
@@ -62,7 +64,7 @@ def sleep_trial(
 
 def raising_trial(
     config: TrialConfig, *, on_epoch: OnEpoch = None, fail_above: float = 0.5,
-    epoch_s: float = 0.0, **_: Any
+    epoch_s: float = 0.0, **_: object
 ) -> dict[str, Any]:
     """Like ``sleep_trial`` but raises RuntimeError after one epoch when the config's
     score is above ``fail_above`` (so some trials of a sweep fail and others do not)."""
@@ -74,21 +76,19 @@ def raising_trial(
     return sleep_trial(config, on_epoch=on_epoch, epoch_s=epoch_s)
 
 
-def nan_trial(config: TrialConfig, *, on_epoch: OnEpoch = None, **_: Any) -> dict[str, Any]:
+def nan_trial(config: TrialConfig, *, on_epoch: OnEpoch = None, **_: object) -> dict[str, Any]:
     """Raises NonFiniteLossError at the first epoch, as the trainer does on a NaN loss."""
     raise NonFiniteLossError(0, 3, math.nan)
 
 
-def crashing_trial(config: TrialConfig, *, on_epoch: OnEpoch = None, **_: Any) -> dict[str, Any]:
+def crashing_trial(config: TrialConfig, *, on_epoch: OnEpoch = None, **_: object) -> dict[str, Any]:
     """The worker process dies (as when the kernel's OOM killer ends it)."""
-    import os
-
     os._exit(3)
 
 
 def disk_filling_trial(
     config: TrialConfig, *, on_epoch: OnEpoch = None, pooling: str = "max", path: str = "",
-    **_: Any
+    **_: object
 ) -> dict[str, Any]:
     """Like ``sleep_trial``; the trial whose ``attention.pooling`` is ``pooling`` first fills
     the file system of ``path`` (writes zeros there until it is full), so the driver's next
@@ -107,7 +107,7 @@ def disk_filling_trial(
 
 def memory_trial(
     config: TrialConfig, *, on_epoch: OnEpoch = None, pooling: str = "max", step_mb: int = 64,
-    limit_mb: int = 4096, step_s: float = 0.05, **_: Any
+    limit_mb: int = 4096, step_s: float = 0.05, **_: object
 ) -> dict[str, Any]:
     """Like ``sleep_trial``; the trial whose ``attention.pooling`` is ``pooling`` first takes
     memory, ``step_mb`` at a time (written, so resident) every ``step_s`` seconds up to
@@ -124,12 +124,10 @@ def memory_trial(
 
 
 def modules_trial(config: TrialConfig, *, on_epoch: OnEpoch = None,
-                  inner: Callable[..., dict[str, Any]] | None = None, **_: Any) -> dict[str, Any]:
+                  inner: Callable[..., dict[str, Any]] | None = None, **_: object) -> dict[str, Any]:
     """``inner`` (``poolnas.trainers.train``, say; default ``sleep_trial``); its ``environment``
     lists the top-level modules its worker process holds afterwards (``modules``), so a test
     can check what a trial worker imports."""
-    import sys
-
     out = dict((inner or sleep_trial)(config, on_epoch=on_epoch))
     env = dict(out.get("environment") or {})
     env["modules"] = sorted({name.split(".")[0] for name in list(sys.modules)})
