@@ -43,4 +43,4 @@ def set_training_progress(model: nn.Module, fraction: float) -> None:
     fraction = check_fraction(fraction, "fraction")
     for module in model.modules():
         if isinstance(module, SRPPool):
-            module.set_progress(fraction)
+            module._set_progress(fraction)  # checked once, above

@@ -90,7 +90,10 @@ class SRPPool(Pool):
 
     def set_progress(self, fraction: float) -> None:
         """Training progress in [0, 1] for the over-epochs λ schedule (no-op otherwise)."""
-        fraction = check_fraction(fraction, "fraction")
+        self._set_progress(check_fraction(fraction, "fraction"))
+
+    def _set_progress(self, fraction: float) -> None:
+        """``set_progress`` for a fraction already checked (``set_training_progress``)."""
         if self.progress is not None:
             self.progress = fraction
 
