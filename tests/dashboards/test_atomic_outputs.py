@@ -62,7 +62,7 @@ def test_a_dangling_symlink_is_not_followed(study_url: str, tmp_path: Path, comm
 _KILLED_WRITER = textwrap.dedent("""
     import sys
     from poolnas.dashboards import report
-    report.render_report = lambda data, figures=None: "<html>" + "x" * 150_000_000 + "</html>"
+    report.render_report = lambda data, figures=None, **_: "<html>" + "x" * 150_000_000 + "</html>"
     from poolnas.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
