@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from poolnas.evidence import Configuration, difference, evidence_of, mean_interval
-from poolnas.evidence.pareto import metric_mean, pareto_front
+from poolnas.evidence._tdist import t_quantile
+from poolnas.evidence.pareto import ParetoPoint, metric_mean, pareto_front
 from poolnas.studies.reader import StudyData, label
 from poolnas.studies.units import si_text
 
@@ -89,6 +90,70 @@ def _beyond_noise(better: Configuration, worse: Configuration, maximize: bool) -
     return iv.low > 0 if maximize else iv.high < 0
 
 
+_NORMAL_975 = 1.95  # just under the normal's 0.975 quantile (1.95996), below every t's
+
+
+def _dominated_beyond_noise(front: list[ParetoPoint], maximize: bool) -> list[bool]:
+    """For each point of ``front``: whether some other point at most as costly (``values[1]``)
+    is better beyond noise (:func:`_beyond_noise`), the same decisions for a whole front at once.
+
+    numpy settles most of the ~n²/2 pairs from bounds: every 0.975 t-quantile lies between the
+    normal's and the t-quantile at the smallest degrees of freedom the pair can have (paired:
+    its shared seeds - 1; Welch: min(n_a, n_b) - 1, the Welch-Satterthwaite lower bound), so a
+    difference below ~1.95 of its standard error is not beyond noise and one above the upper
+    bound (with a margin for rounding) is; the pairs in between go to :func:`_beyond_noise`.
+    """
+    import numpy as np  # lazy: as plotly, loaded by the report only
+
+    confs = [p.config for p in front]
+    m = len(confs)
+    if m < 2:
+        return [False] * m
+    column: dict[object, int] = {}
+    by_seed = [c.by_seed() for c in confs]
+    for seeds in by_seed:
+        for s in seeds:
+            column.setdefault(s, len(column))
+    vals = np.full((m, max(len(column), 1)), np.nan)
+    for i, seeds in enumerate(by_seed):
+        for s, v in seeds.items():
+            vals[i, column[s]] = v
+    cost = np.array([p.values[1] for p in front], dtype=float)
+    n = np.array([c.n for c in confs])
+    mean = np.array([c.mean for c in confs])
+    var_n = np.array([np.var(c.values, ddof=1) / c.n if c.n >= 2 else np.nan for c in confs])
+    present = ~np.isnan(vals)
+    sign = 1.0 if maximize else -1.0
+    dominated = np.zeros(m, dtype=bool)
+    rows = max(1, 2_000_000 // (m * vals.shape[1]))  # bounded memory: a block of worse points
+    for start in range(0, m, rows):
+        j = np.arange(start, min(m, start + rows))  # the worse point of each pair; i: the better
+        shared = present[j][:, None, :] & present[None, :, :]
+        ns = shared.sum(-1)
+        d = np.where(shared, vals[None, :, :] - vals[j][:, None, :], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d_mean = d.sum(-1) / ns
+            d_var = (np.where(shared, d - d_mean[..., None], 0.0) ** 2).sum(-1) / (ns - 1)
+            paired = ns >= 2
+            welch = ~paired & (n[None, :] >= 2) & (n[j][:, None] >= 2)
+            delta = np.where(paired, d_mean, mean[None, :] - mean[j][:, None])
+            se = np.where(paired, np.sqrt(d_var / ns), np.sqrt(var_n[None, :] + var_n[j][:, None]))
+            df_low = np.maximum(np.where(paired, ns - 1, np.minimum(n[None, :], n[j][:, None]) - 1), 0)
+            cheaper = (cost[None, :] <= cost[j][:, None]) & (np.arange(m)[None, :] != j[:, None])
+            pair = (paired | welch) & cheaper
+            t_high = np.full(int(df_low.max()) + 1, np.inf)  # by degrees of freedom; 0: no pair
+            for k in np.unique(df_low[pair]):
+                t_high[k] = t_quantile(float(k), 0.975)
+            s = sign * delta
+            surely_not = ~pair | (s <= _NORMAL_975 * se)
+            surely = pair & (s > t_high[df_low] * se * 1.001) & (se > 1e-8 * np.maximum(1.0, np.abs(delta)))
+        dominated[j] = surely.any(-1)
+        for a, b in zip(*np.nonzero(~surely_not & ~surely), strict=True):
+            if not dominated[j[a]] and _beyond_noise(confs[b], confs[j[a]], maximize):
+                dominated[j[a]] = True
+    return dominated.tolist()
+
+
 def _axis(xs: list[float]) -> tuple[str, tuple[float, float] | None]:
     """Log when the costs span a factor of LOG_SPAN, else linear at least ±MIN_HALF_SPAN wide."""
     lo, hi = min(xs), max(xs)
@@ -105,11 +170,9 @@ def _get_cost_info(data: StudyData, cost: str = "flops") -> CostInfo:
     ev = evidence_of(data)
     front = pareto_front(ev.configs, [(data.metric, data.mode), (cost, "min")], objective=data.metric)
     points = []
-    for p in front:
+    for p, dominated in zip(front, _dominated_beyond_noise(front, data.maximize), strict=True):
         conf = p.config
         iv = mean_interval(conf)
-        dominated = any(q.values[1] <= p.values[1] and q.config is not conf
-                        and _beyond_noise(q.config, conf, data.maximize) for q in front)
         points.append(CostPoint(conf.key, _params_text(conf), p.values[1], data.display(conf.mean),
                                 data.display(iv[0]) if iv else None, data.display(iv[1]) if iv else None,
                                 conf.n, p.on_front, conf is ev.baseline_config, p.on_front or not dominated))
