@@ -22,14 +22,21 @@ from poolnas.studies.sql_reader import (  # the queries, with their revisions
     query_trials,
 )
 
-__all__ = ["KNOWN_SCHEMAS", "read_trials"]
+__all__ = ["KNOWN_SCHEMAS", "frozen_trials", "read_trials"]
 
 
 def _read_rdb(storage: Any, study_id: int) -> list[Any]:
+    return frozen_trials(storage.engine, study_id)
+
+
+def frozen_trials(engine: Any, study_id: int) -> list[Any]:
+    """Every trial of the study ``study_id`` as FrozenTrials (number order), read with the four
+    queries of :func:`~poolnas.studies.sql_reader.query_trials` on a SQLAlchemy ``engine`` at a
+    known schema: an RDBStorage's, or :class:`~poolnas.studies.sql_reader.SqlReader`'s."""
     from optuna.distributions import json_to_distribution
     from optuna.trial import FrozenTrial, TrialState
 
-    trials, values, params, attrs = query_trials(storage.engine, study_id)
+    trials, values, params, attrs = query_trials(engine, study_id)
     parsed: dict[str, Any] = {}  # distribution JSON repeats across trials: parse each once
     out = []
     for tid, number, state, start, complete in trials:

@@ -17,8 +17,8 @@ from poolnas.config import ACCURACY_METRICS
 from poolnas.errors import ConfigError, closest
 from poolnas.records import StudyAttrs, TrialRecord, study_objectives, trial_record
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
-from poolnas.studies._rdb_read import read_trials
-from poolnas.studies.sql_reader import open_reader
+from poolnas.studies._rdb_read import frozen_trials, read_trials
+from poolnas.studies.sql_reader import LiteStudy, SqlReader, open_reader
 
 # Optuna's trial states (optuna.trial.TrialState names), counted for every study
 _STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
@@ -166,15 +166,24 @@ def _study_data(name: str, storage_url: str, user_attrs: dict[str, Any], directi
 
 
 def load_study(study_name: str, storage: Any = None) -> StudyData:
-    """Open a study by name on a storage URL (or an Optuna storage object) and read it once
-    through Optuna: its trials are FrozenTrials, which Optuna's plots take (the report,
-    ``poolnas.load``). A missing SQLite file is not created.
+    """Open a study by name on a storage URL (or an Optuna storage object) and read it once:
+    its trials are FrozenTrials, which Optuna's plots take (the report, ``poolnas.load``). A
+    URL at a schema :mod:`poolnas.studies.sql_reader` knows is read by SQL without opening
+    Optuna's RDBStorage; any other storage through Optuna. A missing SQLite file is not created.
 
     Raises:
         ConfigError: the study does not exist (names the close ones).
     """
     if storage is None or isinstance(storage, str):
         url = resolve_storage_url(storage)
+        # Optuna's tables at a revision our queries know (the installed Optuna's, tests/studies):
+        # read by SQL, without Optuna's RDBStorage (its ORM and alembic set-up and the schema
+        # check: ~1 s of a cold report), the trials still FrozenTrials
+        reader = open_reader(url)
+        if reader is not None:
+            found = _find_study(reader, study_name)
+            return _study_data(study_name, url, dict(found.user_attrs), found.directions,
+                               frozen_trials(reader.engine, found.study_id))
         store = open_storage(url, create=False)  # a reader: a missing SQLite file is not created
     else:  # an Optuna storage object
         store, url = storage, str(getattr(storage, "url", "") or "")
@@ -204,12 +213,17 @@ def read_quick(study_name: str, storage: str | None = None) -> StudyData:
     return _read_by_sql(reader, study_name, url)
 
 
-def _read_by_sql(reader: Any, study_name: str, url: str) -> StudyData:
+def _find_study(reader: SqlReader, study_name: str) -> LiteStudy:
     found = reader.study(study_name)
     if found is None:
         names = sorted(st.study_name for st in reader.get_all_studies())
         accepted = ("expected one of: " + ", ".join(names)) if names else "the storage has no studies"
         raise ConfigError("study", study_name, accepted + closest(study_name, names))
+    return found
+
+
+def _read_by_sql(reader: Any, study_name: str, url: str) -> StudyData:
+    found = _find_study(reader, study_name)
     return _study_data(study_name, url, dict(found.user_attrs), found.directions,
                        reader.get_all_trials(found.study_id))
 

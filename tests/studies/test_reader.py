@@ -74,6 +74,31 @@ def test_load_study_names_the_close_ones(sqlite_url):
     assert data.rows == [] and data.metric == "test_acc" and data.maximize
 
 
+@pytest.mark.parametrize("make", ["single", "multi"])
+def test_load_study_by_url_reads_as_through_optuna(sqlite_url, make):
+    # a URL is read by SQL (no RDBStorage), an RDBStorage through Optuna: the same StudyData
+    if make == "single":
+        study = S.create("same", sqlite_url)
+        S.fill(study, [({"attention.pooling": "srp-ms", "attention.lam": 0.6}, [0.7, 0.8]),
+                       ({"attention.pooling": "gap"}, [0.6])])
+        S.add_trial(study, {"attention.pooling": "gap"}, 1, None, state=TrialState.FAIL)
+    else:
+        S.create_multi("same", sqlite_url)
+    by_sql = load_study("same", sqlite_url)
+    by_optuna = load_study("same", optuna.storages.RDBStorage(sqlite_url))
+    fields = ("name", "storage", "direction", "metric", "state_counts", "space", "user_attrs", "objectives")
+    assert [getattr(by_sql, f) for f in fields] == [getattr(by_optuna, f) for f in fields]
+    assert by_sql.storage == sqlite_url and by_sql.rows
+    assert [(r.number, r.value, r.flat, r.state) for r in by_sql.records] == [
+        (r.number, r.value, r.flat, r.state) for r in by_optuna.records]
+    for a, b in zip(by_sql.trials, by_optuna.trials, strict=True):
+        assert (a.number, a.state, a.values, a.params, a.distributions, a.user_attrs, a.datetime_start,
+                a.datetime_complete, a._trial_id) == (b.number, b.state, b.values, b.params, b.distributions,
+                                                      b.user_attrs, b.datetime_start, b.datetime_complete,
+                                                      b._trial_id)
+    assert type(by_sql.trials[0]) is type(by_optuna.trials[0])  # FrozenTrials, for Optuna's plots
+
+
 def test_helpers():
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": (1, 2), "d": None}
     assert [label(v) for v in (None, (1, 2), 0.5, "x")] == ["all", "1,2", "0.5", "x"]
