@@ -13,7 +13,9 @@ pays the imports); ``--cold`` runs ``poolnas report`` in fresh processes and rep
 one's wall time, CPU time and peak RSS (``wait4``) with the load average: what a user waits
 for. Results and the machine: docs/benchmarks.md, "Report".
 
-Usage: python benchmarks/bench_report.py [--trials 5000] [--runs 3] [--keep DIR]
+``--before DIR`` interleaves the cold runs of another checkout's poolnas (before/after).
+
+Usage: python benchmarks/bench_report.py [--trials 5000] [--runs 3] [--cold 2] [--before DIR] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -131,12 +133,14 @@ def build_study(url: str, n_trials: int, seed: int = 0) -> str:
     return name
 
 
-def cold_report(name: str, url: str, out: Path) -> tuple[float, float, float]:
-    """``poolnas report`` in a fresh process: (wall s, CPU s of the child, its peak RSS MiB)."""
+def cold_report(name: str, url: str, out: Path, tree: Path | None = None) -> tuple[float, float, float]:
+    """``poolnas report`` in a fresh process: (wall s, CPU s of the child, its peak RSS MiB).
+    ``tree``: run the poolnas of that checkout instead (its folder first on the path)."""
+    env = None if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "poolnas", "report", "--study", name,
                              "--storage", url, "-o", str(out), "--force"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tree, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -151,6 +155,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", default=None, help="keep the database and the report here")
     parser.add_argument("--cold", type=int, default=2, help="fresh `poolnas report` processes")
+    parser.add_argument("--before", default=None, metavar="DIR",
+                        help="another checkout's poolnas (e.g. `git archive COMMIT poolnas`): its cold "
+                             "runs interleaved with this one's, same study, same load")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="bench-report-"))
@@ -175,15 +182,25 @@ def main() -> None:
         path = write_report(name, url, folder / "report.html")
         times.append(time.perf_counter() - t)
         print(f"run {run + 1}: {times[-1]:.2f} s, {path.stat().st_size / 2**20:.1f} MiB")
-    print(f"report of {args.trials} trials: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-          f"(limit 10 s) over {len(times)} runs in this process; the first run includes imports")
+    if times:
+        print(f"report of {args.trials} trials: median {statistics.median(times):.2f} s, "
+              f"max {max(times):.2f} s over {len(times)} runs in this process (the first pays the imports)")
     # What a user waits for: the command in a fresh process, all imports included: its wall
     # time, CPU time and peak resident memory (issue 20 item 3: <= 5 s cold, <= 400 MB).
+    trees: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if args.before:
+        trees.insert(0, (f"before ({args.before})", Path(args.before).resolve()))
+    cpus: dict[str, list[float]] = {label: [] for label, _ in trees}
     for run in range(args.cold):
-        wall, cpu, peak_mib = cold_report(name, url, folder / "cli.html")
-        print(f"`poolnas report` in a fresh process, run {run + 1}: {wall:.2f} s wall, "
-              f"{cpu:.2f} s CPU, peak RSS {peak_mib:.0f} MiB (targets: 5 s, 400 MB), "
-              f"load {os.getloadavg()[0]:.1f}")
+        for label, tree in trees:
+            wall, cpu, peak_mib = cold_report(name, url, folder / "cli.html", tree)
+            cpus[label].append(cpu)
+            print(f"`poolnas report` in a fresh process, {label}, run {run + 1}: {wall:.2f} s wall, "
+                  f"{cpu:.2f} s CPU, peak RSS {peak_mib:.0f} MiB (targets: 5 s, 400 MB), "
+                  f"load {os.getloadavg()[0]:.1f}")
+    if args.before and args.cold:
+        ratio = statistics.median(cpus["this checkout"]) / statistics.median(cpus[trees[0][0]])
+        print(f"CPU time, this checkout / before: {ratio:.2f} (medians of {args.cold} each)")
     print(f"load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"machine: {platform.machine()}, {platform.processor() or '?'}; "
           f"Python {platform.python_version()}, "

@@ -46,9 +46,10 @@ def report_command(args: argparse.Namespace) -> int:
     png_dir = Path(args.png).expanduser() if args.png is not None else None
     if png_dir is not None and png_dir.is_file():
         raise ConfigError("--png", args.png, "expected a folder (created if missing), not a file")
-    storage = open_storage(args.storage, create=False)  # a missing SQLite file: exit 2, not created
+    # the URL, not an opened storage: load_study reads a known schema by SQL, without Optuna's
+    # RDBStorage; a missing SQLite file still exits 2 and is not created, before anything is written
     try:
-        write_report(args.study, storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
+        write_report(args.study, args.storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
                      mode=getattr(args, "mode", None))
     except PngExportError as err:  # the HTML is written; the PNGs could not be
         print(f"wrote {out}", file=sys.stderr)
