@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,23 @@ def test_sbatch_passes_shellcheck():
     assert run.returncode == 0, run.stdout
 
 
-def _run_sbatch(tmp_path: Path, env_extra: dict[str, str],
-                *args: str) -> tuple[int, list[list[str]], str]:
-    """Run the batch script with logging stand-ins for the Slurm tools on PATH."""
+# bash, without pgrep (procps may be absent): count the processes whose parent is the script
+_WAIT_FOR_SIBLINGS = """for _ in $(seq 600); do
+  n=0
+  for f in /proc/[0-9]*/stat; do
+    read -r _ _ _ pp _ < "$f" 2>/dev/null && [ "$pp" = "$PPID" ] && n=$((n + 1))
+  done
+  [ "$n" -le 1 ] && break
+  /bin/sleep 0.05
+done"""
+
+
+def _run_sbatch(tmp_path: Path, env_extra: dict[str, str], *args: str,
+                srun_steps: int = 0) -> tuple[int, list[list[str]], str]:
+    """Run the batch script with logging stand-ins for the Slurm tools on PATH; with
+    ``srun_steps``, wait (up to 60 s) until that many srun calls are logged: the script
+    backgrounds its Ray steps and exits without waiting for them (a real srun --block never
+    ends), so on a loaded machine a backgrounded stand-in may log after the script is gone."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
@@ -57,17 +72,27 @@ printf '%s\\n' "$line" >> {log}
             extra = 'for a in "$@"; do if [ "$a" = hostname ]; then echo 10.0.0.1 fe80::1; fi; done'
         if name == "python":
             extra = "echo generated-token"
+        if name == "sleep":  # the script sleeps while its backgrounded steps start: wait until
+            # the script's other children (those steps' stand-ins) have logged and exited
+            extra = _WAIT_FOR_SIBLINGS
         path.write_text(stub + extra + "\n")
         path.chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "SLURM_JOB_NODELIST": "gpu[01-03]",
            "SLURM_CPUS_PER_TASK": "16", "SLURM_GPUS_PER_TASK": "4", "HOME": str(tmp_path), **env_extra}
     run = subprocess.run(["bash", str(SBATCH), *args], env=env, capture_output=True, text=True, timeout=60)
-    calls = [line.split("\t") for line in log.read_text().splitlines()] if log.exists() else []
-    return run.returncode, calls, run.stderr
+
+    def calls() -> list[list[str]]:
+        return [line.split("\t") for line in log.read_text().splitlines()] if log.exists() else []
+
+    deadline = time.monotonic() + 60
+    while sum(c[0] == "srun" for c in calls()) < srun_steps and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return run.returncode, calls(), run.stderr
 
 
 def test_sbatch_starts_ray_s_pattern_then_the_sweep(tmp_path):
-    code, calls, err = _run_sbatch(tmp_path, {"POOLNAS_STORAGE": STORAGE}, "my-space.yaml", "--trials", "8")
+    code, calls, err = _run_sbatch(tmp_path, {"POOLNAS_STORAGE": STORAGE}, "my-space.yaml", "--trials", "8",
+                                   srun_steps=5)
     assert code == 0, err
     steps = [c[1:] for c in calls if c[0] == "srun"]
     ray_steps = [s for s in steps if "ray" in s]
