@@ -194,8 +194,10 @@ def check_sqlite_file(url: str, *, creating: bool = False) -> str | None:
     if path is None:
         return None
     if not os.path.isfile(path):
-        if creating and not os.path.lexists(path):
+        exists = os.path.lexists(path)  # once: another process may create it this moment
+        if creating and not exists:
             return "missing"
+    if not os.path.isfile(path):  # (a file created since the first check is read below)
         what = "is a folder" if os.path.isdir(path) else "does not exist"
         raise ConfigError("storage", redact_url(url),
                           f"the SQLite file {path} {what}; a sweep creates it "

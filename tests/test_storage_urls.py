@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from poolnas.errors import ConfigError
@@ -127,3 +129,26 @@ def test_only_the_schema_race_is_retried(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(storage.StorageUnreachableError, match="disk I/O error"):
         storage.open_storage(f"sqlite:///{tmp_path}/b.db")
     assert len(calls) == 1  # not the race: no retry
+
+
+def test_a_file_created_between_the_checks_is_read_not_called_missing(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path) -> None:
+    """check_sqlite_file looks for the file, then asks whether the path exists at all; a sweep
+    started beside this one may create the file in between (a fresh-clone CI run caught it:
+    "does not exist" for a file that existed by then)."""
+    from poolnas import storage
+
+    path = tmp_path / "new.db"
+    real_isfile = os.path.isfile
+    seen = []
+
+    def created_after_first_look(p):  # noqa: ANN001
+        if os.fspath(p) == str(path) and not seen:
+            seen.append(p)
+            path.touch()  # the other process creates it now
+            return False
+        return real_isfile(p)
+
+    monkeypatch.setattr(storage.os.path, "isfile", created_after_first_look)
+    assert storage.check_sqlite_file(f"sqlite:///{path}", creating=True) == "empty"
+    assert seen
