@@ -28,13 +28,20 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from poolnas._version import __version__
 from poolnas.dashboards._curves import sort_values
+from poolnas.dashboards.cost import COSTS, has_cost, plot_cost
 from poolnas.dashboards.export import rank_configurations
 from poolnas.dashboards.figures import FIGURES, paper_figures
+from poolnas.dashboards.forest import plot_forest
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
-from poolnas.evidence import evidence_of
-from poolnas.records import StudyAttrs
+from poolnas.evidence import evidence_of, mean_interval
+from poolnas.evidence._views import evidence_on, metric_mode
+from poolnas.evidence.commands import family_text, verdict_notes
+from poolnas.evidence.improvement import probability_of_improvement
+from poolnas.evidence.pareto import COST_METRICS, cost_means, metric_mean, run_values
+from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs
 from poolnas.storage import atomic_write_text
 from poolnas.studies.reader import StudyData, label, load_study
 from poolnas.studies.units import count_text, ms_text, si_text
@@ -69,7 +76,6 @@ def metric_view(data: StudyData, metric: str | None = None, mode: str | None = N
     ``poolnas compare --metric`` resolves it): ``metric``, direction and the evidence (kept in
     ``cache``) are the metric's; the trials are the study's own. ConfigError (one line naming
     --metric or --mode, the value and the accepted names) when the study did not keep it."""
-    from poolnas.evidence._views import evidence_on, metric_mode
 
     if metric in (None, data.metric) and mode in (None, data.mode):
         return data
@@ -109,7 +115,6 @@ def _verdict_figure(data: StudyData) -> ReportFigure:
 
 
 def _forest_figure(data: StudyData) -> ReportFigure:
-    from poolnas.dashboards.forest import plot_forest
 
     title = (f"Δ {data.metric} vs the baseline: every configuration with the simultaneous 95% interval its "
              "verdict uses")
@@ -125,7 +130,6 @@ def _forest_figure(data: StudyData) -> ReportFigure:
 
 def _cost_figures(data: StudyData) -> list[ReportFigure]:
     """The objective against FLOPs and against parameters (log x), the front highlighted."""
-    from poolnas.dashboards.cost import COSTS, has_cost, plot_cost
 
     out = []
     for cost in COSTS:
@@ -145,7 +149,6 @@ def _cost_figures(data: StudyData) -> list[ReportFigure]:
 
 def _load_note(data: StudyData) -> str:
     """Whether the step times were taken on a loaded machine (``cpu_load`` > 1 per core)."""
-    from poolnas.evidence.pareto import run_values
 
     loads = [v for c in evidence_of(data).configs for v in run_values(c, "cpu_load")]
     if not loads:
@@ -162,8 +165,6 @@ def _load_note(data: StudyData) -> str:
 
 def _pareto_html(data: StudyData) -> str:
     """The Pareto set: the configurations no other beats in every objective of the front."""
-    from poolnas.evidence import mean_interval
-    from poolnas.evidence.pareto import COST_METRICS, cost_means, metric_mean
 
     ev = evidence_of(data)
     objs = ev.pareto_objectives[1:]  # the costs are shown in their own columns
@@ -233,7 +234,6 @@ def _failures(data: StudyData, most: int = 8) -> str:
 
     from optuna.trial import TrialState
 
-    from poolnas.records import INTERRUPTED, TrialAttrs
 
     reasons = Counter(str(t.user_attrs.get(TrialAttrs.FAIL_REASON) or "no reason stored")
                       for t in data.trials if t.state == TrialState.FAIL)
@@ -300,7 +300,6 @@ def _verdict_html(data: StudyData) -> str:
         parts.append(f"<p id='verdict-baseline'>Baseline ({html.escape(ev.baseline_source)}): "
                      f"<b>{html.escape(ev.baseline_text())}</b>{many}: {_num(base.mean, data)}{_pct(data)} ± "
                      f"{_num(base.std, data)} (std, n={base.n}).</p>")
-        from poolnas.evidence.commands import family_text, verdict_notes
 
         scale = 100.0 if data.is_accuracy else 1.0
         parts.append(f"<p id='verdict-family'>Family: {html.escape(family_text(ev))}.</p>")
@@ -329,7 +328,6 @@ def _verdict_html(data: StudyData) -> str:
 
 def _improvement_html(ev: Any) -> str:
     """P(best > baseline) over seeds and test examples, where the trials kept their test bits."""
-    from poolnas.evidence.improvement import probability_of_improvement
 
     best, base = ev.best, ev.baseline_config
     if best is None or base is None or best is base:
@@ -363,7 +361,6 @@ def render_report(data: StudyData, figures: list[ReportFigure] | None = None, *,
     the metric the verdict, cost and configurations speak about (default: the objective)."""
     from plotly.offline import get_plotlyjs
 
-    from poolnas._version import __version__
 
     view = data if view is None else view
     figures = report_figures(data, view) if figures is None else figures
