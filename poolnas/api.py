@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from poolnas.config import ACCURACY_METRICS
+from poolnas.errors import ConfigError
+from poolnas.evidence import planning
 from poolnas.evidence._study import Evidence, study_evidence
+from poolnas.evidence._views import evidence_on
+from poolnas.evidence.commands import check_baseline, parse_positive
 from poolnas.evidence.pareto import cost_means
 from poolnas.records import TrialRecord, trial_record
+from poolnas.spaces import space_from_dict
+from poolnas.studies.reader import load_study
 
 __all__ = ["StudyResults", "compare", "load", "plan", "sweep"]
 
@@ -134,6 +140,7 @@ class StudyResults:
     def forest(self) -> Any:
         """The forest plot (a Plotly figure): Δ vs the baseline with the verdicts' simultaneous
         intervals, as in the report."""
+        # lazy: plotly, only for the figure
         from poolnas.dashboards.forest import forest_figure
 
         acc = self.metric in ACCURACY_METRICS
@@ -146,13 +153,11 @@ class StudyResults:
         Raises:
             ConfigError: no baseline configuration, or ``delta`` not a positive number.
         """
-        from poolnas.evidence.commands import check_baseline, parse_positive
-        from poolnas.evidence.planning import plan
 
         value = parse_positive("delta", str(delta))
         check_baseline(self.evidence, self.name)
         assert value is not None and self.evidence.baseline_config is not None
-        return plan(self.evidence.configs, self.evidence.baseline_config, value)
+        return planning.plan(self.evidence.configs, self.evidence.baseline_config, value)
 
 
 def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,
@@ -175,7 +180,6 @@ def load(study: str, storage: str | None = None, *,
         baseline: a partial config such as ``{"attention.pooling": "gap"}`` (default: the
             space file's ``baseline:``, else gap when the study ran it).
     """
-    from poolnas.studies.reader import load_study
 
     data = load_study(study, storage)
     return _results(data.name, data.metric, data.mode, data.trials, data.space, baseline, data.objectives,
@@ -202,9 +206,6 @@ def compare(study: str | StudyResults | Sequence[str | StudyResults], storage: s
     """
     from types import SimpleNamespace
 
-    from poolnas.errors import ConfigError
-    from poolnas.evidence._views import evidence_on
-    from poolnas.evidence.commands import check_baseline
 
     if baseline is not None and not isinstance(baseline, Mapping):
         raise ConfigError("baseline", type(baseline).__name__, "expected a partial config such as "
@@ -248,10 +249,10 @@ def sweep(space: str | Path | Mapping[str, Any] | Any, *, storage: str | None = 
         **kwargs: the rest of :func:`poolnas.search.run_sweep` (study, trials, resume,
             ray_address, max_concurrent, ...).
     """
+    # lazy: Ray; load() and compare() must not start it
     from poolnas.search import run_sweep
 
     if isinstance(space, Mapping):
-        from poolnas.spaces import space_from_dict
 
         space = space_from_dict(dict(space))
     res = run_sweep(space, storage=storage, quiet=quiet, **kwargs)
