@@ -14,18 +14,10 @@ import poolnas.attention._affinity as affinity
 import poolnas.attention.ba2m as ba2m_module
 from poolnas.attention._affinity import chebyshev_degree, softmax_column_mean
 from poolnas.attention.ba2m import BatchAttention
+from poolnas.testing.ba2m_reference import full_softmax_column_mean, values_and_grads
 
-
-def brute(f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    return torch.bmm(f.transpose(1, 2), g).softmax(dim=-1).mean(dim=1)
-
-
-def _values_and_grads(fn, f, g, w):
-    f = f.detach().clone().requires_grad_(True)
-    g = g.detach().clone().requires_grad_(True)
-    out = fn(f, g)
-    (out * w).sum().backward()
-    return out.detach(), f.grad, g.grad
+brute = full_softmax_column_mean  # the full (N, P, Q) softmax, then its column means
+_values_and_grads = values_and_grads
 
 
 def _scaled_bessel(k: int, c: float) -> float:
