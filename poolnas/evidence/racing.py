@@ -11,7 +11,11 @@ given, runs on with the best (a seed whenever it has fewer than the best), so th
 verdict against it has as many pairs as the race gave the best; and the best runs on (with
 the baseline) until its own verdict against the baseline is in at the level the verdict uses,
 or ``max`` seeds: a clear winner separated from every rival at 3 seeds would otherwise end
-with too few pairs for a verdict that spends α over the race's looks. One seed at a time per
+with too few pairs for a verdict that spends α over the race's looks. When the best *is* the
+baseline, a rival separated from it is held to the same rule: it runs on until its verdict
+against the baseline is in at that level (or ``max``), since separation at one pair's 95 % is
+not yet the family's "worse" (SPEM's α race stopped its rivals at 2 seeds, every verdict
+"within noise" at a 19-point gap). One seed at a time per
 configuration: the next decision waits for that run's result.
 
 These per-pair intervals only decide where seeds go (simultaneous ones, over every rival of
@@ -142,7 +146,13 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
     by_key = {c.key: c for c in configs}
     out: list[tuple[str, int]] = []
     base = _baseline_key(configs, baseline, mode, policy)
-    keys: tuple[str, ...] = (status.best, *status.racing) if (status.racing or status.capped) else ()
+    # when the best is the baseline, "separated from the best" is a verdict against the baseline
+    # at one pair's level only: such a rival runs on (with the baseline) until its verdict is in
+    # at the family's level, or max seeds (else a race stops it at ``min`` seeds "within noise")
+    unsettled = tuple(k for k in status.separated if base is not None and base == status.best
+                      and not _decided(by_key[k], by_key[base], len(configs) - 1, policy))
+    racing = (*status.racing, *unsettled)
+    keys: tuple[str, ...] = (status.best, *racing) if (racing or status.capped) else ()
     if base is not None and base != status.best and status.best not in keys and not _decided(
             by_key[status.best], by_key[base], len(configs) - 1, policy):
         keys = (status.best,)  # the best runs on until its verdict against the baseline is in
@@ -164,13 +174,13 @@ def racing_requests(configs: Sequence[Configuration], policy: RacingPolicy, mode
     return out
 
 
-def _decided(best: Configuration, base: Configuration, rivals: int, policy: RacingPolicy) -> bool:
-    """Whether the best's verdict against the baseline is in: "better" or "worse" at the level
-    the verdict will use (:class:`poolnas.evidence.Family` of a race), or max seeds reached."""
-    if best.n >= policy.max_seeds:
+def _decided(conf: Configuration, base: Configuration, rivals: int, policy: RacingPolicy) -> bool:
+    """Whether a configuration's verdict against the baseline is in: "better" or "worse" at the
+    level the verdict will use (:class:`poolnas.evidence.Family` of a race), or max seeds reached."""
+    if conf.n >= policy.max_seeds:
         return True
     fam = Family(max(rivals, 1), policy.max_seeds - policy.min_seeds + 1, policy.level, policy.max_seeds)
-    iv = difference(best, base, 1.0 - fam.alpha_at(difference(best, base).n_pairs))
+    iv = difference(conf, base, 1.0 - fam.alpha_at(difference(conf, base).n_pairs))
     if iv.low is None or iv.high is None or _zero_width(iv):
         return False
     return iv.low > 0 or iv.high < 0

@@ -30,7 +30,7 @@ from poolnas.evidence import (
     indistinguishable,
 )
 from poolnas.evidence.planning import seeds_for
-from poolnas.evidence.racing import RacingPolicy, racing_requests
+from poolnas.evidence.racing import RacingPolicy, race_status, racing_requests
 
 
 def conf(key: str, values: list[float], seeds: list[int] | None = None) -> Configuration:
@@ -181,3 +181,27 @@ def test_the_baseline_runs_on_with_the_best_in_a_race() -> None:
     assert ("gap", 2) in asks and ("c1", 4) in asks
     without = racing_requests([best, close, base], policy, "max", list(range(10)))
     assert not any(k == "gap" for k, _ in without)
+
+
+def test_a_rival_separated_from_the_best_baseline_runs_on_until_its_verdict_is_in() -> None:
+    """SPEM's α race: GAP (the baseline) best, every SPEM 19 points behind and separated at 2
+    seeds per pair, yet "within noise" at the family's level: the race must not stop there."""
+    policy = RacingPolicy(2, 10)
+    base = conf("gap", [0.90, 0.91])
+    far = conf("c1", [0.70, 0.73])  # separated from the best at one pair's 95 %
+    assert race_status([base, far], policy, "max").separated == ("c1",)
+    rows = {r.config.key: r.verdict for r in compare([base, far], {"attention.pooling": "gap"},
+                                                      looks=9, final=10)}
+    assert rows["c1"] == WITHIN_NOISE  # not yet "worse" at the race's level
+    asks = racing_requests([base, far], policy, "max", list(range(10)), baseline={"attention.pooling": "gap"})
+    assert asks == [("gap", 2), ("c1", 2)]
+    # without a baseline the race is only about the best: a separated rival stops
+    assert racing_requests([base, far], policy, "max", list(range(10))) == []
+    # once its verdict is in ("worse" at the family's level) the race stops it
+    base4 = conf("gap", [0.90, 0.91, 0.905, 0.90, 0.91])
+    far4 = conf("c1", [0.70, 0.73, 0.71, 0.72, 0.70])
+    rows = {r.config.key: r.verdict for r in compare([base4, far4], {"attention.pooling": "gap"},
+                                                      looks=9, final=10)}
+    assert rows["c1"] == WORSE
+    assert racing_requests([base4, far4], policy, "max", list(range(10)),
+                           baseline={"attention.pooling": "gap"}) == []
