@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from poolnas.dashboards._theme import white
 from poolnas.evidence import evidence_of
 from poolnas.studies.reader import Stat, StudyData, TrialRow, group, label, summarize
 
@@ -239,7 +240,8 @@ def line_figure(series: Sequence[Series], *, title: str, x_title: str, y_title: 
                                    {"color": "rgba(120,120,120,0.5)", "width": 8 if not markers_only else 1}))
     note = f"{BAND}; ★ within noise of the best" + ("; fill: Δ vs baseline" if baseline else "")
     fig.update_layout(title=f"{title}<br><sup>{note}</sup>", xaxis_title=x_title,
-                      yaxis_title=y_title, template="plotly_white", legend={"orientation": "h", "y": -0.2})
+                      yaxis_title=y_title, legend={"orientation": "h", "y": -0.2})
+    white(fig)
     _x_axis(fig, x_axis, xs)
     return fig
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from poolnas.dashboards._theme import white
 from poolnas.evidence import Configuration, difference, evidence_of, mean_interval
 from poolnas.evidence._tdist import t_quantile
 from poolnas.evidence.pareto import ParetoPoint, metric_mean, pareto_front
@@ -226,7 +227,8 @@ def plot_cost(data: StudyData, cost: str = "flops") -> Figure:
               f"{data.metric} "
               f"({data.mode}) against {cost} (min); open stars: dominated only within noise{missing}</sup>",
         xaxis_title=info.x_label + (" (log scale)" if info.axis_type == "log" else ""),
-        yaxis_title=info.y_label, template="plotly_white", legend={"orientation": "h", "y": -0.2})
+        yaxis_title=info.y_label, legend={"orientation": "h", "y": -0.2})
+    white(fig)
     fig.update_xaxes(type=info.axis_type, tickformat="~s", exponentformat="SI",
                      **({"range": list(info.x_range)} if info.x_range else {}))
     return fig

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from poolnas.dashboards._theme import white
 from poolnas.evidence import Comparison, Configuration, evidence_of
 from poolnas.evidence._study import Evidence
 from poolnas.studies.reader import StudyData, label
@@ -70,8 +71,9 @@ def forest_figure(ev: Evidence, scale: float = 1.0, unit: str = "") -> go.Figure
     fig.update_layout(
         title=(f"Δ vs baseline {ev.baseline_text()} ({ev.metric}{', ' + unit if unit else ''})"
                f"<br><sup>{sub}</sup>"),
-        xaxis_title=f"Δ {ev.metric}{' (' + unit + ')' if unit else ''} vs baseline", template="plotly_white",
+        xaxis_title=f"Δ {ev.metric}{' (' + unit + ')' if unit else ''} vs baseline",
         legend={"orientation": "h", "y": -0.25}, height=max(350, 40 * len(rows) + 200))
+    white(fig)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(reversed(names)))
     return fig
 

@@ -29,6 +29,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from poolnas.dashboards._theme import white
 from poolnas.process_settings import optuna_verbosity
 from poolnas.studies.reader import StudyData
 
@@ -233,7 +234,7 @@ def _draw_plots(data: StudyData, *, max_trials: int, max_parallel_trials: int, m
             plots.append(OptunaPlot(key, title, None, f"{type(err).__name__}: {err}"))
             return
         first = f" ({data.metric}, the first objective)" if data.multi_objective else ""
-        fig.update_layout(title=title + first, template="plotly_white")
+        white(fig.update_layout(title=title + first))
         plots.append(OptunaPlot(key, title, fig, None))
 
     # One in-memory Study for the four Optuna plots, built once (the sample when the study is large).

@@ -16,6 +16,7 @@ import numpy as np
 
 from poolnas.attention.srp_geometry import region_side, scheduled_lambda, union_area_draws, union_area_mean
 from poolnas.config import config_from_dict
+from poolnas.dashboards._theme import white
 from poolnas.evidence import Configuration, evidence_of
 from poolnas.models.placement import check_model_config, plan_sites
 from poolnas.studies.reader import StudyData
@@ -196,5 +197,6 @@ def plot_srp_area(data: StudyData | None = None, *, config: dict[str, Any] | Non
               f"MS {info.ms_lam[-1] if info.ms_lam else 0:g}; MS band: "
               f"central 95% of {info.samples} draws per block; dotted: the other λ the study ran</sup>",
         xaxis_title="attention block (depth order)", yaxis_title="region area / map area",
-        yaxis_range=[0, 1.05], template="plotly_white", legend={"orientation": "h", "y": -0.2})
+        yaxis_range=[0, 1.05], legend={"orientation": "h", "y": -0.2})
+    white(fig)
     return fig

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import BAND, _display_stat, distinct, sort_values
+from poolnas.dashboards._theme import white
 from poolnas.evidence import evidence_of
 from poolnas.studies.reader import StudyData, TrialRow, group, label, summarize
 
@@ -123,6 +124,6 @@ def plot_srp_heatmap(data: StudyData) -> go.Figure:
         fig.update_xaxes(title_text="λ", type="category", row=1, col=i)
         fig.update_yaxes(title_text="M", type="category", row=1, col=i)
     fig.update_layout(title=f"SRP Fig. 3: MS-SRP, accuracy over (λ, M)<br><sup>cells: {BAND}; colour: Δ vs "
-                            f"{info.reference}; ★ within noise of the best; blank: not run</sup>",
-                      template="plotly_white")
+                            f"{info.reference}; ★ within noise of the best; blank: not run</sup>")
+    white(fig)
     return fig

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from poolnas.dashboards._curves import sort_values
+from poolnas.dashboards._theme import white
 from poolnas.evidence import Configuration, evidence_of, mean_interval
 from poolnas.studies.reader import StudyData, label
 
@@ -166,8 +167,9 @@ def plot_verdict(data: StudyData) -> go.Figure:
            "stars: indistinguishable from the study's best")
     fig.update_layout(
         title=f"{info.y_label} per {info.x_label}<br><sup>{sub}</sup>",
-        xaxis_title=info.x_label, yaxis_title=info.y_label, template="plotly_white", boxmode="overlay",
+        xaxis_title=info.x_label, yaxis_title=info.y_label, boxmode="overlay",
         legend={"orientation": "h", "y": -0.2})
+    white(fig)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=[c.x for c in cols])
     return fig
 
