@@ -63,7 +63,8 @@ def test_a_model_check_still_runs_without_torch(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["studies"], ["export", "--study", "cold"], ["compare", "--study", "cold"]],
                          ids=lambda a: a[0])
 def test_storage_commands_import_no_heavy_library(argv: list[str], study_url: str, tmp_path: Path) -> None:
-    # nor Optuna (poolnas.studies.sql_reader reads the tables) nor scipy/numpy (poolnas.evidence._tdist)
+    # nor Optuna (poolnas.studies.sql_reader reads the tables) nor scipy/numpy (poolnas.evidence._tdist),
+    # nor SQLAlchemy (a sqlite:/// file is read with sqlite3)
     rc, loaded = _imported([*argv, "--storage", study_url], tmp_path,
-                           (*HEAVY, "optuna", "scipy", "numpy"))
+                           (*HEAVY, "optuna", "scipy", "numpy", "sqlalchemy"))
     assert rc == 0 and loaded == [], (argv, loaded)

@@ -152,3 +152,23 @@ def test_a_file_created_between_the_checks_is_read_not_called_missing(monkeypatc
     monkeypatch.setattr(storage.os.path, "isfile", created_after_first_look)
     assert storage.check_sqlite_file(f"sqlite:///{path}", creating=True) == "empty"
     assert seen
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///poolnas.db", "sqlite:////abs/path/x.db", "sqlite:///~/studies.db", "sqlite:///a@b:c.db",
+    "sqlite:///:memory:", "sqlite:///", "sqlite:///dir/with space/x.db", "sqlite:///x.db#frag",
+    "sqlite:///x%20y.db", "sqlite:///x.db?timeout=5", "sqlite+pysqlite:///x.db", "sqlite://", "sqlite:///é.db",
+    "postgresql://u:p@h/db", "SQLITE:///x.db",
+])
+def test_plain_sqlite_urls_read_as_sqlalchemy_reads_them(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast path (no SQLAlchemy import) gives what make_url gives, or steps aside (None).
+    from sqlalchemy.engine import make_url
+
+    from poolnas import storage
+
+    database = storage.plain_sqlite_database(url)
+    if database is not None:
+        assert make_url(url).get_backend_name() == "sqlite" and database == make_url(url).database
+    fast = (storage.sqlite_path(url), storage.redact_url(url), storage.url_secrets(url))
+    monkeypatch.setattr(storage, "plain_sqlite_database", lambda u: None)
+    assert fast == (storage.sqlite_path(url), storage.redact_url(url), storage.url_secrets(url))

@@ -64,13 +64,15 @@ def test_param_importances_of_a_real_study(sqlite_url) -> None:
 
 
 def test_the_report_does_not_import_sklearn(sqlite_url, tmp_path) -> None:
+    # nor torch, nor SQLAlchemy (a sqlite:/// file is read with sqlite3)
     study = S.create("no-sklearn", sqlite_url)
     S.fill(study, [({"attention.pooling": p}, [0.5 + i / 10, 0.52])
                    for i, p in enumerate(["gap", "max", "mix"])])
     out = tmp_path / "r.html"
     code = ("import sys; from poolnas.cli import main; "
             f"rc = main(['report', '--study', 'no-sklearn', '--storage', {sqlite_url!r}, "
-            f"'-o', {str(out)!r}]); print(rc, sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
+            f"'-o', {str(out)!r}]); "
+            "print(rc, sorted(m for m in ('sklearn', 'torch', 'sqlalchemy') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[-2] == "0 []", done.stdout + done.stderr
     assert 'id="fig-optuna-importances"' in out.read_text()

@@ -1,6 +1,7 @@
 """poolnas.studies.sql_reader reads what Optuna stored, without Optuna: studies, directions, user
 attributes and every trial's state, values, params and user attributes, on a real SQLite
-study written by Optuna (single- and multi-objective, categorical list params, ±inf)."""
+study written by Optuna (single- and multi-objective, categorical list params, ±inf); a plain
+sqlite:/// file through sqlite3 reads exactly what SQLAlchemy Core reads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from poolnas.errors import ConfigError
-from poolnas.studies.sql_reader import SqlReader, open_reader
+from poolnas.studies.sql_reader import SqliteFile, SqlReader, open_reader, query_trials
 
 
 def _fill(url: str) -> None:
@@ -84,3 +85,46 @@ def test_quick_readers_do_not_import_optuna(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False 0", out.stdout + out.stderr
     assert "one" in out.stdout and "two" in out.stdout
+
+
+def test_sqlite3_reads_what_sqlalchemy_reads(tmp_path: Path) -> None:
+    # A plain sqlite:/// URL is read with sqlite3: the same rows, values, types and orders as
+    # SQLAlchemy Core's read of the same file (datetimes, ±inf, a RUNNING trial's NULLs, JSON).
+    url = f"sqlite:///{tmp_path}/s.db"
+    _fill(url)
+    lite = open_reader(url)
+    assert isinstance(lite, SqlReader) and isinstance(lite.engine, SqliteFile)
+    core = SqlReader(create_engine(url), url)
+    assert repr(lite.get_all_studies()) == repr(core.get_all_studies())
+    for study in core.get_all_studies():
+        ours, theirs = query_trials(lite.engine, study.study_id), query_trials(core.engine, study.study_id)
+        assert [tuple(r) for r in ours[0]] == [tuple(r) for r in theirs[0]]
+        assert repr([tuple(r) for r in ours[0]]) == repr([tuple(r) for r in theirs[0]])  # types too
+        assert repr(ours[1:]) == repr(theirs[1:])  # dict orders and value types
+        assert repr(lite.get_all_trials(study.study_id)) == repr(core.get_all_trials(study.study_id))
+    assert any(r[4] is None for r in query_trials(lite.engine, 2)[0])  # the RUNNING trial
+
+
+def test_sqlite3_path_answers_like_sqlalchemy(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    _fill(url)
+    with create_engine(url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'v9.9.9'"))
+    assert open_reader(url) is None
+    with create_engine(url).begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    assert open_reader(url) is None  # no revision table: read through Optuna, which says what it is
+    # a URL SQLAlchemy has to parse (a query) still goes through SQLAlchemy
+    fresh = f"sqlite:///{tmp_path}/q.db"
+    _fill(fresh)
+    assert not isinstance(open_reader(fresh + "?timeout=5").engine, SqliteFile)
+
+
+def test_a_report_reader_imports_no_sqlalchemy(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    _fill(url)
+    code = ("import sys; from poolnas.studies.reader import load_study, read_quick; "
+            f"d = load_study('one', {url!r}); q = read_quick('two', {url!r}); "
+            "print(len(d.trials), len(q.trials), 'sqlalchemy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "5 2 False", out.stdout + out.stderr
