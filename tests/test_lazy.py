@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-PACKAGES = ["poolnas.attention", "poolnas.models", "poolnas.dashboards"]
+PACKAGES = ["poolnas.attention", "poolnas.models", "poolnas.dashboards", "poolnas.trainers"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

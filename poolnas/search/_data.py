@@ -2,7 +2,7 @@
 Ray (issue 21 item 10): each combination of the data fields (``trainer.dataset``,
 ``trainer.data_dir``, ``trainer.download``; the base's values, else each value a searched one
 can take) goes through the trainers' per-dataset check
-(``poolnas.trainers.data.check_dataset_available``: files present, the right layout; one
+(``poolnas.trainers.data_files.check_dataset_available``: files present, the right layout; one
 branch per dataset, where new datasets add theirs)."""
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def _values(space: Space, field: str) -> list[Any]:
 def check_space_data(space: Space) -> None:
     """ConfigError (one line naming the field and the folder) when a dataset some trial of
     ``space`` would read is not there."""
-    # Here: the trainers' data module imports torch (seconds), which a driver needs only to
-    # check the data of a sweep with the real trainer.
-    from poolnas.trainers.data import check_dataset_available
+    # Here: the file checks import numpy (poolnas.trainers.datasets_custom), which `poolnas
+    # studies` must not load (tests/test_cold_start.py). They import no torch (data_files).
+    from poolnas.trainers.data_files import check_dataset_available
 
     base = dict(space.base.get("trainer") or {})
     choices = [_values(space, f) for f in DATA_FIELDS]

@@ -6,28 +6,19 @@
 
 from __future__ import annotations
 
-from poolnas.trainers.augment import augment_batch
-from poolnas.trainers.checkpoint import load_checkpoint, save_checkpoint
-from poolnas.trainers.data import AUGMENT, DATASET_SHAPES, DataSplits, load_dataset
-from poolnas.trainers.loop import EpochCallback, prepare, resolve_device, train
-from poolnas.trainers.metrics import METRIC_NAMES, evaluate_accuracy
-from poolnas.trainers.recipes import RECIPES, Recipe, resolve_recipe
+from poolnas._lazy import lazy_exports
 
-__all__ = [
-    "AUGMENT",
-    "DATASET_SHAPES",
-    "DataSplits",
-    "EpochCallback",
-    "METRIC_NAMES",
-    "RECIPES",
-    "Recipe",
-    "augment_batch",
-    "evaluate_accuracy",
-    "load_checkpoint",
-    "load_dataset",
-    "prepare",
-    "resolve_device",
-    "resolve_recipe",
-    "save_checkpoint",
-    "train",
-]
+# Imported on first use (PEP 562): a sweep's driver checks its trials' data files
+# (poolnas.trainers.data_files) without importing torch, which every module below imports.
+_EXPORTS = {  # module of the package: the names it gives
+    "augment": ("augment_batch",),
+    "checkpoint": ("load_checkpoint", "save_checkpoint"),
+    "data": ("AUGMENT", "DATASET_SHAPES", "DataSplits", "load_dataset"),
+    "loop": ("EpochCallback", "prepare", "resolve_device", "train"),
+    "metrics": ("METRIC_NAMES", "evaluate_accuracy"),
+    "recipes": ("RECIPES", "Recipe", "resolve_recipe"),
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

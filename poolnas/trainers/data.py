@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +32,16 @@ import torch
 
 from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
+from poolnas.trainers.data_files import (
+    CIFAR_FOLDERS,
+    FASHION_FILES,
+    FASHION_MNIST_SYSTEM_DIR,
+    check_dataset_available,
+    data_dir,
+    fashion_dir,
+)
 from poolnas.trainers.datasets_custom import (
     CUSTOM_DATASETS,
-    check_custom_available,
     custom_arrays,
     custom_augment,
 )
@@ -52,14 +58,6 @@ __all__ = [
 ]
 
 SPLIT_SEED = 0
-FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-_FASHION_FILES = {
-    "train_x": "train-images-idx3-ubyte",
-    "train_y": "train-labels-idx1-ubyte",
-    "test_x": "t10k-images-idx3-ubyte",
-    "test_y": "t10k-labels-idx1-ubyte",
-}
-_CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 
 # (in_channels, num_classes, image side) of each dataset; synthetic follows the config.
 DATASET_SHAPES: dict[str, tuple[int, int, int]] = {
@@ -137,42 +135,6 @@ def _subset(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     return np.sort(held)
 
 
-def _data_dir(cfg: TrainerConfig) -> Path:
-    return Path(os.path.expandvars(cfg.data_dir)).expanduser()
-
-
-def _fashion_dir(cfg: TrainerConfig) -> Path | None:
-    """The first folder holding the four idx files (gz or raw): data_dir's torchvision
-    layout, data_dir itself, then Debian's dataset-fashion-mnist."""
-    root = _data_dir(cfg)
-    for folder in (root / "FashionMNIST" / "raw", root, FASHION_MNIST_SYSTEM_DIR):
-        if all((folder / n).is_file() or (folder / f"{n}.gz").is_file()
-               for n in _FASHION_FILES.values()):
-            return folder
-    return None
-
-
-def check_dataset_available(cfg: TrainerConfig) -> None:
-    """Raise ConfigError (naming the folder and what was expected) when the data is absent.
-
-    Cheap: looks at files only. ``download: true`` lets CIFAR pass (torchvision fetches it).
-    """
-    if cfg.dataset in CUSTOM_DATASETS:
-        check_custom_available(cfg)
-    if cfg.dataset == "fashion-mnist" and _fashion_dir(cfg) is None:
-        root = _data_dir(cfg)
-        raise ConfigError("trainer.data_dir", str(root),
-                          f"expected Fashion-MNIST idx files ({_FASHION_FILES['train_x']}.gz, ...) in "
-                          f"{root / 'FashionMNIST' / 'raw'} or {FASHION_MNIST_SYSTEM_DIR} "
-                          "(Debian: apt-get install dataset-fashion-mnist)")
-    if cfg.dataset in _CIFAR_FOLDERS and not cfg.download:
-        folder = _data_dir(cfg) / _CIFAR_FOLDERS[cfg.dataset]
-        if not folder.is_dir():
-            raise ConfigError("trainer.data_dir", str(_data_dir(cfg)),
-                              f"expected the torchvision {cfg.dataset} folder {folder}; "
-                              "set trainer.download: true to fetch it")
-
-
 def _read_idx(path: Path) -> np.ndarray:
     """An idx file (the MNIST format), gzipped or not."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -218,20 +180,20 @@ def _load_digits() -> tuple[np.ndarray, ...]:
 
 
 def _load_fashion(cfg: TrainerConfig) -> tuple[np.ndarray, ...]:
-    folder = _fashion_dir(cfg)
+    folder = fashion_dir(cfg)
     assert folder is not None  # checked by check_dataset_available
     return _fashion_arrays(folder)
 
 
 @functools.lru_cache(maxsize=2)
 def _fashion_arrays(folder: Path) -> tuple[np.ndarray, ...]:
-    arrays = {k: _idx(folder, n) for k, n in _FASHION_FILES.items()}
+    arrays = {k: _idx(folder, n) for k, n in FASHION_FILES.items()}
     return _read_only(arrays["train_x"][:, None], arrays["train_y"].astype(np.int64),
                       arrays["test_x"][:, None], arrays["test_y"].astype(np.int64))
 
 
 def _load_cifar(cfg: TrainerConfig) -> tuple[np.ndarray, ...]:
-    return _cifar_arrays(cfg.dataset, str(_data_dir(cfg)), cfg.download)
+    return _cifar_arrays(cfg.dataset, str(data_dir(cfg)), cfg.download)
 
 
 @functools.lru_cache(maxsize=2)
@@ -294,7 +256,7 @@ def load_dataset(cfg: TrainerConfig, *, in_channels: int = 3, num_classes: int =
         tx, ty, sx, sy = _load_digits()
     elif cfg.dataset == "fashion-mnist":
         tx, ty, sx, sy = _load_fashion(cfg)
-    elif cfg.dataset in _CIFAR_FOLDERS:
+    elif cfg.dataset in CIFAR_FOLDERS:
         tx, ty, sx, sy = _load_cifar(cfg)
     elif cfg.dataset in CUSTOM_DATASETS:
         tx, ty, sx, sy = custom_arrays(cfg)

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from poolnas.cli import main
-from poolnas.trainers import data as data_mod
+from poolnas.trainers import data_files
 
 
 def _write(tmp_path, cfg: dict, name="cfg.yaml"):
@@ -73,7 +73,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys,
 
 
 def test_missing_fashion_folder_exit_2(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(data_mod, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
+    monkeypatch.setattr(data_files, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
     cfg = _tiny_dict(dataset="fashion-mnist", data_dir=str(tmp_path / "nodata"))
     code = main(["train", "--config", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip().splitlines()

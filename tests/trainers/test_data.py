@@ -10,6 +10,7 @@ import torch
 from poolnas.config import TrainerConfig
 from poolnas.errors import ConfigError
 from poolnas.trainers import data as data_mod
+from poolnas.trainers import data_files
 from poolnas.trainers.data import load_dataset, stratified_split
 
 
@@ -66,7 +67,7 @@ def _write_idx(path: Path, arr: np.ndarray) -> None:
 
 
 def test_fashion_mnist_reads_torchvision_layout(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_mod, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
+    monkeypatch.setattr(data_files, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -80,7 +81,7 @@ def test_fashion_mnist_reads_torchvision_layout(tmp_path, monkeypatch):
 
 
 def test_missing_fashion_folder_names_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_mod, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
+    monkeypatch.setattr(data_files, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "absent")
     with pytest.raises(ConfigError) as err:
         load_dataset(TrainerConfig(dataset="fashion-mnist", data_dir=str(tmp_path / "nope")))
     assert err.value.field == "trainer.data_dir" and "FashionMNIST" in str(err.value)
