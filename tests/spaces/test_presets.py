@@ -17,8 +17,8 @@ REQUIRED = {"srp-fig2", "srp-fig3", "spem-alpha", "saam-paths", "ba2m-reduction"
             "spem-fig2", "spem-table1", "spem-reweight", "ba2m-position", "ba2m-parts", "ba2m-rivals"}
 BA2M = ["ba2m-reduction", "ba2m-batch", "ba2m-placement", "ba2m-position", "ba2m-parts", "ba2m-rivals"]
 # the papers' sweeps scaled to Fashion-MNIST on a 2-core CPU (docs/reproductions.md)
-REPRO = {"repro-pooling", "repro-srp-fig2", "repro-srp-fig3", "repro-spem-alpha", "repro-saam-paths",
-         "repro-ba2m-reduction"}
+REPRO = {"repro-pooling", "repro-pooling-decided", "repro-srp-fig2", "repro-srp-fig3", "repro-spem-alpha",
+         "repro-saam-paths", "repro-ba2m-reduction"}
 
 # configurations per preset, computed from the papers' sweeps (not from the files)
 EXPECTED = {
