@@ -5,6 +5,7 @@ sqlite:/// file through sqlite3 reads exactly what SQLAlchemy Core reads."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from poolnas.errors import ConfigError
-from poolnas.studies.sql_reader import SqliteFile, SqlReader, open_reader, query_trials
+from poolnas.studies.sql_reader import SqliteFile, SqlReader, json_value, open_reader, query_trials
 
 
 def _fill(url: str) -> None:
@@ -128,3 +129,21 @@ def test_a_report_reader_imports_no_sqlalchemy(tmp_path: Path) -> None:
             "print(len(d.trials), len(q.trials), 'sqlalchemy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "5 2 False", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": [1, 2.5, null, true], "b": {"c": "é\\u00e9"}}', "0.1", "-3", '"x"', "null", "NaN", "-Infinity",
+    "[]", " 1", "1 ", "\n[1]\n", b'{"a": 1}', "[1e400]", '{"a": 1, "a": 2}',
+])
+def test_json_value_is_json_loads(text) -> None:
+    got, want = json_value(text), json.loads(text)
+    assert repr(got) == repr(want)
+
+
+@pytest.mark.parametrize("text", ["", "[1,", "1 2", "{'a': 1}", "[1]]", "tru", " "])
+def test_json_value_refuses_what_json_loads_refuses(text) -> None:
+    with pytest.raises(json.JSONDecodeError) as want:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        json_value(text)
+    assert str(got.value) == str(want.value)
