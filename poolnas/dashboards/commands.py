@@ -18,6 +18,7 @@ from poolnas.dashboards.export import (
 )
 from poolnas.errors import ConfigError
 from poolnas.evidence import evidence_of
+from poolnas.process_settings import cyclic_gc_paused
 from poolnas.storage import atomic_write_text, open_storage
 from poolnas.studies.reader import StudyData, read_quick
 
@@ -49,8 +50,9 @@ def report_command(args: argparse.Namespace) -> int:
     # the URL, not an opened storage: load_study reads a known schema by SQL, without Optuna's
     # RDBStorage; a missing SQLite file still exits 2 and is not created, before anything is written
     try:
-        write_report(args.study, args.storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
-                     mode=getattr(args, "mode", None))
+        with cyclic_gc_paused():  # one report, then the process exits: no full collections over the study
+            write_report(args.study, args.storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
+                         mode=getattr(args, "mode", None))
     except PngExportError as err:  # the HTML is written; the PNGs could not be
         print(f"wrote {out}", file=sys.stderr)
         print(f"poolnas: PNG export skipped: {err}", file=sys.stderr)
