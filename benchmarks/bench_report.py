@@ -10,8 +10,9 @@ attributes, like the search package stores them. The timed part is exactly what
 applicable paper figures (here SRP Fig. 2, 3 and 7, SPEM α, SAAM K), the importances and
 Optuna's four plots, write the file. ``--runs`` repeats it in this process (the first run
 pays the imports); ``--cold`` runs ``poolnas report`` in fresh processes and reports each
-one's wall time, CPU time and peak RSS (``wait4``) with the load average: what a user waits
-for. Results and the machine: docs/benchmarks.md, "Report".
+one's wall time, CPU time and peak RSS (``wait4`` in a small launcher process, so that the
+RSS is the report's and not this script's) with the load average: what a user waits for.
+Results and the machine: docs/benchmarks.md, "Report".
 
 ``--before DIR`` interleaves the cold runs of another checkout's poolnas (before/after).
 
@@ -133,20 +134,33 @@ def build_study(url: str, n_trials: int, seed: int = 0) -> str:
     return name
 
 
+# Starts the report and reports its rusage. A child's ru_maxrss counts the memory of the
+# process it was forked from until its exec (Linux keeps the old image's high-water mark), so
+# a report spawned by this script directly would read at least this script's own size (the
+# study built, a report drawn in-process: ~365 MiB); spawned by this small interpreter it
+# reads its own peak.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "wall": time.perf_counter() - t,
+                  "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
 def cold_report(name: str, url: str, out: Path, tree: Path | None = None) -> tuple[float, float, float]:
-    """``poolnas report`` in a fresh process: (wall s, CPU s of the child, its peak RSS MiB).
+    """``poolnas report`` in a fresh process: (wall s, CPU s of the child, its peak RSS MiB),
+    measured by a small launcher process (``_LAUNCHER``: the RSS is the report's own).
     ``tree``: run the poolnas of that checkout instead (its folder first on the path)."""
     env = None if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
-    t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "poolnas", "report", "--study", name,
-                             "--storage", url, "-o", str(out), "--force"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tree, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"poolnas report exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "poolnas", "report",
+                           "--study", name, "--storage", url, "-o", str(out), "--force"],
+                          capture_output=True, text=True, cwd=tree, env=env)
+    doc = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {"rc": done.returncode}
+    if doc["rc"] != 0:
+        raise SystemExit(f"poolnas report exited {doc['rc']}: {done.stderr[-2000:]}")
+    return doc["wall"], doc["cpu"], doc["maxrss_kib"] / 1024
 
 
 def main() -> None:
