@@ -27,7 +27,7 @@ from poolnas.search._live import LiveView
 from poolnas.search._oom import oom_as_dead_worker
 from poolnas.search._outcome import StudyTrials, TrialOutcomes, fault_cause
 from poolnas.search._race import Race
-from poolnas.search._ray import connect_ray
+from poolnas.search._ray import RayStart
 from poolnas.search._sampling import trial_resources
 from poolnas.search._searcher import StudySearcher
 from poolnas.search._signals import stop_on_signals
@@ -121,15 +121,16 @@ def experiment_name(workdir: str, name: str) -> str:
 
 
 def run_tune(space: Space, db: BaseStorage, name: str, sampler: BaseSampler, num_samples: int,
-             live: LiveView, *, ray_address: str | None, max_concurrent: int | None,
-             trial_fn: TrialFn | None, num_cpus: int | None,
-             configs: int = 0) -> tuple[float, float, float, tuple[float | None, int]]:
-    """Run Tune (``configs``: configurations the sweep samples in all, for racing). Returns
-    (seconds to start Ray, seconds Tune ran, perf_counter when it began, (the most resident
-    MiB a trial's worker held, trials out of memory)). Raises SweepInterrupted (SIGINT/SIGTERM;
-    open trials stored as interrupted) or StorageFault (the database refused a write; the
-    sweep stopped)."""
-    started, ray_start_s = connect_ray(ray_address, num_cpus=num_cpus)
+             live: LiveView, *, ray_start: RayStart, max_concurrent: int | None,
+             trial_fn: TrialFn | None,
+             configs: int = 0) -> tuple[float, float, float, tuple[float | None, int], float]:
+    """Run Tune (``configs``: configurations the sweep samples in all, for racing) on the Ray
+    that ``ray_start`` is starting or joining (``ray_start.close()`` shuts it down). Returns
+    (seconds ``ray.init`` took, seconds Tune ran, perf_counter when it began, (the most resident
+    MiB a trial's worker held, trials out of memory), seconds waited here for Ray). Raises
+    SweepInterrupted (SIGINT/SIGTERM; open trials stored as interrupted) or StorageFault (the
+    database refused a write; the sweep stopped)."""
+    _, ray_start_s, ray_wait_s = ray_start.result()
     # Ray Tune's own results: $POOLNAS_RESULTS_DIR when set (kept; a shared volume on a
     # cluster), else a private temporary folder removed afterwards (the database is the record).
     results_dir = os.environ.get("POOLNAS_RESULTS_DIR")
@@ -152,10 +153,8 @@ def run_tune(space: Space, db: BaseStorage, name: str, sampler: BaseSampler, num
         session.close()
         if not results_dir:
             shutil.rmtree(workdir, ignore_errors=True)
-        if started:
-            ray.shutdown()
     _raise_if_stopped(session, interrupted, name, db)
-    return ray_start_s, tune_s, start, (outcomes.peak_rss_mb, outcomes.out_of_memory)
+    return ray_start_s, tune_s, start, (outcomes.peak_rss_mb, outcomes.out_of_memory), ray_wait_s
 
 
 def _raise_if_stopped(session: StudyTrials, interrupted: int, name: str, db: BaseStorage) -> None:

@@ -27,7 +27,7 @@ from poolnas.records import INTERRUPTED, StudyAttrs, TrialAttrs, check_study_nam
 from poolnas.search._data import check_space_data
 from poolnas.search._lease import hold_lease
 from poolnas.search._prepare import discard_if_empty, prepare_study
-from poolnas.search._ray import check_reachable, local_ray_on_loopback, quiet_ray_logs
+from poolnas.search._ray import RayStart, check_reachable, local_ray_on_loopback, quiet_ray_logs
 from poolnas.spaces import Space, load_space
 from poolnas.storage import open_storage, redact_url, resolve_storage_url
 from poolnas.studies.reader import state_counts
@@ -49,7 +49,8 @@ class SweepResult:
     recovered: int  # trials found RUNNING (a dead driver) and marked FAIL, run again
     target: int  # trials the study should have (configurations x seeds)
     best: dict[str, Any] | None = None  # {number, value, params, config}
-    ray_start_s: float = 0.0
+    ray_start_s: float = 0.0  # ray.init, in the background while the study was set up
+    ray_wait_s: float = 0.0  # of it, what the driver waited for once its set-up was done
     tune_s: float = 0.0
     metric: str = "test_acc"
     mode: str = "max"
@@ -149,9 +150,18 @@ def run_sweep(
 
     sampler = create_sampler(space)
     lease = hold_lease(db, name)  # one driver per study (_lease.py); a live one: exit 2
-    with ExitStack() as held:  # process state (Optuna's log level): this sweep's only
+    with ExitStack() as held:  # process state (Optuna's log level, Ray's loggers): this sweep's only
         held.callback(lease.release)
         held.enter_context(optuna_verbosity(logging.WARNING))  # the live view says what happens
+        # Ray's loggers and Tune's variables (restored when the sweep returns), set before Ray
+        # starts: the main thread writes no variable while Ray starts beside it.
+        held.enter_context(quiet_ray_logs())
+        # Ray starts in the background while the study is set up (issue 20 item 3: most of
+        # ray.init is waiting for Ray's processes); run_tune waits for it. A set-up that fails
+        # from here (a study that exists with another space) waits for that start to end and
+        # shuts Ray down; the storage, the study name and the lease are checked before it.
+        ray_start = RayStart(ray_address, num_cpus=num_cpus)
+        held.callback(ray_start.close)
         plan = prepare_study(db, url, space, study_name=name, trials=trials, resume=resume,
                              sampler=sampler)
         # Ray Tune's half of the sweep (_tune.py imports Ray): here, after local_ray_on_loopback
@@ -162,15 +172,13 @@ def run_sweep(
             space, name, target=plan.runs_target, best=best_trial(plan.study), quiet=quiet,
             stream=stream, best_of=lambda: best_trial(plan.study),
             counts={**plan.counts, "INTERRUPTED": interrupted_count(plan.study.get_trials(deepcopy=False))})
-        ray_start_s = tune_s = tune_started = 0.0
+        ray_start_s = tune_s = tune_started = ray_wait_s = 0.0
         memory: tuple[float | None, int] = (None, 0)
         if plan.remaining > 0:
             try:
-                held.enter_context(quiet_ray_logs())  # restored when the sweep returns
-                ray_start_s, tune_s, tune_started, memory = _tune.run_tune(
-                    space, db, name, sampler, plan.remaining, live, ray_address=ray_address,
-                    max_concurrent=max_concurrent, trial_fn=trial_fn, num_cpus=num_cpus,
-                    configs=plan.configs)
+                ray_start_s, tune_s, tune_started, memory, ray_wait_s = _tune.run_tune(
+                    space, db, name, sampler, plan.remaining, live, ray_start=ray_start,
+                    max_concurrent=max_concurrent, trial_fn=trial_fn, configs=plan.configs)
             except BaseException:
                 if lease.lost.is_set():  # taken over: not UpdateFinishedTrialError, nor Ctrl-C
                     raise lease.lost_error() from None
@@ -181,7 +189,8 @@ def run_sweep(
     return SweepResult(study=name, storage=redact_url(url), counts=state_counts(final),
                        ran=_started(final, plan.counts),
                        recovered=plan.recovered, target=plan.runs_target,
-                       best=best_trial(plan.study), ray_start_s=ray_start_s, tune_s=tune_s,
+                       best=best_trial(plan.study), ray_start_s=ray_start_s, ray_wait_s=ray_wait_s,
+                       tune_s=tune_s,
                        metric=space.objective.metric, mode=space.objective.mode,
                        tune_started=tune_started, events=list(live.events),
                        peak_rss_mb=memory[0], out_of_memory=memory[1], interrupted=interrupted_count(final))
