@@ -40,6 +40,13 @@ def _output_path(value: str, field: str = "--output", *, force: bool | None = No
 
 def report_command(args: argparse.Namespace) -> int:
     """Write the study's HTML report (and PNGs with --png DIR)."""
+    # One report, then the process exits: Python's cyclic GC stays off from the report's imports
+    # to the file written (no full collections over the study's objects; docs/benchmarks.md, "Report").
+    with cyclic_gc_paused():
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     # lazy: the report imports every figure module and numpy, which `poolnas export` must not
     from poolnas.dashboards.report import PngExportError, write_report
 
@@ -50,9 +57,8 @@ def report_command(args: argparse.Namespace) -> int:
     # the URL, not an opened storage: load_study reads a known schema by SQL, without Optuna's
     # RDBStorage; a missing SQLite file still exits 2 and is not created, before anything is written
     try:
-        with cyclic_gc_paused():  # one report, then the process exits: no full collections over the study
-            write_report(args.study, args.storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
-                         mode=getattr(args, "mode", None))
+        write_report(args.study, args.storage, out, png_dir=png_dir, metric=getattr(args, "metric", None),
+                     mode=getattr(args, "mode", None))
     except PngExportError as err:  # the HTML is written; the PNGs could not be
         print(f"wrote {out}", file=sys.stderr)
         print(f"poolnas: PNG export skipped: {err}", file=sys.stderr)
