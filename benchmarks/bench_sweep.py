@@ -360,8 +360,8 @@ def _rows(doc: dict, plain: dict) -> dict:
         "fixed cost: wall s (CPU s: all = driver + workers + Ray's own)":
             f"{doc['fixed_s']:.2f} ({_cpu(fc)})",
         "  call -> Tune's fit: set-up and Ray's start, wall s (CPU)": f"{doc['to_fit_s']:.2f} ({_cpu(tc)})",
-        "    Ray's start (ray.init) | of it waited for after set-up, s":
-            f"{doc['ray_start_s']:.2f} | {doc['ray_wait_s']:.2f}",
+        "    Ray's start (ray.init) wall s (of it waited for after set-up)":
+            f"{doc['ray_start_s']:.2f} ({doc['ray_wait_s']:.2f})",
         "  fit -> first trainer entered, wall s (CPU)": f"{doc['fit_to_first_s']:.2f} ({_cpu(wc)})",
         "fixed cost: sweep - plain s": round(doc["fixed_s"] - plain["fixed_s"], 2),
         "marginal per trial s (sweep - plain)":
