@@ -445,9 +445,16 @@ def write_pngs(figures: list[ReportFigure], folder: str | Path) -> list[Path]:
     paths = [out / f"{f.key}.png" for f in drawn]
     try:
         pio.write_images([f.figure for f in drawn], paths, width=1000, height=600)
+        # kaleido can leave a file unwritten without raising (a render that timed out on a busy
+        # machine): those go once more, one by one, and a file still missing is an error
+        for fig, path in [(f.figure, p) for f, p in zip(drawn, paths, strict=True) if not p.is_file()]:
+            pio.write_image(fig, path, width=1000, height=600)
     except Exception as err:
         raise PngExportError(f"PNG export needs kaleido and a Chromium (e.g. /usr/bin/chromium): "
                            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise PngExportError(f"PNG export wrote no file for {', '.join(missing)} (kaleido and Chromium)")
     return paths
 
 
