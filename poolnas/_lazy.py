@@ -19,13 +19,15 @@ def lazy_exports(
     package: str, exports: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """A package's ``__getattr__`` and ``__dir__`` for ``exports``: for each of its modules
-    (named relative to the package, e.g. ``"pretrained"``), the names it gives the package.
+    (named relative to the package, e.g. ``"pretrained"``, or in full when it lives in another
+    package, e.g. ``"poolnas.dashboards.listing"``), the names it gives the package.
 
     Use in the package's ``__init__.py``: ``__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)``.
     A name read once is kept in the package's namespace (the next read is a plain lookup).
     """
     namespace = sys.modules[package].__dict__
-    where = {name: f"{package}.{module}" for module, names in exports.items() for name in names}
+    where = {name: module if module.startswith("poolnas.") else f"{package}.{module}"
+             for module, names in exports.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)

@@ -12,27 +12,11 @@ from poolnas._lazy import lazy_exports
 # Imported on first use (PEP 562): a trial worker imports this package for its trainable
 # (poolnas.search._trainable) and needs none of the driver's modules (the study, its storage,
 # the evidence, the listing).
-_EXPORTS = {  # module of the package: the names it gives
+_EXPORTS = {  # module of the package (or in full, another package's): the names it gives
     "sweep": ("SweepResult", "best_trial", "run_sweep"),
+    "poolnas.dashboards.listing": ("StudySummary", "list_studies"),
 }
-_LISTING = ("StudySummary", "list_studies")  # from poolnas.dashboards.listing
 
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-def __getattr__(name: str) -> object:
-    if name in _LISTING:
-        from poolnas.dashboards import listing
-
-        value = getattr(listing, name)
-        globals()[name] = value
-        return value
-    return _lazy_getattr(name)
-
-
-_lazy_getattr, _lazy_dir = lazy_exports(__name__, _EXPORTS)
-
-
-def __dir__() -> list[str]:
-    return sorted({*_lazy_dir(), *_LISTING})
-
-
-__all__ = sorted([*_LISTING, *(name for names in _EXPORTS.values() for name in names)])
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
