@@ -132,7 +132,7 @@ class Family:
         if self.looks <= 1:
             return (f"Bonferroni many-to-one over {self.size} comparison{s}: simultaneous "
                     f"{100 * self.level:g}% intervals, each at {100 * (1 - self.alpha_each):.4g}%")
-        return (f"Bonferroni many-to-one over {self.size} comparison{s} and the race's {self.looks} looks: "
+        return (f"Bonferroni many-to-one over {self.size} comparison{s} and the design's {self.looks} looks: "
                 f"simultaneous {100 * self.level:g}% intervals, each at {100 * (1 - self.alpha_each):.4g}% "
                 f"at {self.final} seeds, {100 * (1 - self.alpha_early):.4g}% below")
 

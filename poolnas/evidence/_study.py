@@ -63,6 +63,7 @@ class Evidence:
     family: Family | None = None  # the comparisons with the baseline and their level
     looks: int = 1  # sample sizes a race could have stopped at (1: fixed seeds)
     margin: float | None = None  # equivalence margin (objective units), if any
+    planned_looks: tuple[int, ...] = ()  # a staged design's looks (space file ``looks:``)
     best_effect: BestEffect | None = None  # the best's Δ corrected for selection
     notes: list[str] = field(default_factory=list)  # chance accuracy, identical losses, test data
     objectives: list[tuple[str, str]] = field(default_factory=list)  # (metric, mode), first leads
@@ -105,12 +106,19 @@ def _show(value: object) -> str:
 def design_of(space: object) -> tuple[int, int | None, int | None, float | None]:
     """(looks, first_seeds, final, margin) of a stored space document: a raced study
     (``repeats: {min, max, racing: true}``) could stop a configuration at any of
-    ``max - min + 1`` seed counts, and ran ``min`` seeds everywhere before the race; ``margin:``
+    ``max - min + 1`` seed counts, and ran ``min`` seeds everywhere before the race; a staged
+    design (``looks: [12, 24]``: verdicts read at 12 seeds, then, pooled with a second study
+    that ran 12 more, at 24) has one look per entry and every configuration runs every seed
+    (first_seeds None); ``margin:``
     is the equivalence margin (objective units). Fixed seeds: (1, None, None, margin)."""
     if not isinstance(space, Mapping):
         return 1, None, None, None
     margin = space.get("margin")
     margin = float(margin) if isinstance(margin, (int, float)) and margin > 0 else None
+    planned = space.get("looks")
+    if (isinstance(planned, list) and len(planned) >= 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in planned)):
+        return len(planned), None, int(planned[-1]), margin
     rep = space.get("repeats")
     if isinstance(rep, Mapping) and rep.get("racing", True) and isinstance(rep.get("min"), int):
         seeds = space.get("seeds")
@@ -118,6 +126,12 @@ def design_of(space: object) -> tuple[int, int | None, int | None, float | None]
         if isinstance(most, int) and most >= rep["min"]:
             return most - rep["min"] + 1, int(rep["min"]), most, margin
     return 1, None, None, margin
+
+
+def planned_looks(space: object) -> tuple[int, ...]:
+    """A staged design's looks (``looks:`` of a stored space document), else ()."""
+    return tuple(int(n) for n in space["looks"]) if design_of(space)[0] > 1 and isinstance(
+        space, Mapping) and isinstance(space.get("looks"), list) else ()
 
 
 def _pick_baseline(baseline: Mapping[str, Any] | None, space: object) -> tuple[dict[str, Any] | None, str]:
@@ -167,6 +181,7 @@ def study_evidence(trials: Iterable[Any], metric: str, mode: str, *, space: obje
                     near_best=indistinguishable(configs, mode, level=level, looks=looks, final=final),
                     notes=notes,
                     family=family, looks=looks, margin=margin, best_effect=effect,
+                    planned_looks=planned_looks(space),
                     objectives=objs, pareto=pareto_front(configs, front_objectives(objs), objective=metric))
 
 

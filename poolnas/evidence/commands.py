@@ -163,8 +163,12 @@ def family_text(ev: Evidence) -> str:
     fam = ev.family
     if fam is None:
         return "none (no baseline)"
-    race = (f"; a raced study: α split over the {fam.looks} seed counts the race could stop at"
-            if fam.looks > 1 else "")
+    race = ""
+    if ev.planned_looks:
+        race = ("; a staged design: α split over its looks at "
+                f"{', '.join(map(str, ev.planned_looks))} seeds")
+    elif fam.looks > 1:
+        race = f"; a raced study: α split over the {fam.looks} seed counts the race could stop at"
     return (f"the {fam.size} configuration{'s' * (fam.size != 1)} compared with the baseline (those with an "
             f"interval); {fam.method}{race}; P(any false better/worse) <= {1 - fam.level:.0%}")
 
@@ -225,7 +229,7 @@ def _family_json(ev: Evidence) -> dict[str, Any] | None:
     if ev.family is None:
         return None
     members = [c.config.key for c in ev.comparisons or [] if c.verdict != "baseline" and c.method != "none"]
-    return ev.family.to_dict() | {"config_keys": members}
+    return ev.family.to_dict() | {"planned_looks": list(ev.planned_looks), "config_keys": members}
 
 
 def format_plan(ev: Evidence, delta: float, study: str, as_json: bool = False) -> str:

@@ -139,6 +139,11 @@ class SpaceFile(_Strict):
     margin: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="equivalence margin in the objective's units (0.01: 1 point of accuracy): a "
         "comparison whose simultaneous interval lies inside ±margin is 'equivalent'")
+    looks: list[Annotated[int, Field(ge=1, le=MAX_REPEATS)]] | None = Field(
+        None, min_length=2, max_length=MAX_REPEATS,
+        description="planned looks of a staged design: the seed counts per configuration (over this "
+        "study and those pooled with it) at which verdicts are read, e.g. [12, 24]; the family's α is "
+        "split over them (half at the last, half over the earlier ones)")
     scheduler: Scheduler = Field(default_factory=Scheduler)
     resources: Resources = Field(default_factory=Resources)
     base: dict[str, Any] = Field(default_factory=dict, description="fixed part of the trial config")

@@ -302,6 +302,12 @@ def _compile(spec: SpaceFile) -> list[Param]:
     if not isinstance(spec.repeats, int) and spec.repeats.racing and spec.sampler == "bruteforce":
         raise ConfigError("repeats", spec.repeats.model_dump(), "racing needs sampler grid, tpe, "
                           "random, cmaes or nsga2 (bruteforce enumerates every seed itself)")
+    if spec.looks is not None:
+        if any(b <= a for a, b in zip(spec.looks, spec.looks[1:])):
+            raise ConfigError("looks", spec.looks, "expected increasing seed counts, e.g. [12, 24]")
+        if not isinstance(spec.repeats, int) and spec.repeats.racing:
+            raise ConfigError("looks", spec.looks, "expected no looks: with racing repeats (a race "
+                              "splits α over its own seed counts, min .. max)")
     if spec.seeds and (len(set(spec.seeds)) != len(spec.seeds) or min(spec.seeds) < 0):
         raise ConfigError("seeds", spec.seeds, "expected distinct integers >= 0")
     paths = config_paths()
