@@ -17,6 +17,7 @@ Parameters and seeds as Optuna sees them (the contract with ``poolnas.search``):
 from __future__ import annotations
 
 import copy
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from functools import cached_property
@@ -303,7 +304,7 @@ def _compile(spec: SpaceFile) -> list[Param]:
         raise ConfigError("repeats", spec.repeats.model_dump(), "racing needs sampler grid, tpe, "
                           "random, cmaes or nsga2 (bruteforce enumerates every seed itself)")
     if spec.looks is not None:
-        if any(b <= a for a, b in zip(spec.looks, spec.looks[1:])):
+        if any(b <= a for a, b in itertools.pairwise(spec.looks)):
             raise ConfigError("looks", spec.looks, "expected increasing seed counts, e.g. [12, 24]")
         if not isinstance(spec.repeats, int) and spec.repeats.racing:
             raise ConfigError("looks", spec.looks, "expected no looks: with racing repeats (a race "
