@@ -27,11 +27,15 @@ __all__ = ["data_command", "format_epoch_line", "train_command"]
 
 
 def format_epoch_line(epoch: int, epochs: int, m: dict[str, Any]) -> str:
-    """One human line per epoch."""
-    val = "-" if m.get("val_acc") is None else f"{m['val_acc']:.4f}"
-    return (f"epoch {epoch}/{epochs}  train_loss {m['train_loss']:.4f}  val_acc {val}  "
-            f"test_acc {m['test_acc']:.4f}  epoch_time {m['epoch_time']:.2f}s  "
-            f"images_per_s {m['images_per_s']:.0f}")
+    """One human line per epoch; a metric not measured this epoch (no validation split, or
+    ``test_every: end`` before the last epoch) is "-"."""
+    def num(key: str, fmt: str) -> str:
+        return "-" if m.get(key) is None else format(m[key], fmt)
+
+    return (f"epoch {epoch}/{epochs}  train_loss {num('train_loss', '.4f')}  "
+            f"val_acc {num('val_acc', '.4f')}  test_acc {num('test_acc', '.4f')}  "
+            f"epoch_time {num('epoch_time', '.2f')}s  "
+            f"images_per_s {num('images_per_s', '.0f')}")
 
 
 def _resolved(config: TrialConfig, hparams: dict[str, Any]) -> TrialConfig:

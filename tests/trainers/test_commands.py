@@ -44,6 +44,17 @@ def test_train_prints_epochs_and_ends_with_json(tmp_path, capsys):
     assert metrics["metrics"]["test_acc"] == final["test_acc"] and len(metrics["curves"]["val_acc"]) == 2
 
 
+def test_train_with_the_test_pass_at_the_end_prints_a_dash_before_it(tmp_path, capsys):
+    """test_every: end (the decided reproduction's configs): no test accuracy before the last
+    epoch, and no validation split: both print "-" (it raised a TypeError after epoch 1)."""
+    cfg = _tiny_dict(test_every="end", val_fraction=0.0)
+    assert main(["train", "--config", str(_write(tmp_path, cfg)), "--epochs", "2", "--no-progress"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "val_acc -  test_acc -  " in lines[0]
+    assert "val_acc -  test_acc 0." in lines[1] or "val_acc -  test_acc 1." in lines[1]
+    assert json.loads(lines[-1])["test_acc"] is not None
+
+
 def test_progress_bar_goes_to_stderr(tmp_path, capsys):
     assert main(["train", "--config", str(_write(tmp_path, _tiny_dict()))]) == 0
     captured = capsys.readouterr()
