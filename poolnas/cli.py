@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scale the 8x8 images up this many times (default 2: 16x16)")
 
     p = sub.add_parser("report", help="write a study's HTML report")
-    p.add_argument("--study", required=True)
+    p.add_argument("--study", required=True, action="append",
+                   help="a study; give several to report them as one (the stages of a staged design: "
+                        "the verdicts are compare --study A --study B's)")
     _storage(p)
     p.add_argument("-o", "--output", default="report.html")
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")

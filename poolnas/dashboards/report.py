@@ -23,6 +23,7 @@ import datetime as _dt
 import html
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,7 +38,7 @@ from poolnas.dashboards.forest import plot_forest
 from poolnas.dashboards.optuna_figures import optuna_plots
 from poolnas.dashboards.verdict import plot_verdict
 from poolnas.evidence import evidence_of, mean_interval
-from poolnas.evidence._views import evidence_on, metric_mode
+from poolnas.evidence._views import evidence_on, metric_mode, pooled_study
 from poolnas.evidence.commands import family_text, verdict_notes
 from poolnas.evidence.improvement import probability_of_improvement
 from poolnas.evidence.pareto import COST_METRICS, cost_means, metric_mean, run_values
@@ -458,12 +459,14 @@ def write_pngs(figures: list[ReportFigure], folder: str | Path) -> list[Path]:
     return paths
 
 
-def write_report(study_name: str, storage: Any, path: str | Path, *,
+def write_report(study_name: str | Sequence[str], storage: Any, path: str | Path, *,
                  png_dir: str | Path | None = None, metric: str | None = None, mode: str | None = None) -> Path:
     """Write the report of ``study_name`` on ``storage`` (URL or Optuna storage) to ``path``.
 
     Args:
-        study_name: the Optuna study.
+        study_name: the Optuna study, or several read as one (the stages of a staged design:
+            :func:`poolnas.evidence._views.pooled_study`; the verdicts are the pooled
+            ``compare --study A --study B``'s).
         storage: a SQLAlchemy URL, None for the default, or an Optuna storage object.
         path: the HTML file to write (its folder must exist).
         png_dir: also write every figure as a PNG there (kaleido + Chromium).
@@ -476,7 +479,8 @@ def write_report(study_name: str, storage: Any, path: str | Path, *,
     Raises:
         ConfigError: ``metric`` is not a metric the study's trials kept (nothing is written).
     """
-    data = load_study(study_name, storage)
+    names = [study_name] if isinstance(study_name, str) else list(study_name)
+    data = pooled_study([load_study(name, storage) for name in names])
     view = metric_view(data, metric, mode)  # a bad --metric is refused before anything is written
     figures = report_figures(data, view)
     target = Path(path)

@@ -29,7 +29,7 @@ from poolnas.evidence.pareto import _lookup
 from poolnas.records import TrialAttrs, flatten
 
 __all__ = ["STUDY_KEY", "MetricTrial", "check_same_base", "evidence_on", "metric_mode", "on_metric",
-           "stored_metrics", "tag_studies"]
+           "pooled_study", "stored_metrics", "tag_studies"]
 
 STUDY_KEY = "study"  # the parameter column naming the study of a configuration (across studies)
 
@@ -223,3 +223,29 @@ def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str 
         ev.notes[:] = [n for n in ev.notes if n != TEST_DATA_NOTE]
         ev.notes.append(f"compared on {metric} ({mode}); the sweep selected on {first.metric}")
     return ev, " + ".join(names)
+
+
+def pooled_study(datas: Sequence[Any]) -> Any:
+    """Several studies read as one (``poolnas report --study A --study B``): the stages of a
+    staged design, or studies that share a base. A :class:`poolnas.studies.StudyData` named
+    ``A + B`` whose trials and records are all of theirs (in study order), whose stored space is
+    the design with the most looks (with the first baseline named), and whose evidence is
+    :func:`evidence_on` of the studies side by side, so the report's verdict and forest are the
+    pooled ``compare``'s; the paper figures and Optuna's plots draw every trial. One study: itself.
+    """
+    if len(datas) == 1:
+        return datas[0]
+    ev, label = evidence_on(datas)  # checks the bases; one ConfigError line otherwise
+    first = datas[0]
+    space = max((d.space for d in datas), key=_looks)
+    stored = next((d.space["baseline"] for d in datas
+                   if isinstance(d.space, Mapping) and isinstance(d.space.get("baseline"), Mapping)), None)
+    if isinstance(space, Mapping) and stored is not None:
+        space = {**space, "baseline": stored}
+    counts: dict[str, int] = {}
+    for d in datas:
+        for state, n in d.state_counts.items():
+            counts[state] = counts.get(state, 0) + n
+    return first._replace(name=label, rows=[r for d in datas for r in d.rows], state_counts=counts,
+                          space=space, trials=[t for d in datas for t in d.trials],
+                          records=[r for d in datas for r in d.records], cache={"evidence": ev})

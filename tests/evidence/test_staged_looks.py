@@ -117,3 +117,25 @@ def test_stages_read_pooled_at_the_planned_looks(sqlite_url, capsys) -> None:
     assert main(["compare", "--study", "stage1", "--storage", sqlite_url, "--format", "json"]) == 0
     alone = json.loads(capsys.readouterr().out)["family"]
     assert alone["looks"] == 1 and alone["planned_looks"] == []
+
+
+def test_a_report_of_the_stages_reads_them_as_one(sqlite_url, tmp_path, capsys) -> None:
+    rng = random.Random(5)
+    first = S.create("stage1", sqlite_url, space=_study_space("stage1"))
+    second = S.create("stage2", sqlite_url, space=_study_space("stage2", seeds=[3, 4, 5], looks=[3, 6]))
+    for study, seeds in ((first, range(3)), (second, range(3, 6))):
+        for seed in seeds:
+            shared = rng.gauss(0.80, 0.01)
+            S.add_trial(study, GAP, seed, shared)
+            S.add_trial(study, MAX, seed, shared + 0.02 + rng.gauss(0, 0.005))
+    out = tmp_path / "pooled.html"
+    assert main(["report", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
+                 "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "stage1 + stage2" in page and "a staged design: α split over its looks at 3, 6 seeds" in page
+    assert main(["compare", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
+                 "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    row = next(c for c in doc["configurations"] if c["params"]["attention.pooling"] == "max")
+    delta = f"{100 * row['delta']:+.2f}"
+    assert delta in page  # the pooled compare's Δ over 6 pairs, not one stage's
