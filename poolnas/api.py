@@ -157,7 +157,8 @@ class StudyResults:
         value = parse_positive("delta", str(delta))
         check_baseline(self.evidence, self.name)
         assert value is not None and self.evidence.baseline_config is not None
-        return planning.plan(self.evidence.configs, self.evidence.baseline_config, value)
+        return planning.plan(self.evidence.configs, self.evidence.baseline_config, value,
+                             looks=self.evidence.looks)
 
 
 def _results(name: str, metric: str, mode: str, trials: list[Any], space: Any,

@@ -235,7 +235,7 @@ def _family_json(ev: Evidence) -> dict[str, Any] | None:
 def format_plan(ev: Evidence, delta: float, study: str, as_json: bool = False) -> str:
     """``--plan DELTA``: seeds, trials and hours for every comparison to detect DELTA."""
     assert ev.baseline_config is not None
-    p = plan(ev.configs, ev.baseline_config, delta)
+    p = plan(ev.configs, ev.baseline_config, delta, looks=ev.looks)
     if as_json:
         return json.dumps({"study": study, "plan": p.to_dict()}, indent=2) + "\n"
     s = _scale(ev)

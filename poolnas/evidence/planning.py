@@ -2,8 +2,9 @@
 
 From the study's own numbers: the spread of each configuration's paired differences with the
 baseline (sd of d_s = A_s - B_s over shared seeds; Welch's √(s²_A + s²_B) where no seed is
-shared), the family the verdicts control (m comparisons, each at α' = 0.05 / m, fixed seeds),
-and the trials' mean wall time. The seeds per configuration are the smallest n ≥ 2 with
+shared), the family the verdicts control (m comparisons, each at α' = 0.05 / m with fixed
+seeds; α / (2m) at the last look of a staged or raced design), and the trials' mean wall
+time. The seeds per configuration are the smallest n ≥ 2 with
 
     (t(1 - α'/2, n - 1) + t(0.80, n - 1)) · sd / √n  <=  DELTA
 
@@ -96,10 +97,11 @@ def _wall_time(configs: Sequence[Configuration]) -> float | None:
 
 
 def plan(configs: Sequence[Configuration], base: Configuration, delta: float, *,
-         level: float = 0.95) -> Plan:
-    """The plan for ``delta`` (objective units) against ``base`` (module docstring)."""
+         level: float = 0.95, looks: int = 1) -> Plan:
+    """The plan for ``delta`` (objective units) against ``base`` (module docstring). ``looks``
+    > 1 (a staged or raced design): the seeds the last look needs, at its α' = α / (2m)."""
     rivals = [c for c in configs if c is not base]
-    fam = Family(max(len(rivals), 1), 1, level)
+    fam = Family(max(len(rivals), 1), looks, level)
     rows, sds = [], []
     for c in rivals:
         sd = _sd_of_difference(c, base)

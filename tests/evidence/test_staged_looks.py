@@ -139,3 +139,24 @@ def test_a_report_of_the_stages_reads_them_as_one(sqlite_url, tmp_path, capsys) 
     row = next(c for c in doc["configurations"] if c["params"]["attention.pooling"] == "max")
     delta = f"{100 * row['delta']:+.2f}"
     assert delta in page  # the pooled compare's Δ over 6 pairs, not one stage's
+
+
+def test_the_plan_of_a_staged_design_is_for_its_last_look(sqlite_url, capsys) -> None:
+    """--plan on the pooled stages: the seeds the last look needs at α / (2m), more than a
+    fixed-seed study of the same spread would need at α / m."""
+    from poolnas.evidence.planning import seeds_for
+
+    rng = random.Random(6)
+    first = S.create("stage1", sqlite_url, space=_study_space("stage1"))
+    second = S.create("stage2", sqlite_url, space=_study_space("stage2", seeds=[4, 5, 6, 7], looks=[4, 8]))
+    for study, seeds in ((first, range(4)), (second, range(4, 8))):
+        for seed in seeds:
+            shared = rng.gauss(0.80, 0.01)
+            S.add_trial(study, GAP, seed, shared)
+            S.add_trial(study, MAX, seed, shared + rng.gauss(0, 0.01))
+    args = ["compare", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
+            "--plan", "0.005", "--format", "json"]
+    assert main(args) == 0
+    p = json.loads(capsys.readouterr().out)["plan"]
+    assert p["alpha_each"] == pytest.approx(0.05 / 2)  # one comparison, two looks
+    assert p["seeds"] == seeds_for(0.005, p["sd"], 0.025) > seeds_for(0.005, p["sd"], 0.05)
