@@ -17,6 +17,8 @@ The worker never opens the study storage: only the driver writes.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import math
 import socket
@@ -76,6 +78,28 @@ def _peak_rss_mb() -> float:
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def release_trial_memory() -> None:
+    """After a trial, in a worker Ray reuses for the next one: collect the trial's reference
+    cycles (a model's modules and hooks, the optimizer's state: freed only by a full
+    collection, which the few objects a trial allocates rarely trigger) and hand the pages
+    malloc kept back to the system (glibc's ``malloc_trim``; nothing elsewhere), so the next
+    trial starts where the first one did instead of beside the last one's leftovers."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 def _fail(reason: str, node: str | None = None) -> dict[str, Any]:
@@ -140,10 +164,18 @@ def run_trial(config: dict[str, Any], trial_fn: Callable[..., dict[str, Any]] | 
         tune.report(row)
 
     start = time.perf_counter()
+    failed: str | None = None
+    # What lives now (the imports, torch's included, and Ray's worker) outlives the trial: frozen
+    # out of the collector's view, the full collection after the trial scans only the trial's own
+    # objects (0.4 ms instead of 0.15 s over ~330,000 objects).
+    gc.freeze()
     try:
         result = trial_fn(cfg, on_epoch=on_epoch)
     except Exception as err:  # noqa: BLE001 - any failure of the trial is its fail_reason
-        tune.report(_fail(failure_reason(err), node))
+        failed = failure_reason(err)
+    release_trial_memory()  # here: the exception (its frames hold the model, the data) is gone
+    if failed is not None:
+        tune.report(_fail(failed, node))
         return
     final = dict(held[-1]) if held else {}
     metrics = _numeric(result.get("metrics") or {})
