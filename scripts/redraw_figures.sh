@@ -6,7 +6,9 @@
 #   STUDIES=DIR bash scripts/redraw_figures.sh # the databases of DIR instead of docs/studies
 #
 # Each study becomes OUT_DIR/<study>.html (the report) and OUT_DIR/<study>-<figure>.png
-# (every figure of the report, through kaleido and a Chromium: apt-get install chromium).
+# (every figure of the report, through kaleido and a Chromium: apt-get install chromium);
+# the stages of a staged design (<study>, <study>-stage2, ...) also <study>-pooled.html and
+# <study>-pooled-<figure>.png, read as one (poolnas report --study A --study B ...).
 # The reproductions' own databases were not kept when docs/img was first drawn; put a
 # study's SQLite file in docs/studies/ (poolnas studies copy --to sqlite:///docs/studies/x.db)
 # and this redraws its figures. Nothing is written to the databases.
@@ -34,5 +36,21 @@ for db in "${dbs[@]}"; do
         cp "$tmp/$study.html" "$out/$study.html"
         rm -rf "$tmp"
         echo "redraw_figures: $study ($db) -> $out/$study-*.png"
+    done
+    # The stages of a staged design (NAME, NAME-stage2, NAME-stage3, ...; the space key looks:)
+    # are also reported as one: OUT_DIR/NAME-pooled.html and NAME-pooled-<figure>.png.
+    for study in $studies; do
+        stages=$(printf '%s\n' $studies | grep -E "^${study//./\\.}-stage[0-9]+$" | sort -V || true)
+        [ -n "$stages" ] || continue
+        args=(--study "$study")
+        for s in $stages; do args+=(--study "$s"); done
+        tmp=$(mktemp -d)
+        "$py" -m poolnas report "${args[@]}" --storage "$url" -o "$tmp/pooled.html" --png "$tmp/png"
+        for png in "$tmp"/png/*.png; do
+            cp "$png" "$out/$study-pooled-$(basename "$png")"
+        done
+        cp "$tmp/pooled.html" "$out/$study-pooled.html"
+        rm -rf "$tmp"
+        echo "redraw_figures: $study and its stages $(echo $stages | tr '\n' ' ')-> $out/$study-pooled-*.png"
     done
 done

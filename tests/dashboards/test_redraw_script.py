@@ -27,6 +27,13 @@ def test_redraw_every_figure_of_the_kept_studies(tmp_path) -> None:
     study = S.create("kept", url)
     S.fill(study, [({"attention.pooling": "score", "attention.paths": k}, [0.70 + k / 100, 0.71])
                    for k in (1, 2, 4)] + [({"attention.pooling": "gap"}, [0.70, 0.705])])
+    # a second stage of "kept" on seeds 2-3 (a staged design): also reported pooled with it
+    stage = S.create("kept-stage2", url, space={"study": "kept-stage2", "seeds": [2, 3], "looks": [2, 4],
+                                                "space": {"attention.pooling": {"grid": ["gap", "score"]}}})
+    for seed in (2, 3):
+        for k in (1, 2, 4):
+            S.add_trial(stage, {"attention.pooling": "score", "attention.paths": k}, seed, 0.70 + k / 100)
+        S.add_trial(stage, {"attention.pooling": "gap"}, seed, 0.70)
     before = (studies / "kept.db").read_bytes()
     out = tmp_path / "img"
     env = {**os.environ, "STUDIES": str(studies), "PYTHON": sys.executable}
@@ -38,6 +45,9 @@ def test_redraw_every_figure_of_the_kept_studies(tmp_path) -> None:
     errors = [line for line in page.splitlines() if "Error" in line][:5]  # a figure that failed to draw
     assert (out / "kept.html").is_file(), run.stderr[-2000:]
     assert "kept-saam-paths.png" in pngs and "kept-verdict.png" in pngs, (pngs, run.stderr[-2000:], errors)
+    assert "kept-stage2-verdict.png" in pngs and "kept-pooled-forest.png" in pngs, (pngs, run.stderr[-2000:])
+    pooled = (out / "kept-pooled.html").read_text()
+    assert "kept + kept-stage2" in pooled and "a staged design" in pooled
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in out.glob("*.png"))
     assert (studies / "kept.db").read_bytes() == before  # nothing written to the database
     empty = subprocess.run(["bash", str(SCRIPT), str(out)], env={**env, "STUDIES": str(tmp_path / "none")},
