@@ -80,3 +80,13 @@ def test_a_trial_ends_with_its_memory_released(reports, monkeypatch, fails) -> N
     assert reports[-1][OUTCOME_KEY]["status"] == ("fail" if fails else "complete")
     if fails:
         assert "boom" in reports[-1][OUTCOME_KEY]["reason"]
+
+
+def test_garbage_from_before_a_trial_is_not_frozen_for_good(reports) -> None:
+    gc.disable()
+    try:
+        ref = weakref.ref(_Cycle())  # garbage left between two trials (a cycle)
+        run_trial({"trial_config": CONFIG, "number": 0}, trial_fn=lambda cfg, on_epoch: {"metrics": {}})
+        assert ref() is None  # collected before the freeze, not kept in the permanent generation
+    finally:
+        gc.enable()
