@@ -173,6 +173,17 @@ def _looks(space: object) -> int:
     return design_of(space)[0]
 
 
+def pooled_space(spaces: Sequence[object]) -> object:
+    """The stored space several studies are read under: the design with the most looks (a
+    race's or a staged design's correction), with the first ``baseline:`` any of them names."""
+    space = max(spaces, key=_looks)
+    stored = next((sp["baseline"] for sp in spaces
+                   if isinstance(sp, Mapping) and isinstance(sp.get("baseline"), Mapping)), None)
+    if isinstance(space, Mapping) or stored is not None:
+        space = {**(space if isinstance(space, Mapping) else {}), "baseline": stored}
+    return space
+
+
 def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str | None = None,
                 baseline: Mapping[str, Any] | None = None,
                 margin: float | None = None) -> tuple[Evidence, str]:
@@ -207,12 +218,7 @@ def evidence_on(studies: Sequence[Any], *, metric: str | None = None, mode: str 
         own = list(s.objectives or ((s.metric, s.mode),))
         trials += on_metric(s.trials, metric, own, study=s.name if many else None)
     mode = metric_mode(metric, mode, objectives)
-    # the design with the most looks (a raced study's correction), the first baseline: named
-    space = max((s.space for s in studies), key=_looks)
-    stored = next((s.space["baseline"] for s in studies
-                   if isinstance(s.space, Mapping) and isinstance(s.space.get("baseline"), Mapping)), None)
-    if isinstance(space, Mapping) or stored is not None:
-        space = {**(space if isinstance(space, Mapping) else {}), "baseline": stored}
+    space = pooled_space([s.space for s in studies])
     ev = study_evidence(trials, metric, mode, space=space, baseline=baseline, margin=margin)
     if many:
         keys_of = {s.name: {str(t.user_attrs.get(TrialAttrs.CONFIG_KEY)) for t in s.trials} for s in studies}
@@ -237,11 +243,7 @@ def pooled_study(datas: Sequence[Any]) -> Any:
         return datas[0]
     ev, label = evidence_on(datas)  # checks the bases; one ConfigError line otherwise
     first = datas[0]
-    space = max((d.space for d in datas), key=_looks)
-    stored = next((d.space["baseline"] for d in datas
-                   if isinstance(d.space, Mapping) and isinstance(d.space.get("baseline"), Mapping)), None)
-    if isinstance(space, Mapping) and stored is not None:
-        space = {**space, "baseline": stored}
+    space = pooled_space([d.space for d in datas])
     counts: dict[str, int] = {}
     for d in datas:
         for state, n in d.state_counts.items():

@@ -95,15 +95,21 @@ def _study_space(name: str, **kw) -> dict:
             "baseline": {"attention.pooling": "gap"}, **kw}
 
 
-def test_stages_read_pooled_at_the_planned_looks(sqlite_url, capsys) -> None:
-    rng = random.Random(4)
-    first = S.create("stage1", sqlite_url, space=_study_space("stage1"))
-    second = S.create("stage2", sqlite_url, space=_study_space("stage2", seeds=[4, 5, 6, 7], looks=[4, 8]))
-    for study, seeds in ((first, range(4)), (second, range(4, 8))):
+def _two_stages(url: str, rng: random.Random, n: int, effect: float, noise: float) -> None:
+    """Study stage1 on seeds 0..n-1 (no looks:) and stage2 on n..2n-1 with looks [n, 2n]:
+    GAP and MAX per seed, MAX = GAP + effect + N(0, noise)."""
+    first = S.create("stage1", url, space=_study_space("stage1"))
+    second = S.create("stage2", url, space=_study_space("stage2", seeds=list(range(n, 2 * n)),
+                                                        looks=[n, 2 * n]))
+    for study, seeds in ((first, range(n)), (second, range(n, 2 * n))):
         for seed in seeds:
             shared = rng.gauss(0.80, 0.01)
             S.add_trial(study, GAP, seed, shared)
-            S.add_trial(study, MAX, seed, shared + 0.02 + rng.gauss(0, 0.005))
+            S.add_trial(study, MAX, seed, shared + effect + rng.gauss(0, noise))
+
+
+def test_stages_read_pooled_at_the_planned_looks(sqlite_url, capsys) -> None:
+    _two_stages(sqlite_url, random.Random(4), 4, 0.02, 0.005)
     assert main(["compare", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
                  "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -120,14 +126,7 @@ def test_stages_read_pooled_at_the_planned_looks(sqlite_url, capsys) -> None:
 
 
 def test_a_report_of_the_stages_reads_them_as_one(sqlite_url, tmp_path, capsys) -> None:
-    rng = random.Random(5)
-    first = S.create("stage1", sqlite_url, space=_study_space("stage1"))
-    second = S.create("stage2", sqlite_url, space=_study_space("stage2", seeds=[3, 4, 5], looks=[3, 6]))
-    for study, seeds in ((first, range(3)), (second, range(3, 6))):
-        for seed in seeds:
-            shared = rng.gauss(0.80, 0.01)
-            S.add_trial(study, GAP, seed, shared)
-            S.add_trial(study, MAX, seed, shared + 0.02 + rng.gauss(0, 0.005))
+    _two_stages(sqlite_url, random.Random(5), 3, 0.02, 0.005)
     out = tmp_path / "pooled.html"
     assert main(["report", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
                  "-o", str(out)]) == 0
@@ -146,14 +145,7 @@ def test_the_plan_of_a_staged_design_is_for_its_last_look(sqlite_url, capsys) ->
     fixed-seed study of the same spread would need at α / m."""
     from poolnas.evidence.planning import seeds_for
 
-    rng = random.Random(6)
-    first = S.create("stage1", sqlite_url, space=_study_space("stage1"))
-    second = S.create("stage2", sqlite_url, space=_study_space("stage2", seeds=[4, 5, 6, 7], looks=[4, 8]))
-    for study, seeds in ((first, range(4)), (second, range(4, 8))):
-        for seed in seeds:
-            shared = rng.gauss(0.80, 0.01)
-            S.add_trial(study, GAP, seed, shared)
-            S.add_trial(study, MAX, seed, shared + rng.gauss(0, 0.01))
+    _two_stages(sqlite_url, random.Random(6), 4, 0.0, 0.01)
     args = ["compare", "--study", "stage1", "--study", "stage2", "--storage", sqlite_url,
             "--plan", "0.005", "--format", "json"]
     assert main(args) == 0
